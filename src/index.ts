@@ -1,0 +1,17 @@
+/**
+ * Per-instance live-migration policy for libvirt/QEMU clouds: flavor extra specs and image properties
+ * override `nova.conf`, and the result becomes placement traits, `virDomainMigrateFlags` and a steerable
+ * migration.
+ *
+ * @module
+ */
+export {
+  type ErrorDetails,
+  LibvirtError,
+  LibvirtUnavailableError,
+  MigrationJobError,
+  type MigrationJobErrorCode,
+  MigrationPolicyError,
+  type MigrationPolicyErrorCode,
+} from './errors.js';
+export * from './policy/index.js';

@@ -1,0 +1,37 @@
+import { MigrationPolicyError } from '../errors.js';
+import { quote } from './quote.js';
+
+/** oslo `bool_from_string(strict=True)`: the words Nova accepts in flavor extra specs. */
+const METADATA_TRUE = new Set(['1', 't', 'true', 'on', 'y', 'yes']);
+const METADATA_FALSE = new Set(['0', 'f', 'false', 'off', 'n', 'no']);
+
+/** oslo.config's `types.Boolean`: the words `nova.conf` accepts. */
+const CONF_TRUE = new Set(['true', '1', 'on', 'yes']);
+const CONF_FALSE = new Set(['false', '0', 'off', 'no']);
+
+/**
+ * Strict boolean for untrusted instance metadata. Nova's image properties are lenient (an unknown word becomes
+ * false), which hides typos; here every value is either a known word or an `INVALID_BOOLEAN` error.
+ */
+export function parseMetadataBoolean(value: unknown, key: string, where: string): boolean {
+  if (typeof value === 'boolean') return value;
+  if (typeof value === 'string') {
+    const word = value.trim().toLowerCase();
+    if (METADATA_TRUE.has(word)) return true;
+    if (METADATA_FALSE.has(word)) return false;
+  }
+  throw new MigrationPolicyError(
+    'INVALID_BOOLEAN',
+    `${where} "${key}" is ${quote(value)}, which is not a boolean: set it to "true" or "false" ` +
+      '(also accepted: 1/0, yes/no, on/off, t/f, y/n), or remove it to use the host default',
+    { key, value },
+  );
+}
+
+/** Boolean as oslo.config reads it from `nova.conf`; `undefined` when the word is not one of oslo's. */
+export function parseConfBoolean(word: string): boolean | undefined {
+  const normalized = word.trim().toLowerCase();
+  if (CONF_TRUE.has(normalized)) return true;
+  if (CONF_FALSE.has(normalized)) return false;
+  return undefined;
+}

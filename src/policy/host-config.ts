@@ -1,0 +1,174 @@
+import { MigrationPolicyError } from '../errors.js';
+import { quote } from './quote.js';
+
+/** What the monitor does when a migration exceeds its completion timeout. */
+export type TimeoutAction = 'abort' | 'force_complete';
+
+/**
+ * A compute host's live-migration settings: the `live_migration_*` options of `nova.conf`'s `[libvirt]`
+ * section, camelCased. Units are Nova's.
+ *
+ * @example
+ * ```ts
+ * const host: HostConfig = { ...DEFAULT_HOST_CONFIG, permitPostCopy: true, completionTimeout: 300 };
+ * ```
+ */
+export interface HostConfig {
+  /** `live_migration_permit_auto_converge`: use auto-converge when the instance has no opinion. */
+  permitAutoConverge: boolean;
+  /** `live_migration_permit_post_copy`: use post-copy when the instance has no opinion (wins over auto-converge). */
+  permitPostCopy: boolean;
+  /** `live_migration_tunnelled`: stream through libvirtd (no post-copy possible). */
+  tunnelled: boolean;
+  /** `live_migration_with_native_tls`: QEMU's native TLS for the stream. */
+  nativeTls: boolean;
+  /** `live_migration_parallel_connections`: more than 1 adds `PARALLEL` (multifd). */
+  parallelConnections: number;
+  /** `live_migration_bandwidth`, MiB/s; 0 means unlimited. */
+  bandwidth: number;
+  /** `live_migration_downtime`, ms: the maximum pause the last downtime step allows. */
+  downtime: number;
+  /** `live_migration_downtime_steps`: how many increases reach `downtime`. */
+  downtimeSteps: number;
+  /** `live_migration_downtime_delay`, seconds per GiB between steps. */
+  downtimeDelay: number;
+  /** `live_migration_completion_timeout`, seconds per GiB; 0 disables the timeout. */
+  completionTimeout: number;
+  /** `live_migration_timeout_action`. */
+  timeoutAction: TimeoutAction;
+}
+
+/**
+ * Nova's defaults for every {@link HostConfig} option.
+ *
+ * @example
+ * ```ts
+ * DEFAULT_HOST_CONFIG.downtime; // 500
+ * ```
+ */
+export const DEFAULT_HOST_CONFIG: Readonly<HostConfig> = Object.freeze({
+  permitAutoConverge: false,
+  permitPostCopy: false,
+  tunnelled: false,
+  nativeTls: false,
+  parallelConnections: 1,
+  bandwidth: 0,
+  downtime: 500,
+  downtimeSteps: 10,
+  downtimeDelay: 75,
+  completionTimeout: 800,
+  timeoutAction: 'abort',
+});
+
+/** How one {@link HostConfig} option is named in `nova.conf` and which values it takes. */
+export type HostOptionSpec = { option: string } & (
+  | { kind: 'boolean' }
+  | { kind: 'integer'; min: number; max: number }
+  | { kind: 'choice'; choices: readonly string[] }
+);
+
+const MAX_INT = 2 ** 31 - 1;
+
+/** Each option's `nova.conf` name and the values oslo.config would accept for it. */
+export const HOST_OPTIONS: Readonly<Record<keyof HostConfig, HostOptionSpec>> = {
+  permitAutoConverge: { option: 'live_migration_permit_auto_converge', kind: 'boolean' },
+  permitPostCopy: { option: 'live_migration_permit_post_copy', kind: 'boolean' },
+  tunnelled: { option: 'live_migration_tunnelled', kind: 'boolean' },
+  nativeTls: { option: 'live_migration_with_native_tls', kind: 'boolean' },
+  // QEMU's multifd-channels is a uint8.
+  parallelConnections: { option: 'live_migration_parallel_connections', kind: 'integer', min: 1, max: 255 },
+  bandwidth: { option: 'live_migration_bandwidth', kind: 'integer', min: 0, max: MAX_INT },
+  downtime: { option: 'live_migration_downtime', kind: 'integer', min: 100, max: MAX_INT },
+  downtimeSteps: { option: 'live_migration_downtime_steps', kind: 'integer', min: 3, max: MAX_INT },
+  downtimeDelay: { option: 'live_migration_downtime_delay', kind: 'integer', min: 3, max: MAX_INT },
+  completionTimeout: { option: 'live_migration_completion_timeout', kind: 'integer', min: 0, max: MAX_INT },
+  timeoutAction: {
+    option: 'live_migration_timeout_action',
+    kind: 'choice',
+    choices: ['abort', 'force_complete'],
+  },
+};
+
+const OPTION_KEYS = Object.keys(HOST_OPTIONS) as (keyof HostConfig)[];
+
+const RESOLVED = new WeakSet<object>([DEFAULT_HOST_CONFIG]);
+
+function remember(config: HostConfig): Readonly<HostConfig> {
+  RESOLVED.add(Object.freeze(config));
+  return config;
+}
+
+/** `[libvirt] live_migration_downtime`, for messages. */
+export function optionLabel(key: keyof HostConfig): string {
+  return `[libvirt] ${HOST_OPTIONS[key].option}`;
+}
+
+/**
+ * Fills a partial host config with Nova's defaults and validates it the way oslo.config and Nova do: types,
+ * ranges, choices, and tunnelled together with native TLS. Unknown keys are refused so a typo never falls
+ * back to a default silently. The result is frozen: spread it to derive another.
+ *
+ * @throws {@link MigrationPolicyError} `INVALID_HOST_CONFIG` naming the option, the value and the fix.
+ *
+ * @example
+ * ```ts
+ * resolveHostConfig({ permitPostCopy: true }).downtimeSteps; // 10
+ * ```
+ */
+export function resolveHostConfig(partial?: Partial<HostConfig> | null): Readonly<HostConfig> {
+  if (partial === undefined || partial === null) return DEFAULT_HOST_CONFIG;
+  // A config this function already produced is frozen, so it cannot have changed since it was checked:
+  // agents plan every migration against the same parsed nova.conf, and re-validating it each time is waste.
+  if (RESOLVED.has(partial)) return partial as Readonly<HostConfig>;
+  if (typeof partial !== 'object' || Array.isArray(partial)) {
+    throw invalidHostConfig('host', partial, 'pass an object of HostConfig options, or leave it out');
+  }
+  const config: HostConfig = { ...DEFAULT_HOST_CONFIG };
+  const writable = config as unknown as Record<string, unknown>;
+  for (const [key, value] of Object.entries(partial)) {
+    if (!(OPTION_KEYS as string[]).includes(key)) {
+      throw invalidHostConfig(key, value, `use one of: ${OPTION_KEYS.join(', ')}`);
+    }
+    if (value === undefined) continue;
+    checkOptionValue(key as keyof HostConfig, value);
+    writable[key] = value;
+  }
+  return remember(validateCombination(config));
+}
+
+function checkOptionValue(key: keyof HostConfig, value: unknown): void {
+  const spec = HOST_OPTIONS[key];
+  const label = `${key} (${optionLabel(key)})`;
+  switch (spec.kind) {
+    case 'boolean':
+      if (typeof value !== 'boolean') throw invalidHostConfig(label, value, 'use true or false');
+      return;
+    case 'integer':
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < spec.min || value > spec.max) {
+        throw invalidHostConfig(label, value, `use a whole number from ${spec.min} to ${spec.max}`);
+      }
+      return;
+    case 'choice':
+      if (typeof value !== 'string' || !spec.choices.includes(value)) {
+        throw invalidHostConfig(label, value, `use one of: ${spec.choices.join(', ')}`);
+      }
+      return;
+  }
+}
+
+function validateCombination(config: HostConfig): HostConfig {
+  if (config.tunnelled && config.nativeTls) {
+    throw new MigrationPolicyError(
+      'INVALID_HOST_CONFIG',
+      `${optionLabel('tunnelled')} and ${optionLabel('nativeTls')} are both true: native TLS replaces the ` +
+        'tunnel; set live_migration_tunnelled = false',
+      { key: HOST_OPTIONS.tunnelled.option, value: true },
+    );
+  }
+  return config;
+}
+
+/** The one error shape for a bad option, shared with the `nova.conf` parser. */
+export function invalidHostConfig(key: string, value: unknown, fix: string): MigrationPolicyError {
+  return new MigrationPolicyError('INVALID_HOST_CONFIG', `${key} is ${quote(value)}: ${fix}`, { key, value });
+}

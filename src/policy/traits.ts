@@ -1,0 +1,95 @@
+import { type HostConfig, resolveHostConfig } from './host-config.js';
+import type { InstanceMetadata } from './metadata.js';
+import { validatedRequest } from './resolve.js';
+import { encodeVersion, MIN_VERSIONS, type Version } from './versions.js';
+
+/**
+ * The placement traits of the spec: a host reports them, an instance that asks for a feature requires them.
+ *
+ * @example
+ * ```ts
+ * Traits.POST_COPY; // 'COMPUTE_MIGRATE_POST_COPY'
+ * ```
+ */
+export const Traits = {
+  AUTO_CONVERGE: 'COMPUTE_MIGRATE_AUTO_CONVERGE',
+  POST_COPY: 'COMPUTE_MIGRATE_POST_COPY',
+} as const;
+
+/** One of the {@link Traits}. */
+export type Trait = (typeof Traits)[keyof typeof Traits];
+
+/**
+ * The traits the scheduler adds as *required* to the placement request: one for each feature the instance
+ * sets to true. A `false` adds nothing, so the instance can still land anywhere.
+ *
+ * @throws {@link MigrationPolicyError} for the same metadata `resolveInstancePolicy` refuses.
+ *
+ * @example
+ * ```ts
+ * requiredTraits({ flavorExtraSpecs: { 'compute:live_migration_post_copy': 'true' } });
+ * // ['COMPUTE_MIGRATE_POST_COPY']
+ * ```
+ */
+export function requiredTraits(meta?: InstanceMetadata | null): Trait[] {
+  const request = validatedRequest(meta);
+  const traits: Trait[] = [];
+  if (request.autoConverge?.value === true) traits.push(Traits.AUTO_CONVERGE);
+  if (request.postCopy?.value === true) traits.push(Traits.POST_COPY);
+  return traits;
+}
+
+/** What {@link hostTraits} needs to know about a compute host. */
+export interface HostCapabilities {
+  /** `virConnectGetLibVersion`, encoded or `'9.0.0'`. */
+  libvirtVersion: Version;
+  /** `virConnectGetVersion` (the hypervisor's), encoded or `'7.2.0'`. */
+  qemuVersion: Version;
+  /** The host's conf: only what makes post-copy impossible counts (tunnelled, parallel connections). */
+  config?: Partial<HostConfig>;
+  /** Whether the host offers userfaultfd (needed on the destination for post-copy); assumed when omitted. */
+  userfaultfd?: boolean;
+}
+
+/**
+ * The driver's trait report for `update_provider_tree`: each trait is true when this host can run the
+ * feature, regardless of the `permit_*` options (those only set the default for instances with no opinion).
+ * Post-copy is not reported where the conf or the versions make it impossible.
+ *
+ * @example
+ * ```ts
+ * hostTraits({ libvirtVersion: '9.0.0', qemuVersion: '7.2.0' });
+ * // { COMPUTE_MIGRATE_AUTO_CONVERGE: true, COMPUTE_MIGRATE_POST_COPY: true }
+ * ```
+ */
+export function hostTraits(capabilities: HostCapabilities): Record<Trait, boolean> {
+  const libvirt = encodeVersion(capabilities.libvirtVersion, 'libvirtVersion');
+  const qemu = encodeVersion(capabilities.qemuVersion, 'qemuVersion');
+  const config = resolveHostConfig(capabilities.config);
+  return {
+    [Traits.AUTO_CONVERGE]:
+      libvirt >= MIN_VERSIONS.autoConverge.libvirt && qemu >= MIN_VERSIONS.autoConverge.qemu,
+    [Traits.POST_COPY]:
+      capabilities.userfaultfd !== false && postCopyBlocker({ libvirt, qemu, config }) === undefined,
+  };
+}
+
+/**
+ * Why post-copy cannot run on this host, or `undefined` when it can. Versions left out are not held against
+ * the host: libvirt checks them again at call time.
+ */
+export function postCopyBlocker(host: {
+  libvirt?: number;
+  qemu?: number;
+  config: HostConfig;
+}): string | undefined {
+  const { libvirt, qemu, config } = host;
+  if (config.tunnelled)
+    return 'tunnelled migration ([libvirt] live_migration_tunnelled = True) cannot do post-copy';
+  if (libvirt !== undefined && libvirt < MIN_VERSIONS.postCopy.libvirt) return 'libvirt is older than 1.3.3';
+  if (qemu !== undefined && qemu < MIN_VERSIONS.postCopy.qemu) return 'QEMU is older than 2.5.0';
+  if (config.parallelConnections > 1 && qemu !== undefined && qemu < MIN_VERSIONS.postCopyWithParallel.qemu) {
+    return `parallel connections ([libvirt] live_migration_parallel_connections = ${config.parallelConnections}) need QEMU 10.1.0 or newer for post-copy`;
+  }
+  return undefined;
+}
