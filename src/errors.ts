@@ -113,9 +113,19 @@ export type MigrationJobErrorCode = 'ALREADY_MIGRATING' | 'MIGRATION_FAILED' | '
 export class MigrationJobError extends Error {
   override readonly name = 'MigrationJobError';
   readonly code: MigrationJobErrorCode;
+  /** The option at fault, when there is one. */
+  readonly key: string | undefined;
+  /** The value at fault, as given. */
+  readonly value: unknown;
 
-  constructor(code: MigrationJobErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(
+    code: MigrationJobErrorCode,
+    message: string,
+    details: ErrorDetails & { cause?: unknown } = {},
+  ) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
     this.code = code;
+    this.key = details.key;
+    this.value = details.value;
   }
 }

@@ -14,4 +14,6 @@ export {
   MigrationPolicyError,
   type MigrationPolicyErrorCode,
 } from './errors.js';
+export * from './libvirt/index.js';
+export * from './migration/index.js';
 export * from './policy/index.js';

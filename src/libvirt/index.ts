@@ -1,0 +1,53 @@
+/**
+ * Thin typed binding to `libvirt.so.0`: connections, domains, migration calls, job stats and domain events.
+ * Importing this module loads nothing native; the first `open()` does.
+ *
+ * @module
+ */
+export { type KoffiBackendOptions, KoffiConnection, koffiBackend, openConnection } from './connection.js';
+export {
+  DOMAIN_EVENT_NAMES,
+  DOMAIN_STATE_NAMES,
+  DomainEvent,
+  DomainEventId,
+  DomainEventResumedDetail,
+  DomainEventStoppedDetail,
+  DomainEventSuspendedDetail,
+  DomainJobType,
+  DomainPausedReason,
+  type DomainState,
+  DomainStateCode,
+  LibvirtErrorCode,
+  TypedParamType,
+  VIR_DOMAIN_ABORT_JOB_POSTCOPY,
+  VIR_DOMAIN_EVENT_RESUMED_POSTCOPY,
+  VIR_DOMAIN_EVENT_RESUMED_POSTCOPY_FAILED,
+  VIR_DOMAIN_EVENT_SUSPENDED_POSTCOPY,
+  VIR_DOMAIN_EVENT_SUSPENDED_POSTCOPY_FAILED,
+  VIR_DOMAIN_JOB_STATS_COMPLETED,
+  VIR_DOMAIN_JOB_STATS_KEEP_COMPLETED,
+  VIR_DOMAIN_MIGRATE_MAX_SPEED_POSTCOPY,
+} from './constants.js';
+export { decodeJobStats } from './job-stats.js';
+export {
+  decodeTypedParams,
+  type EncodedTypedParams,
+  encodeMigrateParams,
+  readTypedParam,
+  type TypedParam,
+} from './typed-params.js';
+export type {
+  DomainCapabilitiesOptions,
+  DomainEventStream,
+  JobCompletedEvent,
+  JobStats,
+  JobStatsOptions,
+  JobType,
+  LibvirtBackend,
+  LibvirtConnection,
+  LibvirtDomain,
+  LifecycleEvent,
+  MigrateParams,
+  MigrationIterationEvent,
+  OpenOptions,
+} from './types.js';

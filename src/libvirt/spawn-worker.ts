@@ -1,0 +1,81 @@
+/**
+ * Starting this directory's worker files both from TypeScript sources (tests, tsx) and from compiled
+ * JavaScript (published package), plus the error shape workers post back.
+ *
+ * @module
+ */
+import { type TransferListItem, Worker } from 'node:worker_threads';
+import { LibvirtError } from '../errors.js';
+
+/** The worker entry points in this directory. */
+export type WorkerName = 'migrate-worker' | 'event-worker';
+
+/** A libvirt error flattened for `postMessage` (class instances lose their prototype on the way). */
+export interface WireError {
+  call: string;
+  code: number;
+  domain: number;
+  message: string;
+  /** Set when the failure was not a libvirt error. */
+  plain?: boolean;
+}
+
+/** Flattens an error thrown inside a worker. */
+export function toWireError(err: unknown): WireError {
+  if (err instanceof LibvirtError) {
+    // LibvirtError's message embeds call and code; recover libvirt's own text for a faithful rebuild.
+    const prefix = `${err.call}: `;
+    const suffix = ` (libvirt error ${err.code}, domain ${err.domain})`;
+    const message = err.message.startsWith(prefix) ? err.message.slice(prefix.length) : err.message;
+    return {
+      call: err.call,
+      code: err.code,
+      domain: err.domain,
+      message: message.endsWith(suffix) ? message.slice(0, -suffix.length) : message,
+    };
+  }
+  return {
+    call: '',
+    code: 0,
+    domain: 0,
+    message: err instanceof Error ? err.message : String(err),
+    plain: true,
+  };
+}
+
+/** Rebuilds a worker's error on the receiving thread. */
+export function fromWireError(wire: WireError): Error {
+  return wire.plain
+    ? new Error(wire.message)
+    : new LibvirtError(wire.call, wire.code, wire.domain, wire.message);
+}
+
+/**
+ * Starts `./<name>.ts` or `./<name>.js` next to this file as a Worker. From sources, the worker is started
+ * from eval'd code that registers tsx first, because Node cannot load `.ts` files by itself.
+ */
+export function spawnWorker(
+  name: WorkerName,
+  workerData: unknown,
+  transferList: TransferListItem[] = [],
+): Worker {
+  const fromSources = import.meta.url.endsWith('.ts');
+  const url = new URL(`./${name}.${fromSources ? 'ts' : 'js'}`, import.meta.url);
+  if (!fromSources) return new Worker(url, { workerData, transferList });
+  const tsxApi = resolveTsxApi();
+  const code = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); });`;
+  return new Worker(code, { eval: true, workerData, transferList });
+}
+
+// tsx's ESM entry (its CommonJS one cannot register hooks from an ESM context). Resolved here rather than
+// in the worker, whose eval'd code would resolve bare specifiers against the process's cwd.
+function resolveTsxApi(): string {
+  if (typeof import.meta.resolve === 'function') {
+    try {
+      return import.meta.resolve('tsx/esm/api');
+    } catch {
+      // Fall back to resolving from the process's cwd, which works when run from the project root.
+    }
+  }
+  return 'tsx/esm/api';
+}

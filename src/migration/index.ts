@@ -1,0 +1,23 @@
+/**
+ * The imperative shell: `migrate()` and the job that steers a running migration.
+ *
+ * @module
+ */
+export { type JobContext, MigrationJob } from './job.js';
+export { migrate } from './migrate.js';
+export {
+  buildMigrationCall,
+  type Destination,
+  destinationUris,
+  type MigrationCall,
+  type MigrationTuning,
+} from './params.js';
+export type {
+  Awaitable,
+  GuestLocation,
+  MigrateOptions,
+  MigrationOutcome,
+  MigrationProgress,
+  MigrationProviders,
+  SteeringEvent,
+} from './types.js';

@@ -1,0 +1,167 @@
+import { MigrationJobError } from '../errors.js';
+import type { MigrateParams } from '../libvirt/types.js';
+import { MigrateFlags } from '../policy/flags.js';
+import type { MigrationPlan } from '../policy/plan.js';
+import { quote } from '../policy/quote.js';
+
+/** Where a migration goes. */
+export type Destination =
+  | {
+      /** The destination libvirtd, e.g. `qemu+tcp://compute-2/system`. */
+      uri: string;
+      /** Where QEMU's stream goes, e.g. `tcp://192.0.2.7`; libvirt picks when left out. */
+      migrateUri?: string;
+    }
+  | {
+      /** The destination host's name or address: the URIs are built from it the way Nova does. */
+      host: string;
+      /** Transport of the libvirtd connection (Nova's `live_migration_scheme`): `tcp` by default. */
+      scheme?: 'tcp' | 'tls' | 'ssh';
+      /** Nova's `live_migration_inbound_addr`: the address QEMU's stream goes to; defaults to `host`. */
+      inboundAddress?: string;
+    };
+
+/** Tuning a caller can add to a migration; sent only where the plan makes libvirt accept it. */
+export interface MigrationTuning {
+  /** `bandwidth` in MiB/s; the host's `live_migration_bandwidth` when left out (0 = unlimited). */
+  bandwidth?: number;
+  /** `auto_converge.initial`: the first throttle, in percent (QEMU's default is 20). */
+  autoConvergeInitial?: number;
+  /** `auto_converge.increment`: added per iteration that does not converge, in percent (QEMU's default 10). */
+  autoConvergeIncrement?: number;
+  /** `bandwidth.postcopy` in MiB/s: the limit once switched to post-copy. */
+  postCopyBandwidth?: number;
+  /** `destination_xml` and `persistent_xml`: the guest's XML on the destination. */
+  destinationXml?: string;
+  /** Disks to copy with block migration (`migrate_disks`), by target name (`vda`). */
+  migrateDisks?: readonly string[];
+  /** `tls.destination`: the name to verify in the destination's certificate, with native TLS. */
+  tlsDestination?: string;
+}
+
+/** The libvirt call {@link buildMigrationCall} decided. */
+export interface MigrationCall {
+  destinationUri: string;
+  params: MigrateParams;
+  flags: number;
+  /** Tuning that was given but not sent, and why. */
+  notes: string[];
+}
+
+/**
+ * The arguments of `virDomainMigrateToURI3` for a plan, with Nova's parameter rules: bandwidth always sent,
+ * the new XML as both destination and persistent XML, the disks for block migration, parallel connections
+ * when more than one; and the tuning no peer offers (`auto_converge.*`, `bandwidth.postcopy`) only when the
+ * plan uses the feature, since libvirt refuses them otherwise.
+ *
+ * @example
+ * ```ts
+ * const call = buildMigrationCall(planMigration({ host: { permitAutoConverge: true } }), { host: 'compute-2' }, {
+ *   autoConvergeInitial: 30,
+ * });
+ * call.destinationUri; // 'qemu+tcp://compute-2/system'
+ * call.params; // { migrateUri: 'tcp://compute-2', bandwidth: 0, autoConvergeInitial: 30 }
+ * ```
+ */
+export function buildMigrationCall(
+  plan: MigrationPlan,
+  destination: Destination,
+  tuning: MigrationTuning = {},
+): MigrationCall {
+  const notes: string[] = [];
+  const { destinationUri, migrateUri } = destinationUris(destination);
+  const params: MigrateParams = {};
+  if (migrateUri !== undefined) params.migrateUri = migrateUri;
+  params.bandwidth =
+    tuning.bandwidth === undefined
+      ? plan.host.bandwidth
+      : checkInt('bandwidth', tuning.bandwidth, 0, 2 ** 40);
+  if (tuning.destinationXml !== undefined) {
+    params.destinationXml = tuning.destinationXml;
+    params.persistentXml = tuning.destinationXml;
+  }
+  if (tuning.migrateDisks !== undefined) {
+    if (plan.flags & MigrateFlags.NON_SHARED_INC) params.migrateDisks = [...tuning.migrateDisks];
+    else if (tuning.migrateDisks.length > 0)
+      notes.push('migrateDisks not sent: this is not a block migration');
+  }
+  if (plan.host.parallelConnections > 1) params.parallelConnections = plan.host.parallelConnections;
+
+  const initial = optionalInt('autoConvergeInitial', tuning.autoConvergeInitial, 0, 100);
+  const increment = optionalInt('autoConvergeIncrement', tuning.autoConvergeIncrement, 0, 100);
+  if (initial !== undefined || increment !== undefined) {
+    if (plan.autoConverge) {
+      if (initial !== undefined) params.autoConvergeInitial = initial;
+      if (increment !== undefined) params.autoConvergeIncrement = increment;
+    } else {
+      notes.push('auto_converge.initial/increment not sent: auto-converge is off for this migration');
+    }
+  }
+  const postCopyBandwidth = optionalInt('postCopyBandwidth', tuning.postCopyBandwidth, 0, 2 ** 40);
+  if (postCopyBandwidth !== undefined) {
+    if (plan.postCopy) params.bandwidthPostcopy = postCopyBandwidth;
+    else notes.push('bandwidth.postcopy not sent: post-copy is off for this migration');
+  }
+  if (tuning.tlsDestination !== undefined) {
+    if (plan.flags & MigrateFlags.TLS) params.tlsDestination = tuning.tlsDestination;
+    else notes.push('tls.destination not sent: native TLS is off on this host');
+  }
+  return { destinationUri, params, flags: plan.flags, notes };
+}
+
+/**
+ * The libvirtd URI and QEMU stream URI of a destination. From a bare host, as Nova builds them:
+ * `qemu+<scheme>://<host>/system` and `tcp://<inbound address>` (IPv6 in brackets).
+ */
+export function destinationUris(destination: Destination): { destinationUri: string; migrateUri?: string } {
+  if ('uri' in destination) {
+    const uri = nonEmpty('destination.uri', destination.uri);
+    return destination.migrateUri === undefined
+      ? { destinationUri: uri }
+      : { destinationUri: uri, migrateUri: nonEmpty('destination.migrateUri', destination.migrateUri) };
+  }
+  const host = nonEmpty('destination.host', destination.host);
+  const scheme = destination.scheme ?? 'tcp';
+  if (!['tcp', 'tls', 'ssh'].includes(scheme)) {
+    throw invalid('destination.scheme', scheme, 'use "tcp", "tls" or "ssh"');
+  }
+  const inbound =
+    destination.inboundAddress === undefined
+      ? host
+      : nonEmpty('destination.inboundAddress', destination.inboundAddress);
+  return {
+    destinationUri: `qemu+${scheme}://${bracketIpv6(host)}/system`,
+    migrateUri: `tcp://${bracketIpv6(inbound)}`,
+  };
+}
+
+function bracketIpv6(address: string): string {
+  return address.includes(':') && !address.startsWith('[') ? `[${address}]` : address;
+}
+
+function nonEmpty(key: string, value: unknown): string {
+  if (
+    typeof value !== 'string' ||
+    value.trim() === '' ||
+    /\s/.test(value) ||
+    value.includes(String.fromCharCode(0))
+  ) {
+    throw invalid(key, value, 'give a non-empty string without blanks');
+  }
+  return value;
+}
+
+function optionalInt(key: string, value: unknown, min: number, max: number): number | undefined {
+  return value === undefined ? undefined : checkInt(key, value, min, max);
+}
+
+function checkInt(key: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw invalid(key, value, `use a whole number from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function invalid(key: string, value: unknown, fix: string): MigrationJobError {
+  return new MigrationJobError('INVALID_OPTIONS', `${key} is ${quote(value)}: ${fix}`, { key, value });
+}

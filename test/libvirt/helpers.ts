@@ -1,0 +1,40 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+/** libvirt's built-in test driver: no daemon, one running domain called `test`, state shared per process. */
+export const TEST_URI = 'test:///default';
+
+/** Whether libvirt.so.0 is mapped into this process right now. */
+export function libvirtMapped(): boolean {
+  return readFileSync('/proc/self/maps', 'utf8').includes('libvirt.so.0');
+}
+
+/** `virsh version` lines, or undefined when virsh is not installed. */
+export function virshVersion(): { library: number; hypervisor: number } | undefined {
+  let out: string;
+  try {
+    out = execFileSync('virsh', ['-c', TEST_URI, 'version'], { encoding: 'utf8' });
+  } catch {
+    return undefined;
+  }
+  const encode = (m: RegExpMatchArray | null): number =>
+    m ? Number(m[1]) * 1e6 + Number(m[2]) * 1e3 + Number(m[3]) : Number.NaN;
+  return {
+    library: encode(out.match(/Using library: libvirt (\d+)\.(\d+)\.(\d+)/)),
+    hypervisor: encode(out.match(/Running hypervisor: \S+ (\d+)\.(\d+)\.(\d+)/)),
+  };
+}
+
+/** Minimal domain the test driver accepts. */
+export function testDomainXml(name: string): string {
+  return `<domain type='test'><name>${name}</name><memory>1024</memory><vcpu>1</vcpu><os><type>hvm</type></os></domain>`;
+}
+
+/** Resolves when `predicate` holds, polling; rejects after `ms`. */
+export async function waitFor(predicate: () => boolean, ms = 5000): Promise<void> {
+  const start = Date.now();
+  while (!predicate()) {
+    if (Date.now() - start > ms) throw new Error(`condition not met within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

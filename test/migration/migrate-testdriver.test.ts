@@ -1,0 +1,98 @@
+/**
+ * migrate() through the real binding against libvirt's built-in test driver: every step up to libvirt's
+ * answer is real. The test driver cannot migrate, so the outcome must be a failure that leaves the guest
+ * running on the source — the lab's end-to-end tests prove real migrations.
+ */
+import { describe, expect, it } from 'vitest';
+import { LibvirtError, MigrationJobError, migrate, openConnection } from '../../src/index.js';
+
+describe('migrate() on test:///default', () => {
+  it('plans from the providers, calls libvirt, and reports its refusal with the guest still on the source', async () => {
+    const connection = openConnection('test:///default');
+    try {
+      let providerCalls = 0;
+      const job = migrate({
+        source: { connection },
+        domain: { name: 'test' },
+        destination: { host: 'compute-2' },
+        providers: {
+          instanceMetadata: () => {
+            providerCalls++;
+            return { flavorExtraSpecs: { 'compute:live_migration_post_copy': 'false' } };
+          },
+          hostConfig: () => ({ bandwidth: 64, permitAutoConverge: true }),
+        },
+        autoConvergeInitial: 30,
+      });
+      const outcome = await job.outcome;
+      expect(providerCalls).toBe(1);
+      // The test driver reports hypervisor version 0.0.2: the host's auto-converge is dropped, with the reason.
+      expect(job.plan?.autoConverge).toBe(false);
+      expect(job.plan?.reasons[1]).toBe(
+        'auto-converge dropped: [libvirt] live_migration_permit_auto_converge = True, but QEMU 0.0.2 is older than 1.6.0',
+      );
+      expect(job.call).toEqual({
+        destinationUri: 'qemu+tcp://compute-2/system',
+        params: { migrateUri: 'tcp://compute-2', bandwidth: 64 },
+        flags: 27,
+        notes: ['auto_converge.initial/increment not sent: auto-converge is off for this migration'],
+      });
+      expect(outcome.status).toBe('failed');
+      expect(outcome.error).toBeInstanceOf(LibvirtError);
+      // VIR_ERR_ARGUMENT_UNSUPPORTED: the test driver has no migration.
+      expect((outcome.error as LibvirtError).code).toBe(74);
+      expect(outcome.guest).toBe('source');
+      expect(connection.lookupDomainByName('test').state().state).toBe('running');
+    } finally {
+      connection.close();
+    }
+  });
+
+  it('refuses an explicit auto-converge request the hypervisor cannot honour, before calling libvirt', async () => {
+    const job = migrate({
+      source: { uri: 'test:///default' },
+      domain: { name: 'test' },
+      destination: { host: 'compute-2' },
+      providers: {
+        instanceMetadata: () => ({ imageProperties: { compute_live_migration_auto_converge: 'true' } }),
+        hostConfig: () => ({}),
+      },
+    });
+    const outcome = await job.outcome;
+    expect(outcome.status).toBe('error');
+    expect(outcome.error).toMatchObject({
+      code: 'AUTO_CONVERGE_UNAVAILABLE',
+      key: 'compute_live_migration_auto_converge',
+    });
+    expect(job.call).toBeUndefined();
+    expect(outcome.guest).toBe('source');
+  });
+
+  it('throws LibvirtError 42 at once for a domain that does not exist', () => {
+    expect(() =>
+      migrate({
+        source: { uri: 'test:///default' },
+        domain: { name: 'no-such-guest' },
+        destination: { host: 'compute-2' },
+        providers: { instanceMetadata: () => ({}), hostConfig: () => ({}) },
+      }),
+    ).toThrow(expect.objectContaining({ code: 42 }));
+  });
+
+  it('refuses a second job for the same guest while the first runs', async () => {
+    const connection = openConnection('test:///default');
+    try {
+      const opts = {
+        source: { connection },
+        domain: { name: 'test' },
+        destination: { host: 'compute-2' },
+        providers: { instanceMetadata: () => ({}), hostConfig: () => ({}) },
+      };
+      const first = migrate(opts);
+      expect(() => migrate(opts)).toThrow(MigrationJobError);
+      await first.outcome;
+    } finally {
+      connection.close();
+    }
+  });
+});

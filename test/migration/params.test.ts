@@ -1,0 +1,120 @@
+import { describe, expect, it } from 'vitest';
+import { MigrateFlags as F, MigrationJobError, planMigration } from '../../src/index.js';
+import { buildMigrationCall, destinationUris } from '../../src/migration/index.js';
+
+describe('destinationUris', () => {
+  it.each([
+    [{ host: 'compute-2' }, 'qemu+tcp://compute-2/system', 'tcp://compute-2'],
+    [{ host: 'compute-2', scheme: 'tls' as const }, 'qemu+tls://compute-2/system', 'tcp://compute-2'],
+    [{ host: 'compute-2', inboundAddress: '192.0.2.7' }, 'qemu+tcp://compute-2/system', 'tcp://192.0.2.7'],
+    [{ host: '2001:db8::7' }, 'qemu+tcp://[2001:db8::7]/system', 'tcp://[2001:db8::7]'],
+    [{ host: 'c2', inboundAddress: 'fd00::1' }, 'qemu+tcp://c2/system', 'tcp://[fd00::1]'],
+  ])('builds Nova-style URIs from %o', (destination, uri, migrateUri) => {
+    expect(destinationUris(destination)).toEqual({ destinationUri: uri, migrateUri });
+  });
+
+  it('passes explicit URIs through', () => {
+    expect(
+      destinationUris({ uri: 'qemu+unix:///system?socket=/x/libvirt-sock', migrateUri: 'tcp://127.0.0.1' }),
+    ).toEqual({
+      destinationUri: 'qemu+unix:///system?socket=/x/libvirt-sock',
+      migrateUri: 'tcp://127.0.0.1',
+    });
+    expect(destinationUris({ uri: 'qemu+tcp://c2/system' })).toEqual({
+      destinationUri: 'qemu+tcp://c2/system',
+    });
+  });
+
+  it.each<[string, unknown]>([
+    ['an empty host', { host: '' }],
+    ['a host with blanks', { host: 'c 2' }],
+    ['an unknown scheme', { host: 'c2', scheme: 'udp' }],
+    ['a non-string uri', { uri: 42 }],
+  ])('refuses %s with INVALID_OPTIONS', (_name, destination) => {
+    expect(() => destinationUris(destination as never)).toThrow(MigrationJobError);
+  });
+});
+
+describe('buildMigrationCall', () => {
+  const dest = { uri: 'qemu+tcp://c2/system', migrateUri: 'tcp://192.0.2.7' };
+
+  it("always sends the host's bandwidth, as Nova does", () => {
+    const call = buildMigrationCall(planMigration({ host: { bandwidth: 300 } }), dest);
+    expect(call.params).toEqual({ migrateUri: 'tcp://192.0.2.7', bandwidth: 300 });
+    expect(call.flags).toBe(F.LIVE | F.PEER2PEER | F.PERSIST_DEST | F.UNDEFINE_SOURCE);
+  });
+
+  it('lets the caller override bandwidth and sends the new XML twice', () => {
+    const call = buildMigrationCall(planMigration(), dest, { bandwidth: 64, destinationXml: '<domain/>' });
+    expect(call.params).toMatchObject({
+      bandwidth: 64,
+      destinationXml: '<domain/>',
+      persistentXml: '<domain/>',
+    });
+  });
+
+  it('sends auto_converge.* only when auto-converge is on', () => {
+    const tuning = { autoConvergeInitial: 30, autoConvergeIncrement: 15 };
+    const on = buildMigrationCall(planMigration({ host: { permitAutoConverge: true } }), dest, tuning);
+    expect(on.params).toMatchObject({ autoConvergeInitial: 30, autoConvergeIncrement: 15 });
+    const off = buildMigrationCall(planMigration(), dest, tuning);
+    expect(off.params.autoConvergeInitial).toBeUndefined();
+    expect(off.notes).toEqual([
+      'auto_converge.initial/increment not sent: auto-converge is off for this migration',
+    ]);
+  });
+
+  it('sends bandwidth.postcopy only when post-copy is on', () => {
+    const on = buildMigrationCall(planMigration({ host: { permitPostCopy: true } }), dest, {
+      postCopyBandwidth: 100,
+    });
+    expect(on.params.bandwidthPostcopy).toBe(100);
+    const off = buildMigrationCall(planMigration(), dest, { postCopyBandwidth: 100 });
+    expect(off.params.bandwidthPostcopy).toBeUndefined();
+    expect(off.notes[0]).toContain('bandwidth.postcopy');
+  });
+
+  it('sends parallel.connections when more than one', () => {
+    expect(
+      buildMigrationCall(planMigration({ host: { parallelConnections: 4 } }), dest).params
+        .parallelConnections,
+    ).toBe(4);
+    expect(buildMigrationCall(planMigration(), dest).params.parallelConnections).toBeUndefined();
+  });
+
+  it('sends the disks with block migration only', () => {
+    const block = buildMigrationCall(planMigration({ blockMigration: true, migrateDisks: ['vda'] }), dest, {
+      migrateDisks: ['vda'],
+    });
+    expect(block.params.migrateDisks).toEqual(['vda']);
+    const live = buildMigrationCall(planMigration(), dest, { migrateDisks: ['vda'] });
+    expect(live.params.migrateDisks).toBeUndefined();
+  });
+
+  it('sends tls.destination only with native TLS', () => {
+    expect(
+      buildMigrationCall(planMigration({ host: { nativeTls: true } }), dest, { tlsDestination: 'c2.example' })
+        .params.tlsDestination,
+    ).toBe('c2.example');
+    expect(
+      buildMigrationCall(planMigration(), dest, { tlsDestination: 'c2.example' }).params.tlsDestination,
+    ).toBeUndefined();
+  });
+
+  it.each<[string, object]>([
+    ['a percent over 100', { autoConvergeInitial: 101 }],
+    ['a negative increment', { autoConvergeIncrement: -5 }],
+    ['a fractional bandwidth', { bandwidth: 1.5 }],
+    ['a string bandwidth', { bandwidth: '100' }],
+  ])('refuses %s', (_name, tuning) => {
+    let caught: unknown;
+    try {
+      buildMigrationCall(planMigration({ host: { permitAutoConverge: true } }), dest, tuning);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(MigrationJobError);
+    expect((caught as MigrationJobError).code).toBe('INVALID_OPTIONS');
+    expect((caught as MigrationJobError).key).toBe(Object.keys(tuning)[0]);
+  });
+});
