@@ -4,7 +4,7 @@
  * @module
  */
 export { type JobContext, MigrationJob } from './job.js';
-export { migrate } from './migrate.js';
+export { attachMigration, migrate } from './migrate.js';
 export {
   buildMigrationCall,
   type Destination,

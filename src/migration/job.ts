@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { MigrationPolicyError } from '../errors.js';
 import type { DomainEventStream, JobStats, LibvirtDomain } from '../libvirt/types.js';
 import { migrationDataGb } from '../policy/downtime.js';
 import {
@@ -36,6 +37,11 @@ export interface JobContext {
   options: MigrateOptions;
   /** Called once when the job ends (closes a connection the job opened, frees the registry slot). */
   release: () => void;
+  /**
+   * `start` calls libvirt; `attach` follows a migration that is already running (started by an agent that
+   * has since restarted): it steers and reports it, and learns its end from libvirt's job state.
+   */
+  mode?: 'start' | 'attach';
 }
 
 interface JobEvents {
@@ -69,6 +75,8 @@ export class MigrationJob extends EventEmitter<JobEvents> {
   readonly #domain: LibvirtDomain;
   readonly #options: MigrateOptions;
   readonly #release: () => void;
+  readonly #mode: 'start' | 'attach';
+  #attachedEnd: (() => void) | undefined;
   #startedAt = 0;
   #monitor: MonitorSettings | undefined;
   #monitorState: MonitorState = {};
@@ -90,6 +98,7 @@ export class MigrationJob extends EventEmitter<JobEvents> {
     this.#domain = context.domain;
     this.#options = context.options;
     this.#release = context.release;
+    this.#mode = context.mode ?? 'start';
     this.domainUuid = context.domain.uuid();
     // Deferred so that listeners attached right after migrate() returns see every status change.
     this.outcome = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.#run());
@@ -160,9 +169,11 @@ export class MigrationJob extends EventEmitter<JobEvents> {
   async #run(): Promise<MigrationOutcome> {
     try {
       this.#setStatus('preparing');
+      // Subscribing spawns a worker: done first, so nothing slow sits between the plan and the libvirt call.
+      await this.#subscribe();
       const prepared = await this.#prepare();
       if (this.#abortRequested) return this.#finish({ status: 'cancelled', guest: 'source' });
-      return await this.#execute(prepared);
+      return this.#mode === 'start' ? await this.#execute(prepared) : await this.#follow();
     } catch (error) {
       return this.#finish({ status: 'error', error: asError(error), guest: this.#locateGuest().guest });
     } finally {
@@ -182,7 +193,7 @@ export class MigrationJob extends EventEmitter<JobEvents> {
       host,
       blockMigration: this.#options.blockMigration ?? false,
       ...(this.#options.migrateDisks === undefined ? {} : { migrateDisks: this.#options.migrateDisks }),
-      paused: this.#domain.state().state === 'paused',
+      paused: sourcePhase(this.#readState()) === 'paused',
       libvirtVersion: connection.libVersion(),
       qemuVersion: connection.hypervisorVersion(),
     });
@@ -202,7 +213,6 @@ export class MigrationJob extends EventEmitter<JobEvents> {
   }
 
   async #execute(call: MigrationCall): Promise<MigrationOutcome> {
-    await this.#subscribe();
     this.#startedAt = performance.now();
     this.#setStatus('running');
     const migration = this.#domain.migrateToURI3(call.destinationUri, call.params, call.flags);
@@ -219,6 +229,53 @@ export class MigrationJob extends EventEmitter<JobEvents> {
     this.#stopMonitor();
     const stats = await this.#completedJobStats();
     return this.#finish({ status: 'completed', guest: 'destination', ...(stats ? { stats } : {}) });
+  }
+
+  /**
+   * Attach mode: the migration runs already. Its clock is libvirt's (time elapsed so far), its end is
+   * libvirt's job going away, and how it ended is read from the source afterwards.
+   */
+  async #follow(): Promise<MigrationOutcome> {
+    const stats = this.#readJobStats();
+    if (stats === undefined || stats.type === 'none') {
+      throw new MigrationPolicyError(
+        'MIGRATION_NOT_ACTIVE',
+        `domain ${this.domainUuid} has no migration running on the source: nothing to attach to`,
+        { key: 'domain', value: this.domainUuid },
+      );
+    }
+    this.#startedAt = performance.now() - (stats.timeElapsed ?? 0);
+    this.#setStatus(statusForPhase('running', sourcePhase(this.#readState())));
+    const ended = new Promise<void>((resolve) => {
+      this.#attachedEnd = resolve;
+    });
+    this.#startMonitor();
+    await ended;
+    this.#stopMonitor();
+    const { phase } = this.#locateGuest();
+    if (phase === 'gone') {
+      const completed = await this.#completedJobStats();
+      return this.#finish({
+        status: 'completed',
+        guest: 'destination',
+        ...(completed ? { stats: completed } : {}),
+      });
+    }
+    const completed = this.#readCompletedStats();
+    const error = new Error(
+      completed?.errorMessage ??
+        `the migration ended with the guest still on the source (job ${completed?.type ?? 'unknown'})`,
+    );
+    if (completed?.type === 'cancelled') this.#abortRequested = true;
+    return this.#afterFailure(error);
+  }
+
+  #readCompletedStats(): JobStats | undefined {
+    try {
+      return this.#domain.jobStats({ completed: true });
+    } catch {
+      return undefined;
+    }
   }
 
   /** libvirt's own events say when post-copy starts and hand over the completed job's stats. */
@@ -252,12 +309,7 @@ export class MigrationJob extends EventEmitter<JobEvents> {
         };
       });
     }
-    if (this.#completedStats !== undefined) return this.#completedStats;
-    try {
-      return this.#domain.jobStats({ completed: true });
-    } catch {
-      return undefined;
-    }
+    return this.#completedStats ?? this.#readCompletedStats();
   }
 
   /** The guest must keep running somewhere: resume it if we paused it, never if post-copy failed. */
@@ -324,6 +376,10 @@ export class MigrationJob extends EventEmitter<JobEvents> {
     this.#refreshStatus();
     if (this.#abortPending && this.#status === 'running') this.#tryAbort(this.#abortReason);
     const stats = this.#readJobStats();
+    if (this.#attachedEnd !== undefined && (stats === undefined || stats.type === 'none')) {
+      this.#attachedEnd();
+      return;
+    }
     if (stats !== undefined) this.#report(stats);
     if (this.#monitor === undefined) return;
     const elapsedSeconds = this.#elapsedMs() / 1000;

@@ -39,6 +39,32 @@ import type { MigrateOptions } from './types.js';
  * ```
  */
 export function migrate(options: MigrateOptions): MigrationJob {
+  return openJob(options, 'start');
+}
+
+/**
+ * Follows a migration that is already running — typically one started by this agent before it restarted.
+ * The job reads the providers and plans as {@link migrate} would (a running migration keeps the flags it
+ * started with, so the plan only steers force-complete), then reports progress, runs the monitor with
+ * libvirt's elapsed time, and resolves its outcome when libvirt's job ends. The `destination` option is
+ * not used to call libvirt; it documents where the guest goes.
+ *
+ * @throws {@link MigrationJobError} like {@link migrate}. The outcome is `error` with `MIGRATION_NOT_ACTIVE`
+ * when no migration is running.
+ *
+ * @example
+ * ```ts
+ * // After a restart, for every instance the database says was migrating:
+ * const job = attachMigration({ source: { uri: 'qemu:///system' }, domain: { uuid }, destination: { host }, providers });
+ * job.on('progress', report);
+ * await job.outcome;
+ * ```
+ */
+export function attachMigration(options: MigrateOptions): MigrationJob {
+  return openJob(options, 'attach');
+}
+
+function openJob(options: MigrateOptions, mode: 'start' | 'attach'): MigrationJob {
   checkOptions(options);
   const { connection, owned } = sourceConnection(options);
   let domain: LibvirtDomain;
@@ -63,6 +89,7 @@ export function migrate(options: MigrateOptions): MigrationJob {
   return new MigrationJob({
     domain,
     options,
+    mode,
     release: () => {
       release(key);
       if (owned) connection.close();

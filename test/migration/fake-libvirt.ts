@@ -56,7 +56,14 @@ export class FakeDomain implements LibvirtDomain {
   isActive(): boolean {
     return true;
   }
-  jobStats(): JobStats {
+  /** What `jobStats({ completed: true })` answers. */
+  completedStats: JobStats | undefined;
+  jobStats(options?: { completed?: boolean }): JobStats {
+    if (options?.completed) {
+      if (this.completedStats === undefined)
+        throw new LibvirtError('virDomainGetJobStats', 55, 10, 'no completed job');
+      return this.completedStats;
+    }
     return this.stats;
   }
   startPostCopy(): void {
