@@ -1,0 +1,306 @@
+/**
+ * Helpers for the two-host libvirt lab started by `lab/up.sh` (see docs/lab.md).
+ * Node builtins only; the hosts are driven with `virsh`.
+ * @module
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Name of a lab host. */
+export type HostName = 'src' | 'dst';
+
+/** One libvirt host of the lab, as written to lab.json by `lab/up.sh`. */
+export interface LabHost {
+  name: HostName;
+  /** libvirt URI, `qemu+unix:///system?socket=<sockDir>/libvirt-sock`. */
+  uri: string;
+  sockDir: string;
+  /** Where this host's guest console files are, seen from outside the host's namespace. */
+  consoleDir: string;
+  /** libvirtd.log, virtlogd.log, start.log and qemu/<domain>.log. */
+  logDir: string;
+  hostUuid: string;
+  pids: { libvirtd: number; virtlogd: number };
+}
+
+/** Content of lab.json. */
+export interface LabInfo {
+  name: string;
+  stateDir: string;
+  hosts: Record<HostName, LabHost>;
+  guest: {
+    kernel: string;
+    initrd: string;
+    /** Console directory as each host's QEMU sees it (inside its private /var/lib/libvirt). */
+    consoleDir: string;
+  };
+  /** Address for `migrate_uri` (`tcp://<migrateAddress>`). */
+  migrateAddress: string;
+}
+
+/** Guest workload: `cpu` = CPU work + page rewrite, `mem` = rewrite only, `idle` = fill once. */
+export type GuestMode = 'cpu' | 'mem' | 'idle';
+
+/** Options of {@link guestXml}. */
+export interface GuestXmlOptions {
+  name: string;
+  /** Guest RAM (default 384). */
+  memoryMiB?: number;
+  /** Buffer the workload keeps rewriting (default 192). */
+  bufferMiB?: number;
+  mode?: GuestMode;
+  /** LCG iterations per page write in `cpu` mode (guest default 40000, ~24k pages/s under TCG here). */
+  work?: number;
+  /** Console file path as the host's QEMU sees it. */
+  consolePath: string;
+  kernel: string;
+  initrd: string;
+}
+
+/** Options of {@link startGuest}. */
+export type StartGuestOptions = Omit<GuestXmlOptions, 'consolePath' | 'kernel' | 'initrd'>;
+
+/** A parsed `LMP` console line. */
+export type ConsoleLine =
+  | { kind: 'ready'; bufferMib: number; pages: number; mode: string; t: number; raw: string }
+  | {
+      kind: 'stats';
+      /** Guest uptime in ms. */
+      t: number;
+      pagesPerS: number;
+      /** Cumulative pages verified intact since boot. */
+      verified: number;
+      /** Cumulative pages found corrupt since boot. */
+      corrupt: number;
+      /** Page rewrites since boot (generation counter). */
+      gen: number;
+      sweeps: number;
+      raw: string;
+    }
+  | { kind: 'corrupt'; page: number; expectedGen: number; foundGen: number; raw: string }
+  | { kind: 'error'; message: string; raw: string };
+
+/** Default state dir: `$LAB_STATE_DIR`, else `${LAB_ROOT:-/var/tmp/lmp-lab}/${LAB_NAME:-lmp}`. */
+export function labStateDir(): string {
+  return (
+    process.env.LAB_STATE_DIR ??
+    join(process.env.LAB_ROOT ?? '/var/tmp/lmp-lab', process.env.LAB_NAME ?? 'lmp')
+  );
+}
+
+/** Reads lab.json; `undefined` when no lab is up (file missing or unreadable). */
+export function readLab(stateDir: string = labStateDir()): LabInfo | undefined {
+  const file = join(stateDir, 'lab.json');
+  if (!existsSync(file)) return undefined;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as LabInfo;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs `virsh -c uri ...args` and returns stdout; throws with virsh's stderr on failure. */
+export function virsh(uri: string, ...args: string[]): string {
+  try {
+    return execFileSync('virsh', ['-c', uri, ...args], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 120_000,
+    });
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new Error(`virsh ${args.join(' ')} failed: ${(e.stderr ?? '').trim() || e.message}`);
+  }
+}
+
+/** True when both lab hosts answer `virsh version`. */
+export function labAnswers(lab: LabInfo): boolean {
+  try {
+    for (const h of Object.values(lab.hosts)) virsh(h.uri, 'version');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const esc = (s: string) =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/'/g, '&apos;');
+
+/** Transient-domain XML: TCG (`type='qemu'`), direct kernel boot, serial console to a file, no disks/NICs. */
+export function guestXml(o: GuestXmlOptions): string {
+  const cmdline = [
+    'console=ttyS0',
+    'panic=-1',
+    'quiet',
+    `lmp.buffer_mib=${o.bufferMiB ?? 192}`,
+    `lmp.mode=${o.mode ?? 'cpu'}`,
+    ...(o.work === undefined ? [] : [`lmp.work=${o.work}`]),
+  ].join(' ');
+  return `<domain type='qemu'>
+  <name>${esc(o.name)}</name>
+  <memory unit='MiB'>${o.memoryMiB ?? 384}</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc'>hvm</type>
+    <kernel>${esc(o.kernel)}</kernel>
+    <initrd>${esc(o.initrd)}</initrd>
+    <cmdline>${esc(cmdline)}</cmdline>
+  </os>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>destroy</on_reboot>
+  <on_crash>destroy</on_crash>
+  <devices>
+    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+    <controller type='usb' model='none'/>
+    <serial type='file'>
+      <source path='${esc(o.consolePath)}'/>
+      <target port='0'/>
+    </serial>
+    <memballoon model='none'/>
+  </devices>
+</domain>
+`;
+}
+
+/** Console file of guest `name` on `host`, seen from outside the host's namespace. */
+export function consolePath(host: LabHost, name: string): string {
+  return join(host.consoleDir, `${name}.log`);
+}
+
+const num = (f: Record<string, string>, k: string) => Number(f[k] ?? Number.NaN);
+
+/** Parses one console line; `undefined` for non-`LMP` lines (kernel messages). */
+export function parseConsoleLine(line: string): ConsoleLine | undefined {
+  const raw = line.replace(/\r/g, '');
+  const at = raw.indexOf('LMP ');
+  if (at < 0) return undefined;
+  const rest = raw.slice(at + 4).trim();
+  const words = rest.split(/\s+/);
+  const head = words[0] ?? '';
+  const fields: Record<string, string> = {};
+  for (const w of words) {
+    const i = w.indexOf('=');
+    if (i > 0) fields[w.slice(0, i)] = w.slice(i + 1);
+  }
+  if (head === 'ready')
+    return {
+      kind: 'ready',
+      bufferMib: num(fields, 'buffer_mib'),
+      pages: num(fields, 'pages'),
+      mode: fields.mode ?? '',
+      t: num(fields, 't'),
+      raw,
+    };
+  if (head === 'CORRUPT')
+    return {
+      kind: 'corrupt',
+      page: num(fields, 'page'),
+      expectedGen: num(fields, 'expected_gen'),
+      foundGen: num(fields, 'found_gen'),
+      raw,
+    };
+  if (head === 'error') return { kind: 'error', message: rest.slice(6), raw };
+  if (head.startsWith('t='))
+    return {
+      kind: 'stats',
+      t: num(fields, 't'),
+      pagesPerS: num(fields, 'pages_per_s'),
+      verified: num(fields, 'verified'),
+      corrupt: num(fields, 'corrupt'),
+      gen: num(fields, 'gen'),
+      sweeps: num(fields, 'sweeps'),
+      raw,
+    };
+  return undefined;
+}
+
+/** All parsed `LMP` lines of guest `name`'s console on `host` (empty when no file yet). */
+export function consoleLines(host: LabHost, name: string): ConsoleLine[] {
+  const file = consolePath(host, name);
+  if (!existsSync(file)) return [];
+  const out: ConsoleLine[] = [];
+  for (const l of readFileSync(file, 'utf8').split('\n')) {
+    const p = parseConsoleLine(l);
+    if (p) out.push(p);
+  }
+  return out;
+}
+
+/** Polls the console until `predicate` accepts a line; resolves with it, rejects after `timeoutMs`. */
+export async function waitForConsole(
+  host: LabHost,
+  name: string,
+  predicate: (line: ConsoleLine, all: ConsoleLine[]) => boolean,
+  timeoutMs = 60_000,
+): Promise<ConsoleLine> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const all = consoleLines(host, name);
+    const hit = all.find((l) => predicate(l, all));
+    if (hit) return hit;
+    if (Date.now() > deadline) {
+      const tail = all
+        .slice(-5)
+        .map((l) => l.raw)
+        .join('\n');
+      throw new Error(
+        `timeout after ${timeoutMs} ms waiting on ${host.name} console of ${name} (${consolePath(host, name)}); last lines:\n${tail}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Starts transient guest `opts.name` on `host` (`virsh create`); clears its old console file first. */
+export function startGuest(
+  lab: LabInfo,
+  host: HostName,
+  opts: StartGuestOptions,
+): { name: string; consoleFile: string } {
+  const h = lab.hosts[host];
+  const consoleFile = consolePath(h, opts.name);
+  rmSync(consoleFile, { force: true });
+  const xml = guestXml({
+    ...opts,
+    kernel: lab.guest.kernel,
+    initrd: lab.guest.initrd,
+    consolePath: `${lab.guest.consoleDir}/${opts.name}.log`,
+  });
+  const xmlFile = join(lab.stateDir, `${host}-${opts.name}.xml`);
+  writeFileSync(xmlFile, xml);
+  try {
+    virsh(h.uri, 'create', xmlFile);
+  } finally {
+    rmSync(xmlFile, { force: true });
+  }
+  return { name: opts.name, consoleFile };
+}
+
+/** Destroys guest `name` on `host`; no error when it does not exist. */
+export function destroyGuest(lab: LabInfo, host: HostName, name: string): void {
+  try {
+    virsh(lab.hosts[host].uri, 'destroy', name);
+  } catch (err) {
+    if (!/failed to get domain|not found|not running/i.test(String(err))) throw err;
+  }
+}
+
+/** Names of the running domains on `host`. */
+export function listGuests(lab: LabInfo, host: HostName): string[] {
+  return virsh(lab.hosts[host].uri, 'list', '--name')
+    .split('\n')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+/** QEMU's migration capabilities of guest `name` (`info migrate_capabilities`), e.g. `{ 'auto-converge': true }`. */
+export function migrationCapabilities(lab: LabInfo, host: HostName, name: string): Record<string, boolean> {
+  const out = virsh(lab.hosts[host].uri, 'qemu-monitor-command', name, '--hmp', 'info migrate_capabilities');
+  const caps: Record<string, boolean> = {};
+  for (const line of out.split('\n')) {
+    const m = /^\s*([\w-]+):\s*(on|off)\s*$/.exec(line);
+    if (m?.[1]) caps[m[1]] = m[2] === 'on';
+  }
+  return caps;
+}
