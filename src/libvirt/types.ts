@@ -21,6 +21,7 @@ export interface OpenOptions {
  * ```
  */
 export interface LibvirtBackend {
+  /** Opens a connection (`virConnectOpen`, or `virConnectOpenReadOnly`); throws `LibvirtError` on failure. */
   open(uri: string, options?: OpenOptions): LibvirtConnection;
 }
 
@@ -48,11 +49,13 @@ export interface LibvirtConnection {
   libVersion(): number;
   /** `virConnectGetVersion`: the hypervisor's version, same encoding. */
   hypervisorVersion(): number;
+  /** `virConnectGetHostname`. */
   hostname(): string;
   /** Host capabilities XML. */
   capabilities(): string;
   /** Domain capabilities XML. */
   domainCapabilities(options?: DomainCapabilitiesOptions): string;
+  /** `virDomainLookupByName`; `LibvirtError` code 42 when there is no such domain. */
   lookupDomainByName(name: string): LibvirtDomain;
   /** Looks up by the UUID's string form. */
   lookupDomainByUUID(uuid: string): LibvirtDomain;
@@ -62,6 +65,7 @@ export interface LibvirtConnection {
   defineDomainXML(xml: string): LibvirtDomain;
   /** Names of all domains, active and inactive (`virConnectListAllDomains`). */
   listDomainNames?(): string[];
+  /** `virConnectIsAlive`: false once the daemon went away. */
   isAlive(): boolean;
   /** Closes the connection; later calls are no-ops. */
   close(): void;
@@ -81,12 +85,15 @@ export interface LibvirtConnection {
  */
 export interface LibvirtDomain {
   readonly connection: LibvirtConnection;
+  /** `virDomainGetName`. */
   name(): string;
+  /** `virDomainGetUUIDString`. */
   uuid(): string;
   /** `virDomainGetState`; `reason` is the state-specific `virDomain*Reason` number. */
   state(): { state: DomainState; reason: number };
   /** `virDomainGetXMLDesc`. */
   xml(flags?: number): string;
+  /** `virDomainIsActive`: running or paused, as opposed to shut off. */
   isActive(): boolean;
   /** `virDomainGetJobStats` of the current job, or of the last completed one with `completed`. */
   jobStats(options?: JobStatsOptions): JobStats;
@@ -98,9 +105,13 @@ export interface LibvirtDomain {
   setMaxDowntime(ms: number): void;
   /** `virDomainMigrateSetMaxSpeed`, in MiB/s; `postcopy` sets the post-copy phase's limit. */
   setMaxSpeed(mibps: number, options?: { postcopy?: boolean }): void;
+  /** `virDomainSuspend`: pause the vCPUs. */
   suspend(): void;
+  /** `virDomainResume`. */
   resume(): void;
+  /** `virDomainDestroy`: hard stop. */
   destroy(): void;
+  /** `virDomainUndefine`: forget a persistent domain's config. */
   undefine(): void;
   /**
    * Runs `virDomainMigrateToURI3` in a worker thread with its own connection (opened to
@@ -233,9 +244,13 @@ export interface JobCompletedEvent {
  * ```
  */
 export interface DomainEventStream {
+  /** Lifecycle changes (started, suspended for post-copy, resumed, stopped, ...). */
   on(event: 'lifecycle', cb: (e: LifecycleEvent) => void): this;
+  /** A new pre-copy pass started. */
   on(event: 'migrationIteration', cb: (e: MigrationIterationEvent) => void): this;
+  /** A job (a migration) ended, with its final statistics. */
   on(event: 'jobCompleted', cb: (e: JobCompletedEvent) => void): this;
+  /** The event loop or its connection failed. */
   on(event: 'error', cb: (err: Error) => void): this;
   /** Resolves once the callbacks are registered with libvirt; rejects if the worker could not get there. */
   ready: Promise<void>;

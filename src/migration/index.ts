@@ -3,7 +3,7 @@
  *
  * @module
  */
-export { type JobContext, MigrationJob } from './job.js';
+export { type JobContext, MigrationJob, type MigrationJobEvents } from './job.js';
 export { attachMigration, migrate } from './migrate.js';
 export {
   buildMigrationCall,

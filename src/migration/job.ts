@@ -44,7 +44,8 @@ export interface JobContext {
   mode?: 'start' | 'attach';
 }
 
-interface JobEvents {
+/** The events a {@link MigrationJob} emits, with their arguments. */
+export interface MigrationJobEvents {
   status: [status: MigrationStatus];
   plan: [plan: MigrationPlan];
   progress: [progress: MigrationProgress];
@@ -63,7 +64,7 @@ interface JobEvents {
  * console.log(outcome.status, outcome.guest, outcome.stats?.downtime);
  * ```
  */
-export class MigrationJob extends EventEmitter<JobEvents> {
+export class MigrationJob extends EventEmitter<MigrationJobEvents> {
   /** The domain's UUID. */
   readonly domainUuid: string;
   /** Resolves when the migration ended, whatever the way. */
