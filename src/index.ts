@@ -14,35 +14,6 @@ export {
   MigrationPolicyError,
   type MigrationPolicyErrorCode,
 } from './errors.js';
-export {
-  DomainEvent,
-  DomainEventId,
-  DomainEventResumedDetail,
-  DomainEventStoppedDetail,
-  DomainEventSuspendedDetail,
-  DomainJobType,
-  DomainPausedReason,
-  type DomainState,
-  DomainStateCode,
-  type KoffiBackendOptions,
-  koffiBackend,
-  LibvirtErrorCode,
-  openConnection,
-} from './libvirt/index.js';
-export type {
-  DomainCapabilitiesOptions,
-  DomainEventStream,
-  JobCompletedEvent,
-  JobStats,
-  JobStatsOptions,
-  JobType,
-  LibvirtBackend,
-  LibvirtConnection,
-  LibvirtDomain,
-  LifecycleEvent,
-  MigrateParams,
-  MigrationIterationEvent,
-  OpenOptions,
-} from './libvirt/types.js';
+export * from './libvirt/index.js';
 export * from './migration/index.js';
 export * from './policy/index.js';

@@ -4,7 +4,7 @@
  *
  * @module
  */
-export { type KoffiBackendOptions, KoffiConnection, koffiBackend, openConnection } from './connection.js';
+export { type KoffiBackendOptions, koffiBackend, openConnection } from './connection.js';
 export {
   DOMAIN_EVENT_NAMES,
   DOMAIN_STATE_NAMES,
@@ -28,14 +28,6 @@ export {
   VIR_DOMAIN_JOB_STATS_KEEP_COMPLETED,
   VIR_DOMAIN_MIGRATE_MAX_SPEED_POSTCOPY,
 } from './constants.js';
-export { decodeJobStats } from './job-stats.js';
-export {
-  decodeTypedParams,
-  type EncodedTypedParams,
-  encodeMigrateParams,
-  readTypedParam,
-  type TypedParam,
-} from './typed-params.js';
 export type {
   DomainCapabilitiesOptions,
   DomainEventStream,

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { LibvirtError } from '../../src/errors.js';
 import { LibvirtErrorCode, openConnection } from '../../src/libvirt/index.js';
-import { TEST_URI, testDomainXml, virshVersion } from './helpers.js';
+import { captureError, TEST_URI, testDomainXml, virshVersion } from './helpers.js';
 
 const conn = openConnection(TEST_URI);
 afterAll(() => conn.close());
@@ -83,12 +83,3 @@ describe('connection on test:///default', () => {
     expect((err as LibvirtError).call).toBe('virConnectOpen');
   });
 });
-
-function captureError(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected an error');
-}

@@ -1,19 +1,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { LibvirtError } from '../../src/errors.js';
 import { DomainStateCode, LibvirtErrorCode, openConnection } from '../../src/libvirt/index.js';
-import { TEST_URI } from './helpers.js';
+import { captureError, TEST_URI } from './helpers.js';
 
 const conn = openConnection(TEST_URI);
 afterAll(() => conn.close());
-
-function captureError(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected an error');
-}
 
 describe('domain on test:///default', () => {
   it('the test domain is running and active', () => {

@@ -38,3 +38,13 @@ export async function waitFor(predicate: () => boolean, ms = 5000): Promise<void
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/** The error `fn` throws; fails the test when it throws none. */
+export function captureError(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected an error');
+}

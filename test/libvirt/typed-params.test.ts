@@ -1,12 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import {
-  decodeJobStats,
-  decodeTypedParams,
-  encodeMigrateParams,
-  type MigrateParams,
-  readTypedParam,
-  TypedParamType,
-} from '../../src/libvirt/index.js';
+import { TypedParamType } from '../../src/libvirt/constants.js';
+import { decodeJobStats } from '../../src/libvirt/job-stats.js';
+import { decodeTypedParams, encodeMigrateParams, readTypedParam } from '../../src/libvirt/typed-params.js';
+import type { MigrateParams } from '../../src/libvirt/types.js';
 
 const ALL: Required<MigrateParams> = {
   migrateUri: 'tcp://10.0.0.2:49152',

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { MigrateFlags as F, type HostConfig, type InstanceMetadata, planMigration } from '../../src/index.js';
+import {
+  DEFAULT_HOST_CONFIG,
+  MigrateFlags as F,
+  type HostConfig,
+  type InstanceMetadata,
+  planMigration,
+} from '../../src/index.js';
 import { AC_FLAVOR, AC_IMAGE, expectPolicyError, PC_FLAVOR, PC_IMAGE } from './helpers.js';
 
 /**
@@ -33,17 +39,12 @@ describe('planMigration: parity with Nova when the instance has no opinion', () 
               if (tunnelled && permitPostCopy) continue;
               combos.push([
                 {
+                  ...DEFAULT_HOST_CONFIG,
                   permitPostCopy,
                   permitAutoConverge,
                   tunnelled,
                   nativeTls,
                   parallelConnections,
-                  bandwidth: 0,
-                  downtime: 500,
-                  downtimeSteps: 10,
-                  downtimeDelay: 75,
-                  completionTimeout: 800,
-                  timeoutAction: 'abort',
                 },
                 block,
               ]);
