@@ -89,7 +89,11 @@ export class MigrationJob extends EventEmitter<MigrationJobEvents> {
   #abortPending = false;
   #abortReason = '';
   #pausedByUs = false;
-  #pendingForceComplete: ((action: ForceCompleteAction) => void)[] = [];
+  #copyStarted = false;
+  #pendingForceComplete: {
+    resolve: (action: ForceCompleteAction) => void;
+    reject: (error: unknown) => void;
+  }[] = [];
   readonly #steering: SteeringEvent[] = [];
   #lastProgress: MigrationProgress | undefined;
 
@@ -133,10 +137,16 @@ export class MigrationJob extends EventEmitter<MigrationJobEvents> {
    * @returns The action taken.
    */
   forceComplete(): Promise<ForceCompleteAction> {
-    if (this.#status === 'queued' || this.#status === 'preparing') {
-      return new Promise((resolve) => this.#pendingForceComplete.push(resolve));
+    // libvirt refuses to switch or steer before its job exists, which lags our 'running' by the worker's
+    // start-up: until the first job stats show the copy, the request waits for it.
+    if (
+      this.#status === 'queued' ||
+      this.#status === 'preparing' ||
+      (this.#status === 'running' && !this.#copyStarted)
+    ) {
+      return new Promise((resolve, reject) => this.#pendingForceComplete.push({ resolve, reject }));
     }
-    return Promise.resolve(this.#forceCompleteNow('force-complete requested'));
+    return new Promise((resolve) => resolve(this.#forceCompleteNow('force-complete requested')));
   }
 
   /**
@@ -218,9 +228,6 @@ export class MigrationJob extends EventEmitter<MigrationJobEvents> {
     this.#setStatus('running');
     const migration = this.#domain.migrateToURI3(call.destinationUri, call.params, call.flags);
     this.#startMonitor();
-    for (const resolve of this.#pendingForceComplete.splice(0)) {
-      resolve(this.#forceCompleteNow('force-complete requested before the copy started'));
-    }
     try {
       await migration;
     } catch (error) {
@@ -246,6 +253,7 @@ export class MigrationJob extends EventEmitter<MigrationJobEvents> {
       );
     }
     this.#startedAt = performance.now() - (stats.timeElapsed ?? 0);
+    this.#copyStarted = true;
     this.#setStatus(statusForPhase('running', sourcePhase(this.#readState())));
     const ended = new Promise<void>((resolve) => {
       this.#attachedEnd = resolve;
@@ -353,6 +361,7 @@ export class MigrationJob extends EventEmitter<MigrationJobEvents> {
     outcome: Omit<MigrationOutcome, 'steering' | 'postCopyFailed'> & { postCopyFailed?: boolean },
   ): MigrationOutcome {
     this.#setStatus(outcome.status);
+    for (const pending of this.#pendingForceComplete.splice(0)) pending.resolve('none');
     return {
       postCopyFailed: false,
       ...outcome,
@@ -382,6 +391,14 @@ export class MigrationJob extends EventEmitter<MigrationJobEvents> {
       return;
     }
     if (stats !== undefined) this.#report(stats);
+    if (
+      stats !== undefined &&
+      (stats.type === 'unbounded' || stats.type === 'bounded') &&
+      !this.#copyStarted
+    ) {
+      this.#copyStarted = true;
+      this.#flushPendingForceComplete('force-complete requested before the copy started');
+    }
     if (this.#monitor === undefined) return;
     const elapsedSeconds = this.#elapsedMs() / 1000;
     const { state, actions } = monitorTick(this.#monitor, this.#monitorState, {
@@ -441,6 +458,16 @@ export class MigrationJob extends EventEmitter<MigrationJobEvents> {
       }
     } catch {
       // The job may have ended between the stats read and this call; the outcome reports what happened.
+    }
+  }
+
+  #flushPendingForceComplete(reason: string): void {
+    for (const pending of this.#pendingForceComplete.splice(0)) {
+      try {
+        pending.resolve(this.#forceCompleteNow(reason));
+      } catch (error) {
+        pending.reject(error);
+      }
     }
   }
 
