@@ -54,6 +54,8 @@ export interface GuestXmlOptions {
   work?: number;
   /** Console file path as the host's QEMU sees it. */
   consolePath: string;
+  /** `qemu` (TCG) or `kvm`; default {@link labDomainType}. */
+  domainType?: 'qemu' | 'kvm';
   kernel: string;
   initrd: string;
 }
@@ -127,8 +129,20 @@ export function labAnswers(lab: LabInfo): boolean {
 const esc = (s: string) =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/'/g, '&apos;');
 
-/** Transient-domain XML: TCG (`type='qemu'`), direct kernel boot, serial console to a file, no disks/NICs. */
+/**
+ * The domain type of lab guests: `qemu` (TCG) unless `LAB_DOMAIN_TYPE=kvm` asks for KVM, on machines where
+ * KVM runs Linux guests (it does not on this project's CI machines: guests hang early under nested KVM).
+ */
+export function labDomainType(): 'qemu' | 'kvm' {
+  const wanted = process.env.LAB_DOMAIN_TYPE ?? 'qemu';
+  if (wanted !== 'qemu' && wanted !== 'kvm')
+    throw new Error(`LAB_DOMAIN_TYPE is "${wanted}": use "qemu" or "kvm"`);
+  return wanted;
+}
+
+/** Transient-domain XML: TCG by default (see {@link labDomainType}), direct kernel boot, serial console to a file, no disks/NICs. */
 export function guestXml(o: GuestXmlOptions): string {
+  const type = o.domainType ?? labDomainType();
   const cmdline = [
     'console=ttyS0',
     'panic=-1',
@@ -137,10 +151,10 @@ export function guestXml(o: GuestXmlOptions): string {
     `lmp.mode=${o.mode ?? 'cpu'}`,
     ...(o.work === undefined ? [] : [`lmp.work=${o.work}`]),
   ].join(' ');
-  return `<domain type='qemu'>
+  return `<domain type='${type}'>
   <name>${esc(o.name)}</name>
   <memory unit='MiB'>${o.memoryMiB ?? 384}</memory>
-  <vcpu>1</vcpu>
+  <vcpu>1</vcpu>${type === 'kvm' ? "\n  <cpu mode='host-model'/>" : ''}
   <os>
     <type arch='x86_64' machine='pc'>hvm</type>
     <kernel>${esc(o.kernel)}</kernel>
