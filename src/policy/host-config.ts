@@ -138,19 +138,19 @@ export function resolveHostConfig(partial?: Partial<HostConfig> | null): Readonl
 
 function checkOptionValue(key: keyof HostConfig, value: unknown): void {
   const spec = HOST_OPTIONS[key];
-  const label = `${key} (${optionLabel(key)})`;
+  const fail = (fix: string) => invalidHostConfig(spec.option, value, fix, `${optionLabel(key)} (${key})`);
   switch (spec.kind) {
     case 'boolean':
-      if (typeof value !== 'boolean') throw invalidHostConfig(label, value, 'use true or false');
+      if (typeof value !== 'boolean') throw fail('use true or false');
       return;
     case 'integer':
       if (typeof value !== 'number' || !Number.isInteger(value) || value < spec.min || value > spec.max) {
-        throw invalidHostConfig(label, value, `use a whole number from ${spec.min} to ${spec.max}`);
+        throw fail(`use a whole number from ${spec.min} to ${spec.max}`);
       }
       return;
     case 'choice':
       if (typeof value !== 'string' || !spec.choices.includes(value)) {
-        throw invalidHostConfig(label, value, `use one of: ${spec.choices.join(', ')}`);
+        throw fail(`use one of: ${spec.choices.join(', ')}`);
       }
       return;
   }
@@ -168,7 +168,18 @@ function validateCombination(config: HostConfig): HostConfig {
   return config;
 }
 
-/** The one error shape for a bad option, shared with the `nova.conf` parser. */
-export function invalidHostConfig(key: string, value: unknown, fix: string): MigrationPolicyError {
-  return new MigrationPolicyError('INVALID_HOST_CONFIG', `${key} is ${quote(value)}: ${fix}`, { key, value });
+/**
+ * The one error shape for a bad option, shared with the `nova.conf` parser: `key` is the `nova.conf` option
+ * name where there is one, `label` how the message names it.
+ */
+export function invalidHostConfig(
+  key: string,
+  value: unknown,
+  fix: string,
+  label = key,
+): MigrationPolicyError {
+  return new MigrationPolicyError('INVALID_HOST_CONFIG', `${label} is ${quote(value)}: ${fix}`, {
+    key,
+    value,
+  });
 }

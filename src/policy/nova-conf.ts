@@ -56,25 +56,20 @@ function confValue(
   kind: 'boolean' | 'integer' | 'choice',
   raw: unknown,
 ): boolean | number | string {
-  const label = `[libvirt] ${option}`;
+  const fail = (value: unknown, fix: string) => invalidHostConfig(option, value, fix, `[libvirt] ${option}`);
   // The INI parser already turns the bare words true/false into booleans.
   if (kind === 'boolean' && typeof raw === 'boolean') return raw;
   if (typeof raw !== 'string') {
-    throw invalidHostConfig(
-      label,
-      Array.isArray(raw) ? raw : String(raw),
-      `set "${option} = <value>" once, as a plain value`,
-    );
+    throw fail(Array.isArray(raw) ? raw : String(raw), `set "${option} = <value>" once, as a plain value`);
   }
   switch (kind) {
     case 'boolean': {
       const value = parseConfBoolean(raw);
-      if (value === undefined)
-        throw invalidHostConfig(label, raw, 'use True or False (also accepted: yes/no, on/off, 1/0)');
+      if (value === undefined) throw fail(raw, 'use True or False (also accepted: yes/no, on/off, 1/0)');
       return value;
     }
     case 'integer':
-      if (!INTEGER.test(raw)) throw invalidHostConfig(label, raw, 'use a whole number');
+      if (!INTEGER.test(raw)) throw fail(raw, 'use a whole number');
       return Number(raw);
     case 'choice':
       return raw.trim();

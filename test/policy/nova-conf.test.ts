@@ -90,7 +90,8 @@ describe('parseNovaConf', () => {
       () => parseNovaConf(`[libvirt]\n${option} = ${value}\n`),
       'INVALID_HOST_CONFIG',
     );
-    expect(error.message).toContain(option);
+    expect(error.key).toBe(option);
+    expect(error.message).toContain(`[libvirt] ${option}`);
     expect(error.message).toContain(fix);
   });
 
@@ -146,15 +147,16 @@ describe('resolveHostConfig', () => {
     });
   });
 
-  it.each<[string, Record<string, unknown>]>([
-    ['an unknown key', { permitPostcopy: true }],
-    ['a string boolean', { permitPostCopy: 'true' }],
-    ['a float', { downtime: 500.5 }],
-    ['NaN', { bandwidth: Number.NaN }],
-    ['a negative bandwidth', { bandwidth: -1 }],
-    ['a bad action', { timeoutAction: 'pause' }],
-  ])('refuses %s', (_name, partial) => {
+  it.each<[string, Record<string, unknown>, string]>([
+    ['an unknown key', { permitPostcopy: true }, 'permitPostcopy'],
+    ['a string boolean', { permitPostCopy: 'true' }, 'live_migration_permit_post_copy'],
+    ['a float', { downtime: 500.5 }, 'live_migration_downtime'],
+    ['NaN', { bandwidth: Number.NaN }, 'live_migration_bandwidth'],
+    ['a negative bandwidth', { bandwidth: -1 }, 'live_migration_bandwidth'],
+    ['a bad action', { timeoutAction: 'pause' }, 'live_migration_timeout_action'],
+  ])('refuses %s', (_name, partial, key) => {
     const error = expectPolicyError(() => resolveHostConfig(partial), 'INVALID_HOST_CONFIG');
-    expect(error.key).toContain(Object.keys(partial)[0]);
+    expect(error.key).toBe(key);
+    expect(error.message).toContain(Object.keys(partial)[0]);
   });
 });
