@@ -3,6 +3,7 @@ import { koffiBackend } from '../libvirt/connection.js';
 import type { LibvirtConnection, LibvirtDomain } from '../libvirt/types.js';
 import { quote } from '../policy/quote.js';
 import { MigrationJob } from './job.js';
+import { destinationUris } from './params.js';
 import { claim, registryKey, release } from './registry.js';
 import type { MigrateOptions } from './types.js';
 
@@ -124,6 +125,7 @@ function checkOptions(options: MigrateOptions): void {
     'give { name } or { uuid }',
   );
   need(isObject(options.destination), 'destination', options.destination, 'give { uri } or { host }');
+  destinationUris(options.destination);
   need(
     isObject(options.providers) &&
       typeof options.providers.instanceMetadata === 'function' &&

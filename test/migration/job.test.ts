@@ -156,6 +156,7 @@ describe('migrate(): one migration per guest', () => {
     ],
     ['no domain', { domain: {} as never }],
     ['a tiny poll interval', { pollIntervalMs: 1 }],
+    ['a destination host with blanks', { destination: { host: 'compute 2' } }],
   ])('refuses options with %s, synchronously', (_name, overrides) => {
     const domain = new FakeDomain();
     expect(() => migrate(options(domain, overrides))).toThrow(MigrationJobError);
