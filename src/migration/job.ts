@@ -304,6 +304,7 @@ export class MigrationJob extends EventEmitter<MigrationJobEvents> {
       await events.ready;
     } catch {
       // Events only sharpen the picture; polling alone still steers the migration correctly.
+      await this.#events?.close().catch(() => undefined);
       this.#events = undefined;
     }
   }
