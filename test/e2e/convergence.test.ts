@@ -5,6 +5,7 @@
  * instance is paused by force-complete, never switched to post-copy. Memory is checked intact every time.
  */
 import { afterEach, expect, it } from 'vitest';
+import { virsh } from '../../lab/domain.js';
 import { MigrationPolicyError } from '../../src/index.js';
 import { describeLab } from './lab-gate.js';
 import {
@@ -114,6 +115,30 @@ describeLab('a busy guest under a 64 MiB/s cap', (lab) => {
     const after = await expectIntact(lab, 'dst', name);
     console.log(
       `[e2e] post-copy: completed in ${outcome.stats?.timeElapsed} ms, downtime ${outcome.stats?.downtime} ms, ${requests} post-copy page requests; guest on dst: ${after.raw}`,
+    );
+  });
+
+  it('a migration that fails after force-complete paused the guest leaves it running on the source, intact', async () => {
+    await fresh();
+    const job = labMigrate(lab, name, {
+      bandwidth: 16,
+      instance: { flavorExtraSpecs: { 'compute:live_migration_auto_converge': 'true' } },
+    });
+    await progressWhere(job, (p) => (p.memoryProcessed ?? 0) > 0);
+    expect(await job.forceComplete()).toBe('pause');
+    expect(domainState(lab, 'src', name)).toMatch(/^paused/);
+    // The destination is lost: its incoming QEMU goes away mid-copy.
+    virsh(lab.hosts.dst.uri, 'destroy', name);
+    const outcome = await job.outcome;
+    expect(outcome.status).toBe('failed');
+    expect(outcome.guest).toBe('source');
+    expect(outcome.steering.map((s) => s.action)).toContain('pause');
+    // libvirt 9 itself restores the state the guest had when the migration began; the job resumes the guest
+    // only when it is still paused (the fake-libvirt unit test covers that branch). Either way: running.
+    expect(domainState(lab, 'src', name)).toMatch(/^running/);
+    const after = await expectIntact(lab, 'src', name);
+    console.log(
+      `[e2e] destination lost after pause: ${outcome.error?.message}; guest resumed on src: ${after.raw}`,
     );
   });
 
