@@ -104,11 +104,11 @@ export class LibvirtUnavailableError extends Error {
 }
 
 /** Stable codes of {@link MigrationJobError}. */
-export type MigrationJobErrorCode = 'ALREADY_MIGRATING' | 'MIGRATION_FAILED' | 'INVALID_OPTIONS';
+export type MigrationJobErrorCode = 'ALREADY_MIGRATING' | 'INVALID_OPTIONS';
 
 /**
- * A migration job could not be started or steered: the domain is already being migrated by this process,
- * the options are incomplete, or libvirt reported the migration failed.
+ * A migration job could not be started: the domain is already being migrated by this process, or the
+ * options are incomplete. A migration that fails later is reported by the job's outcome, not thrown.
  */
 export class MigrationJobError extends Error {
   override readonly name = 'MigrationJobError';
