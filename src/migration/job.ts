@@ -275,8 +275,7 @@ export class MigrationJob extends EventEmitter<MigrationJobEvents> {
       completed?.errorMessage ??
         `the migration ended with the guest still on the source (job ${completed?.type ?? 'unknown'})`,
     );
-    if (completed?.type === 'cancelled') this.#abortRequested = true;
-    return this.#afterFailure(error);
+    return this.#afterFailure(error, completed?.type === 'cancelled');
   }
 
   #readCompletedStats(): JobStats | undefined {
@@ -323,7 +322,7 @@ export class MigrationJob extends EventEmitter<MigrationJobEvents> {
   }
 
   /** The guest must keep running somewhere: resume it if we paused it, never if post-copy failed. */
-  #afterFailure(error: Error): MigrationOutcome {
+  #afterFailure(error: Error, cancelledElsewhere = false): MigrationOutcome {
     const { guest, phase } = this.#locateGuest();
     if (phase === 'post-copy-failed') {
       return this.#finish({ status: 'failed', error, guest: 'destination', postCopyFailed: true });
@@ -340,7 +339,8 @@ export class MigrationJob extends EventEmitter<MigrationJobEvents> {
         error = new AggregateError([error, resumeError], `${error.message}; resuming the guest failed too`);
       }
     }
-    return this.#finish({ status: this.#abortRequested ? 'cancelled' : 'failed', error, guest });
+    const cancelled = this.#abortRequested || cancelledElsewhere;
+    return this.#finish({ status: cancelled ? 'cancelled' : 'failed', error, guest });
   }
 
   #locateGuest(): { guest: GuestLocation; phase: SourcePhase } {
@@ -391,14 +391,12 @@ export class MigrationJob extends EventEmitter<MigrationJobEvents> {
       this.#attachedEnd();
       return;
     }
-    if (stats !== undefined) this.#report(stats);
-    if (
-      stats !== undefined &&
-      (stats.type === 'unbounded' || stats.type === 'bounded') &&
-      !this.#copyStarted
-    ) {
-      this.#copyStarted = true;
-      this.#flushPendingForceComplete('force-complete requested before the copy started');
+    if (stats !== undefined) {
+      this.#report(stats);
+      if (!this.#copyStarted && (stats.type === 'unbounded' || stats.type === 'bounded')) {
+        this.#copyStarted = true;
+        this.#flushPendingForceComplete('force-complete requested before the copy started');
+      }
     }
     if (this.#monitor === undefined) return;
     const elapsedSeconds = this.#elapsedMs() / 1000;
