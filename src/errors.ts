@@ -1,6 +1,7 @@
 /**
- * Every error this library throws, in one place, each with a stable `code` that callers can switch on.
- * Messages name the key, the value and the fix; codes never change meaning between versions.
+ * Every error this library throws, in one place. Each has a stable string `code` that callers can switch on,
+ * a message naming the key, the value and the fix, and serialises to JSON with a bounded copy of the value
+ * (an error never keeps or prints a 10 MB input whole). Codes never change meaning between versions.
  *
  * @module
  */
@@ -17,12 +18,112 @@ export type MigrationPolicyErrorCode =
   | 'ABORT_IN_POST_COPY'
   | 'MIGRATION_NOT_ACTIVE';
 
+/** Stable codes of {@link LibvirtError}. */
+export type LibvirtErrorKind =
+  /** libvirt refused or failed the call; `libvirtCode` says why. */
+  | 'LIBVIRT_ERROR'
+  /** The call did not finish before its deadline; the daemon may be hung. */
+  | 'LIBVIRT_TIMEOUT'
+  /** The connection is gone (daemon died, keepalive expired, or closed by us). */
+  | 'LIBVIRT_CONNECTION_LOST';
+
+/** Stable codes of {@link MigrationJobError}. */
+export type MigrationJobErrorCode = 'ALREADY_MIGRATING' | 'INVALID_OPTIONS';
+
+/** Every stable code any error of this library carries. */
+export type ErrorCode =
+  | MigrationPolicyErrorCode
+  | LibvirtErrorKind
+  | MigrationJobErrorCode
+  | 'LIBVIRT_UNAVAILABLE';
+
 /** What was wrong, for programs: the offending key and value, when there is one. */
 export interface ErrorDetails {
   /** The metadata key, `nova.conf` option or argument at fault. */
   key?: string;
-  /** The value found there, as given. */
+  /** The value found there, as given (kept bounded, see {@link boundValue}). */
   value?: unknown;
+}
+
+/** The JSON form of every error of this library. */
+export interface SerializedError {
+  name: string;
+  code: ErrorCode;
+  message: string;
+  key?: string;
+  value?: unknown;
+  [extra: string]: unknown;
+}
+
+/** The most characters of a value an error keeps or prints. */
+export const MAX_ERROR_VALUE_CHARS = 200;
+
+/**
+ * A copy of `value` small enough to keep in an error: strings and big collections are cut at
+ * {@link MAX_ERROR_VALUE_CHARS} characters with a note of the original length; other values are kept as they
+ * are when they are primitives, and described otherwise (an error must not hold a caller's object graph).
+ *
+ * @example
+ * ```ts
+ * boundValue('x'.repeat(1e7)); // 'xxx…(10000000 chars)' — 200 characters plus the note
+ * boundValue(42); // 42
+ * ```
+ */
+export function boundValue(value: unknown): unknown {
+  if (typeof value === 'string') {
+    return value.length <= MAX_ERROR_VALUE_CHARS
+      ? value
+      : `${value.slice(0, MAX_ERROR_VALUE_CHARS)}…(${value.length} chars)`;
+  }
+  if (value === null || typeof value !== 'object') {
+    return typeof value === 'symbol' || typeof value === 'function' ? describe(value) : value;
+  }
+  return describe(value);
+}
+
+function describe(value: unknown): string {
+  let text: string;
+  try {
+    text = Array.isArray(value) ? `array(${value.length})` : Object.prototype.toString.call(value);
+  } catch {
+    text = typeof value;
+  }
+  return text.length <= MAX_ERROR_VALUE_CHARS ? text : `${text.slice(0, MAX_ERROR_VALUE_CHARS)}…`;
+}
+
+/**
+ * The base of every error this library throws: a string `code`, optional `key` and bounded `value`, and a
+ * JSON form. Catch this to catch them all.
+ *
+ * @example
+ * ```ts
+ * import { LibvirtMigrationError } from 'libvirt-migration-policy';
+ * try { await job.forceComplete(); } catch (err) {
+ *   if (err instanceof LibvirtMigrationError) console.error(JSON.stringify(err)); // {"name":…,"code":…}
+ * }
+ * ```
+ */
+export abstract class LibvirtMigrationError extends Error {
+  /** Stable machine-readable reason. */
+  abstract readonly code: ErrorCode;
+  /** The key at fault, when there is one. */
+  readonly key: string | undefined;
+  /** The value at fault, bounded by {@link boundValue}. */
+  readonly value: unknown;
+
+  constructor(message: string, details: ErrorDetails & { cause?: unknown } = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.key = details.key;
+    this.value = boundValue(details.value);
+  }
+
+  /** `{ name, code, message, key, value, … }`, for logs and RPC replies. */
+  toJSON(): SerializedError {
+    const out: SerializedError = { name: this.name, code: this.code, message: this.message };
+    if (this.key !== undefined) out.key = this.key;
+    if (this.value !== undefined) out.value = this.value;
+    return out;
+  }
 }
 
 /**
@@ -39,58 +140,78 @@ export interface ErrorDetails {
  * }
  * ```
  */
-export class MigrationPolicyError extends Error {
+export class MigrationPolicyError extends LibvirtMigrationError {
   override readonly name = 'MigrationPolicyError';
-  /** Stable machine-readable reason. */
   readonly code: MigrationPolicyErrorCode;
-  /** The key at fault, when there is one. */
-  readonly key: string | undefined;
-  /** The value at fault, as given. */
-  readonly value: unknown;
 
   constructor(code: MigrationPolicyErrorCode, message: string, details: ErrorDetails = {}) {
-    super(message);
+    super(message, details);
     this.code = code;
-    this.key = details.key;
-    this.value = details.value;
   }
 }
 
 /**
- * libvirt refused or failed a call. Carries libvirt's own `virErrorNumber` (`code`) and `virErrorDomain`
- * (`domain`) so callers can tell, say, `VIR_ERR_OPERATION_INVALID` (55) from `VIR_ERR_NO_DOMAIN` (42).
+ * libvirt refused or failed a call (`code` `LIBVIRT_ERROR`, with libvirt's own `virErrorNumber` in
+ * `libvirtCode` and `virErrorDomain` in `libvirtDomain`, so callers can tell `VIR_ERR_OPERATION_INVALID`
+ * (55) from `VIR_ERR_NO_DOMAIN` (42)), a call missed its deadline (`LIBVIRT_TIMEOUT`), or the connection is
+ * gone (`LIBVIRT_CONNECTION_LOST`).
  *
  * @example
  * ```ts
  * import { LibvirtError } from 'libvirt-migration-policy';
- * try { conn.lookupDomainByName('nope'); }
- * catch (err) { if (err instanceof LibvirtError && err.code === 42) console.error('no such domain'); }
+ * try { await conn.lookupDomainByName('nope'); }
+ * catch (err) { if (err instanceof LibvirtError && err.libvirtCode === 42) console.error('no such domain'); }
  * ```
  */
-export class LibvirtError extends Error {
+export class LibvirtError extends LibvirtMigrationError {
   override readonly name = 'LibvirtError';
-  /** Stable code for programs that do not care about libvirt's numbers. */
-  readonly errorCode = 'LIBVIRT_ERROR' as const;
-  /** libvirt's `virErrorNumber`. */
-  readonly code: number;
+  readonly code: LibvirtErrorKind;
+  /** libvirt's `virErrorNumber` (0 when libvirt reported none, e.g. on a timeout). */
+  readonly libvirtCode: number;
   /** libvirt's `virErrorDomain` (which subsystem raised it). */
-  readonly domain: number;
+  readonly libvirtDomain: number;
   /** The libvirt function that failed. */
   readonly call: string;
+  /** libvirt's own message, without the call and codes this error's `message` adds. */
+  readonly libvirtMessage: string;
 
-  constructor(call: string, code: number, domain: number, message: string) {
-    super(`${call}: ${message} (libvirt error ${code}, domain ${domain})`);
+  constructor(
+    call: string,
+    libvirtCode: number,
+    libvirtDomain: number,
+    message: string,
+    kind: LibvirtErrorKind = 'LIBVIRT_ERROR',
+  ) {
+    super(`${call}: ${message} (libvirt error ${libvirtCode}, domain ${libvirtDomain})`);
+    this.code = kind;
     this.call = call;
-    this.code = code;
-    this.domain = domain;
+    this.libvirtCode = libvirtCode;
+    this.libvirtDomain = libvirtDomain;
+    this.libvirtMessage = message;
+  }
+
+  override toJSON(): SerializedError {
+    return {
+      ...super.toJSON(),
+      call: this.call,
+      libvirtCode: this.libvirtCode,
+      libvirtDomain: this.libvirtDomain,
+    };
   }
 }
 
 /**
  * `libvirt.so.0` could not be loaded on this machine. The pure policy functions keep working; only calls that
  * need libvirt throw this.
+ *
+ * @example
+ * ```ts
+ * import { LibvirtUnavailableError, openConnection } from 'libvirt-migration-policy';
+ * try { await openConnection('qemu:///system'); }
+ * catch (err) { if (err instanceof LibvirtUnavailableError) console.error(err.message); }
+ * ```
  */
-export class LibvirtUnavailableError extends Error {
+export class LibvirtUnavailableError extends LibvirtMigrationError {
   override readonly name = 'LibvirtUnavailableError';
   readonly code = 'LIBVIRT_UNAVAILABLE' as const;
 
@@ -103,29 +224,27 @@ export class LibvirtUnavailableError extends Error {
   }
 }
 
-/** Stable codes of {@link MigrationJobError}. */
-export type MigrationJobErrorCode = 'ALREADY_MIGRATING' | 'INVALID_OPTIONS';
-
 /**
  * A migration job could not be started: the domain is already being migrated by this process, or the
  * options are incomplete. A migration that fails later is reported by the job's outcome, not thrown.
+ *
+ * @example
+ * ```ts
+ * import { MigrationJobError, migrate } from 'libvirt-migration-policy';
+ * try { await migrate(options); }
+ * catch (err) { if (err instanceof MigrationJobError && err.code === 'ALREADY_MIGRATING') retryLater(); }
+ * ```
  */
-export class MigrationJobError extends Error {
+export class MigrationJobError extends LibvirtMigrationError {
   override readonly name = 'MigrationJobError';
   readonly code: MigrationJobErrorCode;
-  /** The option at fault, when there is one. */
-  readonly key: string | undefined;
-  /** The value at fault, as given. */
-  readonly value: unknown;
 
   constructor(
     code: MigrationJobErrorCode,
     message: string,
     details: ErrorDetails & { cause?: unknown } = {},
   ) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    super(message, details);
     this.code = code;
-    this.key = details.key;
-    this.value = details.value;
   }
 }

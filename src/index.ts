@@ -6,8 +6,14 @@
  * @module
  */
 export {
+  boundValue,
+  type ErrorCode,
   type ErrorDetails,
   LibvirtError,
+  type LibvirtErrorKind,
+  LibvirtMigrationError,
+  MAX_ERROR_VALUE_CHARS,
+  type SerializedError,
   LibvirtUnavailableError,
   MigrationJobError,
   type MigrationJobErrorCode,

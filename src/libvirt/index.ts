@@ -29,12 +29,17 @@ export {
   VIR_DOMAIN_MIGRATE_MAX_SPEED_POSTCOPY,
 } from './constants.js';
 export type {
+  BlockInfo,
+  CallOptions,
+  ConnectionClosed,
   DomainCapabilitiesOptions,
+  DomainInfo,
   DomainEventStream,
   JobCompletedEvent,
   JobStats,
   JobStatsOptions,
   JobType,
+  KeepAliveOptions,
   LibvirtBackend,
   LibvirtConnection,
   LibvirtDomain,

@@ -5,7 +5,7 @@
  * @module
  */
 import { type TransferListItem, Worker } from 'node:worker_threads';
-import { LibvirtError } from '../errors.js';
+import { LibvirtError, type LibvirtErrorKind } from '../errors.js';
 
 /** The worker entry points in this directory. */
 export type WorkerName = 'migrate-worker' | 'event-worker';
@@ -16,6 +16,8 @@ export interface WireError {
   code: number;
   domain: number;
   message: string;
+  /** The LibvirtError's stable code. */
+  kind?: LibvirtErrorKind;
   /** Set when the failure was not a libvirt error. */
   plain?: boolean;
 }
@@ -23,15 +25,12 @@ export interface WireError {
 /** Flattens an error thrown inside a worker. */
 export function toWireError(err: unknown): WireError {
   if (err instanceof LibvirtError) {
-    // LibvirtError's message embeds call and code; recover libvirt's own text for a faithful rebuild.
-    const prefix = `${err.call}: `;
-    const suffix = ` (libvirt error ${err.code}, domain ${err.domain})`;
-    const message = err.message.startsWith(prefix) ? err.message.slice(prefix.length) : err.message;
     return {
       call: err.call,
-      code: err.code,
-      domain: err.domain,
-      message: message.endsWith(suffix) ? message.slice(0, -suffix.length) : message,
+      code: err.libvirtCode,
+      domain: err.libvirtDomain,
+      message: err.libvirtMessage,
+      kind: err.code,
     };
   }
   return {
@@ -47,7 +46,7 @@ export function toWireError(err: unknown): WireError {
 export function fromWireError(wire: WireError): Error {
   return wire.plain
     ? new Error(wire.message)
-    : new LibvirtError(wire.call, wire.code, wire.domain, wire.message);
+    : new LibvirtError(wire.call, wire.code, wire.domain, wire.message, wire.kind);
 }
 
 /**

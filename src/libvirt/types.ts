@@ -6,10 +6,39 @@
  */
 import type { DomainState } from './constants.js';
 
+/** libvirt's keepalive (`virConnectSetKeepAlive`): a daemon silent for `interval × count` seconds is dead. */
+export interface KeepAliveOptions {
+  /** Seconds between keepalive probes; 0 or less turns keepalive off. libvirt's default: 5. */
+  intervalSeconds: number;
+  /** Unanswered probes before the connection is closed. libvirt's default: 5. */
+  count: number;
+}
+
 /** Options of {@link LibvirtBackend.open}. */
 export interface OpenOptions {
   /** Use `virConnectOpenReadOnly` (enough for monitoring and events). */
   readOnly?: boolean;
+  /**
+   * Deadline of each call on this connection, in ms, unless the call gives its own. A call still running
+   * then rejects with `LibvirtError` code `LIBVIRT_TIMEOUT`. Default 30,000. Opening has the same deadline.
+   */
+  callTimeoutMs?: number;
+  /** Keepalive of this connection. Default `{ intervalSeconds: 5, count: 5 }`. */
+  keepAlive?: KeepAliveOptions;
+}
+
+/** Per-call options: every call takes them as its last argument. */
+export interface CallOptions {
+  /** This call's deadline in ms, instead of the connection's `callTimeoutMs`. */
+  timeoutMs?: number;
+}
+
+/** Why a connection closed. */
+export interface ConnectionClosed {
+  /** `closed`: by {@link LibvirtConnection.close}; `lost`: the daemon went away or keepalive expired. */
+  reason: 'closed' | 'lost';
+  /** The error that revealed the loss, when there was one. */
+  error?: Error;
 }
 
 /**
@@ -17,12 +46,15 @@ export interface OpenOptions {
  *
  * @example
  * ```ts
- * const conn = koffiBackend().open('qemu:///system');
+ * const conn = await koffiBackend().open('qemu:///system');
  * ```
  */
 export interface LibvirtBackend {
-  /** Opens a connection (`virConnectOpen`, or `virConnectOpenReadOnly`); throws `LibvirtError` on failure. */
-  open(uri: string, options?: OpenOptions): LibvirtConnection;
+  /**
+   * Opens a connection (`virConnectOpen`, or `virConnectOpenReadOnly`) off the main thread; rejects with
+   * `LibvirtError` on failure or when the deadline passes.
+   */
+  open(uri: string, options?: OpenOptions): Promise<LibvirtConnection>;
 }
 
 /** Arguments of `virConnectGetDomainCapabilities`; omitted ones let libvirt pick its defaults. */
@@ -34,89 +66,124 @@ export interface DomainCapabilitiesOptions {
 }
 
 /**
- * One open libvirt connection (`virConnectPtr`). Calls are synchronous RPCs on the calling thread.
+ * One open libvirt connection (`virConnectPtr`). Every call is a promise: the RPC runs in this connection's
+ * own worker thread, never on the main thread or libuv's pool, and has a deadline.
  *
  * @example
  * ```ts
- * const conn = openConnection('test:///default');
- * console.log(conn.hostname(), conn.lookupDomainByName('test').state());
- * conn.close();
+ * const conn = await openConnection('test:///default');
+ * const dom = await conn.lookupDomainByName('test');
+ * console.log(await conn.hostname(), await dom.state());
+ * await conn.close();
  * ```
  */
 export interface LibvirtConnection {
   readonly uri: string;
+  /** False once the connection was closed or lost; then every call rejects with `LIBVIRT_CONNECTION_LOST`. */
+  readonly open: boolean;
+  /** Settles (never rejects) once the connection is closed or lost. */
+  readonly closed: Promise<ConnectionClosed>;
   /** `virConnectGetLibVersion`: major * 1e6 + minor * 1e3 + micro. */
-  libVersion(): number;
+  libVersion(options?: CallOptions): Promise<number>;
   /** `virConnectGetVersion`: the hypervisor's version, same encoding. */
-  hypervisorVersion(): number;
+  hypervisorVersion(options?: CallOptions): Promise<number>;
   /** `virConnectGetHostname`. */
-  hostname(): string;
+  hostname(options?: CallOptions): Promise<string>;
   /** Host capabilities XML. */
-  capabilities(): string;
+  capabilities(options?: CallOptions): Promise<string>;
   /** Domain capabilities XML. */
-  domainCapabilities(options?: DomainCapabilitiesOptions): string;
-  /** `virDomainLookupByName`; `LibvirtError` code 42 when there is no such domain. */
-  lookupDomainByName(name: string): LibvirtDomain;
+  domainCapabilities(options?: DomainCapabilitiesOptions & CallOptions): Promise<string>;
+  /** `virDomainLookupByName`; `LibvirtError` with `libvirtCode` 42 when there is no such domain. */
+  lookupDomainByName(name: string, options?: CallOptions): Promise<LibvirtDomain>;
   /** Looks up by the UUID's string form. */
-  lookupDomainByUUID(uuid: string): LibvirtDomain;
+  lookupDomainByUUID(uuid: string, options?: CallOptions): Promise<LibvirtDomain>;
   /** Starts a transient domain (`virDomainCreateXML`). */
-  createDomainXML(xml: string): LibvirtDomain;
+  createDomainXML(xml: string, options?: CallOptions): Promise<LibvirtDomain>;
   /** Defines a persistent domain without starting it. */
-  defineDomainXML(xml: string): LibvirtDomain;
+  defineDomainXML(xml: string, options?: CallOptions): Promise<LibvirtDomain>;
   /** Names of all domains, active and inactive (`virConnectListAllDomains`). */
-  listDomainNames?(): string[];
+  listDomainNames(options?: CallOptions): Promise<string[]>;
   /** `virConnectIsAlive`: false once the daemon went away. */
-  isAlive(): boolean;
-  /** Closes the connection; later calls are no-ops. */
-  close(): void;
+  isAlive(options?: CallOptions): Promise<boolean>;
+  /** Closes the connection and ends its worker; later calls reject. Idempotent. */
+  close(): Promise<void>;
   /** Opens a domain event stream on its own connection to {@link uri}. */
   events(): DomainEventStream;
 }
 
+/** `virDomainGetInfo`. */
+export interface DomainInfo {
+  state: DomainState;
+  /** The most memory the guest may have, in KiB (`maxMem`). */
+  maxMemoryKiB: number;
+  /** The memory the guest has now, in KiB. */
+  memoryKiB: number;
+  vcpus: number;
+  /** CPU time used, in ns. */
+  cpuTimeNs: number;
+}
+
+/** `virDomainGetBlockInfo` of one disk, in bytes. */
+export interface BlockInfo {
+  /** The size the guest sees. */
+  capacity: number;
+  /** The bytes the image really uses on the host (what a block migration copies). */
+  allocation: number;
+  /** The host storage's size. */
+  physical: number;
+}
+
 /**
- * A domain (`virDomainPtr`). The native reference is released when this object is garbage-collected.
+ * A domain (`virDomainPtr`), identified by the name and UUID read at lookup. Every call is a promise run in
+ * the connection's worker, with the connection's deadline unless the call gives its own.
  *
  * @example
  * ```ts
- * const dom = conn.lookupDomainByName('test');
- * dom.suspend();
- * console.log(dom.state()); // { state: 'paused', reason: 1 }
+ * const dom = await conn.lookupDomainByName('test');
+ * await dom.suspend();
+ * console.log(dom.name, await dom.state()); // test { state: 'paused', reason: 1 }
  * ```
  */
 export interface LibvirtDomain {
   readonly connection: LibvirtConnection;
-  /** `virDomainGetName`. */
-  name(): string;
-  /** `virDomainGetUUIDString`. */
-  uuid(): string;
+  /** `virDomainGetName`, read at lookup. */
+  readonly name: string;
+  /** `virDomainGetUUIDString`, read at lookup. */
+  readonly uuid: string;
   /** `virDomainGetState`; `reason` is the state-specific `virDomain*Reason` number. */
-  state(): { state: DomainState; reason: number };
+  state(options?: CallOptions): Promise<{ state: DomainState; reason: number }>;
+  /** `virDomainGetInfo`. */
+  info(options?: CallOptions): Promise<DomainInfo>;
+  /** `virDomainGetBlockInfo` of one disk (target name such as `vda`, or its source path). */
+  blockInfo(disk: string, options?: CallOptions): Promise<BlockInfo>;
   /** `virDomainGetXMLDesc`. */
-  xml(flags?: number): string;
+  xml(flags?: number, options?: CallOptions): Promise<string>;
   /** `virDomainIsActive`: running or paused, as opposed to shut off. */
-  isActive(): boolean;
+  isActive(options?: CallOptions): Promise<boolean>;
   /** `virDomainGetJobStats` of the current job, or of the last completed one with `completed`. */
-  jobStats(options?: JobStatsOptions): JobStats;
+  jobStats(options?: JobStatsOptions & CallOptions): Promise<JobStats>;
   /** `virDomainMigrateStartPostCopy`: switch a running POSTCOPY-enabled migration to post-copy. */
-  startPostCopy(): void;
+  startPostCopy(options?: CallOptions): Promise<void>;
   /** `virDomainAbortJob`, or `virDomainAbortJobFlags(VIR_DOMAIN_ABORT_JOB_POSTCOPY)` with `postcopy`. */
-  abortJob(options?: { postcopy?: boolean }): void;
+  abortJob(options?: { postcopy?: boolean } & CallOptions): Promise<void>;
   /** `virDomainMigrateSetMaxDowntime`, in milliseconds. */
-  setMaxDowntime(ms: number): void;
+  setMaxDowntime(ms: number, options?: CallOptions): Promise<void>;
   /** `virDomainMigrateSetMaxSpeed`, in MiB/s; `postcopy` sets the post-copy phase's limit. */
-  setMaxSpeed(mibps: number, options?: { postcopy?: boolean }): void;
+  setMaxSpeed(mibps: number, options?: { postcopy?: boolean } & CallOptions): Promise<void>;
   /** `virDomainSuspend`: pause the vCPUs. */
-  suspend(): void;
+  suspend(options?: CallOptions): Promise<void>;
   /** `virDomainResume`. */
-  resume(): void;
+  resume(options?: CallOptions): Promise<void>;
   /** `virDomainDestroy`: hard stop. */
-  destroy(): void;
+  destroy(options?: CallOptions): Promise<void>;
   /** `virDomainUndefine`: forget a persistent domain's config. */
-  undefine(): void;
+  undefine(options?: CallOptions): Promise<void>;
   /**
    * Runs `virDomainMigrateToURI3` in a worker thread with its own connection (opened to
-   * `connection.uri`, domain looked up by UUID), so neither the main thread nor libuv's pool blocks.
-   * Resolves when libvirt returns 0; rejects with a `LibvirtError` carrying libvirt's code, domain and message.
+   * `connection.uri` with the same keepalive, domain looked up by UUID), so neither the main thread nor
+   * libuv's pool blocks. It has no deadline of its own (a migration may rightly take hours); keepalive ends it
+   * with `LIBVIRT_CONNECTION_LOST` when the daemon stops answering. Resolves when libvirt returns 0; rejects
+   * with a `LibvirtError` carrying libvirt's code, domain and message.
    */
   migrateToURI3(destUri: string, params: MigrateParams, flags: number): Promise<void>;
 }
