@@ -1,5 +1,5 @@
-import { DomainPausedReason, type DomainState } from '../libvirt/constants.js';
-import type { MigrationStatus } from '../policy/status.js';
+import { DomainPausedReason, type DomainState, LibvirtErrorCode } from '../libvirt/constants.js';
+import type { CallOptions, LibvirtDomain } from '../libvirt/types.js';
 
 /** What the source domain's state says about its migration. */
 export type SourcePhase = 'post-copy' | 'post-copy-failed' | 'paused' | 'running' | 'gone';
@@ -19,26 +19,22 @@ export function sourcePhase(state: { state: DomainState; reason: number } | unde
   return 'gone';
 }
 
-/** The job status a phase implies while libvirt's migration call is still running. */
-export function statusForPhase(current: MigrationStatus, phase: SourcePhase): MigrationStatus {
-  return phase === 'post-copy' || phase === 'post-copy-failed' ? 'running (post-copy)' : current;
+/**
+ * The source's phase, or `undefined` when libvirt could not tell (a timeout, a lost connection): only
+ * "no such domain" means the guest left the source.
+ */
+export async function readSourcePhase(
+  domain: LibvirtDomain,
+  options?: CallOptions,
+): Promise<SourcePhase | undefined> {
+  try {
+    return sourcePhase(await domain.state(options));
+  } catch (error) {
+    return isNoDomain(error) ? 'gone' : undefined;
+  }
 }
 
-/** `<memory unit='KiB'>N</memory>` of a domain XML, in MiB; `undefined` when absent. */
-export function memoryMiBFromXml(xml: string): number | undefined {
-  const match = /<memory(?:\s+unit=['"](\w+)['"])?\s*>\s*(\d+)\s*<\/memory>/.exec(xml);
-  if (!match) return undefined;
-  const unit = (match[1] ?? 'KiB').toLowerCase();
-  const factor: Record<string, number> = {
-    b: 1 / 1024 ** 2,
-    bytes: 1 / 1024 ** 2,
-    kib: 1 / 1024,
-    k: 1 / 1024,
-    mib: 1,
-    m: 1,
-    gib: 1024,
-    g: 1024,
-  };
-  const scale = factor[unit];
-  return scale === undefined ? undefined : Number(match[2]) * scale;
+/** libvirt's `VIR_ERR_NO_DOMAIN`: the domain is not on this host (any more). */
+export function isNoDomain(error: unknown): boolean {
+  return (error as { libvirtCode?: unknown } | undefined)?.libvirtCode === LibvirtErrorCode.NO_DOMAIN;
 }

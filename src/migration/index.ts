@@ -3,10 +3,12 @@
  *
  * @module
  */
+export { copiedDisks } from './data-size.js';
 export { type JobContext, MigrationJob, type MigrationJobEvents } from './job.js';
 export { attachMigration, migrate } from './migrate.js';
 export {
   buildMigrationCall,
+  checkTuning,
   type Destination,
   destinationUris,
   type MigrationCall,
@@ -15,9 +17,11 @@ export {
 export type {
   Awaitable,
   GuestLocation,
+  JobWarning,
   MigrateOptions,
   MigrationOutcome,
   MigrationProgress,
   MigrationProviders,
+  SteeringAction,
   SteeringEvent,
 } from './types.js';

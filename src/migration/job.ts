@@ -1,26 +1,23 @@
 import { EventEmitter } from 'node:events';
-import { MigrationPolicyError } from '../errors.js';
 import type { DomainEventStream, JobStats, LibvirtDomain } from '../libvirt/types.js';
-import { migrationDataGb } from '../policy/downtime.js';
+import type { MigrationPlan } from '../policy/plan.js';
+import type { ForceCompleteAction, MigrationStatus } from '../policy/status.js';
+import { isNoDomain, readSourcePhase } from './domain-state.js';
 import {
-  type MonitorAction,
-  type MonitorSettings,
-  type MonitorState,
-  monitorSettings,
-  monitorTick,
-} from '../policy/monitor.js';
-import { type MigrationPlan, planMigration } from '../policy/plan.js';
-import {
-  assertAbortAllowed,
-  type ForceCompleteAction,
-  forceCompleteAction,
-  isActiveStatus,
-  type MigrationStatus,
-} from '../policy/status.js';
-import { memoryMiBFromXml, type SourcePhase, sourcePhase, statusForPhase } from './domain-state.js';
-import { buildMigrationCall, type MigrationCall } from './params.js';
+  assertCanAbort,
+  initialState,
+  type JobAction,
+  type JobEvent,
+  type JobState,
+  progressMode,
+  type TickFacts,
+  transition,
+  type Verdict,
+} from './job-machine.js';
+import type { MigrationCall } from './params.js';
+import { prepareMigration } from './prepare.js';
 import type {
-  GuestLocation,
+  JobWarning,
   MigrateOptions,
   MigrationOutcome,
   MigrationProgress,
@@ -28,15 +25,21 @@ import type {
 } from './types.js';
 
 const DEFAULT_POLL_MS = 1000;
-/** How long to wait for libvirt's job-completed event after the migrate call returned. */
-const COMPLETED_EVENT_GRACE_MS = 2000;
+/** How long the event stream may take to start before the job goes on without it (polling suffices). */
+const EVENTS_READY_TIMEOUT_MS = 5000;
+/** How long the completed job's stats may take once libvirt said the migration ended (item 18). */
+const COMPLETED_STATS_TIMEOUT_MS = 100;
+/** Deadline of the state reads and steering calls the job makes. */
+const CALL_TIMEOUT_MS = 10_000;
 
 /** What a {@link MigrationJob} needs from its caller: a looked-up domain and a way to let go of it. */
 export interface JobContext {
   domain: LibvirtDomain;
   options: MigrateOptions;
-  /** Called once when the job ends (closes a connection the job opened, frees the registry slot). */
+  /** Called once when the job ends, before the terminal `status` event: frees the registry slot. */
   release: () => void;
+  /** Closes a connection the job opened; run in the background after the end. */
+  close?: () => Promise<void>;
   /**
    * `start` calls libvirt; `attach` follows a migration that is already running (started by an agent that
    * has since restarted): it steers and reports it, and learns its end from libvirt's job state.
@@ -50,16 +53,20 @@ export interface MigrationJobEvents {
   plan: [plan: MigrationPlan];
   progress: [progress: MigrationProgress];
   steering: [event: SteeringEvent];
+  warning: [warning: JobWarning];
 }
 
 /**
  * One live migration, started by {@link migrate}: its plan, its status, progress events, and the steering
- * calls. `outcome` resolves (never rejects) when it ends.
+ * calls. `outcome` resolves (never rejects) when it ends. Its lifecycle is the table in `job-machine.ts`;
+ * this class runs the libvirt calls that table asks for and feeds their results back. A listener that throws
+ * changes nothing: its error becomes a `warning`.
  *
  * @example
  * ```ts
- * const job = migrate({ ... });
- * job.on('progress', (p) => console.log(p.status, p.memoryRemaining));
+ * const job = await migrate({ ... });
+ * job.on('progress', (p) => console.log(p.status, p.mode, p.memoryRemaining));
+ * job.on('warning', (w) => log.warn(w.message, w.error));
  * const outcome = await job.outcome;
  * console.log(outcome.status, outcome.guest, outcome.stats?.downtime);
  * ```
@@ -67,51 +74,52 @@ export interface MigrationJobEvents {
 export class MigrationJob extends EventEmitter<MigrationJobEvents> {
   /** The domain's UUID. */
   readonly domainUuid: string;
-  /** Resolves when the migration ended, whatever the way. */
+  /** Resolves when the migration ended, whatever the way. Never rejects. */
   readonly outcome: Promise<MigrationOutcome>;
 
-  #status: MigrationStatus = 'queued';
-  #plan: MigrationPlan | undefined;
-  #call: MigrationCall | undefined;
+  #state: JobState;
   readonly #domain: LibvirtDomain;
   readonly #options: MigrateOptions;
-  readonly #release: () => void;
-  readonly #mode: 'start' | 'attach';
-  #attachedEnd: (() => void) | undefined;
-  #startedAt = 0;
-  #monitor: MonitorSettings | undefined;
-  #monitorState: MonitorState = {};
-  #timer: NodeJS.Timeout | undefined;
+  readonly #context: JobContext;
+  #resolve: (outcome: MigrationOutcome) => void = () => undefined;
+  #plan: MigrationPlan | undefined;
+  #call: MigrationCall | undefined;
+  #progress: MigrationProgress | undefined;
+  readonly #steering: SteeringEvent[] = [];
+  readonly #warnings: JobWarning[] = [];
+  #waiters: { resolve: (a: ForceCompleteAction) => void; reject: (e: Error) => void }[] = [];
   #events: DomainEventStream | undefined;
   #completedStats: JobStats | undefined;
-  #completedStatsArrived: (() => void) | undefined;
-  #abortRequested = false;
-  #abortPending = false;
-  #abortReason = '';
-  #pausedByUs = false;
-  #copyStarted = false;
-  #pendingForceComplete: {
-    resolve: (action: ForceCompleteAction) => void;
-    reject: (error: unknown) => void;
-  }[] = [];
-  readonly #steering: SteeringEvent[] = [];
-  #lastProgress: MigrationProgress | undefined;
+  #completedArrived: () => void = () => undefined;
+  #startedAt = 0;
+  #sleep: { timer: NodeJS.Timeout; wake: () => void } | undefined;
+  readonly #queue: JobEvent[] = [];
+  #dispatching = false;
+  #ended = false;
 
-  /** @internal Use {@link migrate}. */
+  /** @internal Use {@link migrate} or {@link attachMigration}. */
   constructor(context: JobContext) {
     super();
+    this.#context = context;
     this.#domain = context.domain;
     this.#options = context.options;
-    this.#release = context.release;
-    this.#mode = context.mode ?? 'start';
-    this.domainUuid = context.domain.uuid();
-    // Deferred so that listeners attached right after migrate() returns see every status change.
-    this.outcome = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.#run());
+    this.#state = initialState(context.mode ?? 'start');
+    this.domainUuid = context.domain.uuid;
+    this.outcome = new Promise((resolve) => {
+      this.#resolve = resolve;
+    });
+    const signal = this.#options.signal;
+    signal?.addEventListener('abort', () => this.#abortFromSignal(), { once: true });
+    // Deferred so that listeners attached right after `await migrate()` see every status change.
+    setImmediate(() => {
+      if (signal?.aborted) this.#abortFromSignal();
+      this.#dispatch({ type: 'run' });
+    });
   }
 
   /** Nova's migration status, as last observed. */
   get status(): MigrationStatus {
-    return this.#status;
+    return this.#state.status;
   }
 
   /** The plan sent to libvirt: flags and the reason for each decision. Undefined until computed. */
@@ -126,300 +134,283 @@ export class MigrationJob extends EventEmitter<MigrationJobEvents> {
 
   /** The latest progress report. */
   get progress(): MigrationProgress | undefined {
-    return this.#lastProgress;
+    return this.#progress;
   }
 
   /**
    * Force the migration to finish: switch to post-copy when post-copy is effective for this instance,
-   * otherwise pause the guest (resumed if the migration then fails). Before the copy runs, the request waits
-   * for it; once in post-copy or finished, nothing happens.
+   * otherwise pause the guest (resumed if the migration then fails; a guest paused by someone else is left
+   * alone and the answer is `none`). Before libvirt's job runs, the request waits for it; once in post-copy,
+   * being aborted, or finished, nothing happens.
    *
-   * @returns The action taken.
+   * @returns The action taken. Rejects with the `LibvirtError` when libvirt refused the call.
    */
   forceComplete(): Promise<ForceCompleteAction> {
-    // libvirt refuses to switch or steer before its job exists, which lags our 'running' by the worker's
-    // start-up: until the first job stats show the copy, the request waits for it.
-    if (
-      this.#status === 'queued' ||
-      this.#status === 'preparing' ||
-      (this.#status === 'running' && !this.#copyStarted)
-    ) {
-      return new Promise((resolve, reject) => this.#pendingForceComplete.push({ resolve, reject }));
-    }
-    return new Promise((resolve) => resolve(this.#forceCompleteNow('force-complete requested')));
+    return new Promise((resolve, reject) => {
+      this.#waiters.push({ resolve, reject });
+      this.#dispatch({ type: 'force-complete', reason: 'force-complete requested' });
+    });
   }
 
   /**
    * Abort the migration. Refused once in post-copy (the guest already runs on the destination) and after
-   * the end. Before the libvirt call, the call is simply never made. The outcome becomes `cancelled`.
+   * the end. Before the libvirt call, the call is simply never made; before libvirt's job exists (or while
+   * libvirt refuses), the abort is retried on each poll. The outcome becomes `cancelled` once libvirt
+   * accepted it.
    *
    * @throws {@link MigrationPolicyError} `ABORT_IN_POST_COPY` or `MIGRATION_NOT_ACTIVE`.
    */
   abort(): void {
-    this.#refreshStatus();
-    assertAbortAllowed(this.#status);
-    this.#abortRequested = true;
-    if (this.#status === 'running') this.#tryAbort('abort requested');
+    assertCanAbort(this.#state);
+    this.#dispatch({ type: 'abort', reason: 'abort requested' });
   }
 
-  /**
-   * libvirt refuses an abort until its job exists, which can lag our 'running' by the worker's start-up;
-   * a refused abort stays pending and the monitor retries it on every tick.
-   */
-  #tryAbort(reason: string): void {
+  #abortFromSignal(): void {
     try {
-      this.#domain.abortJob();
-      this.#abortPending = false;
-      this.#record({ action: 'abort', reason });
-    } catch {
-      this.#abortPending = true;
-      this.#abortReason = reason;
+      assertCanAbort(this.#state);
+      this.#dispatch({ type: 'abort', reason: 'abort signal' });
+    } catch (error) {
+      this.#warn('signal', 'the abort signal fired but the migration cannot be aborted now', error);
     }
   }
 
-  async #run(): Promise<MigrationOutcome> {
+  // ---- The interpreter ---------------------------------------------------------------------------------
+
+  /** Events are handled one at a time, in order, even when a listener reacts by calling the job. */
+  #dispatch(event: JobEvent): void {
+    this.#queue.push(event);
+    if (this.#dispatching) return;
+    this.#dispatching = true;
     try {
-      this.#setStatus('preparing');
-      // Subscribing spawns a worker: done first, so nothing slow sits between the plan and the libvirt call.
-      await this.#subscribe();
-      const prepared = await this.#prepare();
-      if (this.#abortRequested) return this.#finish({ status: 'cancelled', guest: 'source' });
-      return this.#mode === 'start' ? await this.#execute(prepared) : await this.#follow();
-    } catch (error) {
-      return this.#finish({ status: 'error', error: asError(error), guest: this.#locateGuest().guest });
+      for (let next = this.#queue.shift(); next !== undefined; next = this.#queue.shift()) this.#step(next);
     } finally {
-      this.#stopMonitor();
-      await this.#events?.close().catch(() => undefined);
-      this.#release();
+      this.#dispatching = false;
     }
   }
 
-  /** Everything that must be read at the last moment: the providers, the guest's state, the versions. */
-  async #prepare(): Promise<MigrationCall> {
-    const { providers } = this.#options;
-    const [instance, host] = await Promise.all([providers.instanceMetadata(), providers.hostConfig()]);
-    const connection = this.#domain.connection;
-    const plan = planMigration({
-      instance,
-      host,
-      blockMigration: this.#options.blockMigration ?? false,
-      ...(this.#options.migrateDisks === undefined ? {} : { migrateDisks: this.#options.migrateDisks }),
-      paused: sourcePhase(this.#readState()) === 'paused',
-      libvirtVersion: connection.libVersion(),
-      qemuVersion: connection.hypervisorVersion(),
-    });
-    const call = buildMigrationCall(plan, this.#options.destination, this.#options);
-    this.#monitor = monitorSettings(plan, this.#dataGb());
-    this.#plan = plan;
-    this.#call = call;
-    this.emit('plan', plan);
-    return call;
+  #step(event: JobEvent): void {
+    const before = this.#state.status;
+    const { state, actions } = transition(this.#state, event);
+    this.#state = state;
+    const end = actions.find((a): a is Extract<JobAction, { type: 'finish' }> => a.type === 'finish');
+    if (end === undefined && state.status !== before) this.#emit('status', state.status);
+    for (const action of actions) if (action.type !== 'finish') this.#run(action);
+    if (end === undefined) return;
+    // Item 9: the slot is free before the terminal status is announced.
+    this.#finish();
+    if (state.status !== before) this.#emit('status', state.status);
+    this.#resolve(this.#outcomeOf(end.verdict));
   }
 
-  #dataGb(): number {
-    if (this.#options.dataGb !== undefined) return this.#options.dataGb;
-    const memoryMiB = memoryMiBFromXml(this.#domain.xml()) ?? 0;
-    const diskBytes = (this.#options.blockMigration ? (this.#options.migrateDisks ?? []) : []).map(() => 0);
-    return migrationDataGb({ memoryMiB, diskBytes });
+  #run(action: Exclude<JobAction, { type: 'finish' }>): void {
+    const d = this.#domain;
+    const t = { timeoutMs: CALL_TIMEOUT_MS };
+    switch (action.type) {
+      case 'prepare':
+        this.#prepare();
+        break;
+      case 'call-migrate':
+        this.#callMigrate();
+        break;
+      case 'start-monitor':
+        void this.#monitor();
+        break;
+      case 'abort-job':
+        this.#call2(d.abortJob(t), { type: 'abort-accepted' }, (error) => ({ type: 'abort-refused', error }));
+        break;
+      case 'start-post-copy':
+        this.#call2(d.startPostCopy(t), { type: 'switched' }, (error) => ({ type: 'switch-failed', error }));
+        break;
+      case 'suspend':
+        this.#call2(d.suspend(t), { type: 'suspended' }, (error) => ({ type: 'suspend-failed', error }));
+        break;
+      case 'resume':
+        this.#call2(d.resume(t), { type: 'resumed' }, (error) => ({ type: 'resume-failed', error }));
+        break;
+      case 'set-downtime': {
+        const { downtimeMs } = action;
+        this.#call2(d.setMaxDowntime(downtimeMs, t), { type: 'downtime-set', downtimeMs }, (error) => ({
+          type: 'downtime-failed',
+          downtimeMs,
+          error,
+        }));
+        break;
+      }
+      case 'conclude':
+        void this.#conclude();
+        break;
+      case 'record':
+        this.#record(action);
+        break;
+      case 'answer-force-complete':
+        for (const waiter of this.#waiters.splice(0)) {
+          if (action.result instanceof Error) waiter.reject(action.result);
+          else waiter.resolve(action.result);
+        }
+        break;
+    }
   }
 
-  async #execute(call: MigrationCall): Promise<MigrationOutcome> {
-    this.#startedAt = performance.now();
-    this.#setStatus('running');
-    const migration = this.#domain.migrateToURI3(call.destinationUri, call.params, call.flags);
-    this.#startMonitor();
-    try {
-      await migration;
-    } catch (error) {
-      this.#stopMonitor();
-      return this.#afterFailure(asError(error));
-    }
-    this.#stopMonitor();
-    const stats = await this.#completedJobStats();
-    return this.#finish({ status: 'completed', guest: 'destination', ...(stats ? { stats } : {}) });
-  }
-
-  /**
-   * Attach mode: the migration runs already. Its clock is libvirt's (time elapsed so far), its end is
-   * libvirt's job going away, and how it ended is read from the source afterwards.
-   */
-  async #follow(): Promise<MigrationOutcome> {
-    const stats = this.#readJobStats();
-    if (stats === undefined || stats.type === 'none') {
-      throw new MigrationPolicyError(
-        'MIGRATION_NOT_ACTIVE',
-        `domain ${this.domainUuid} has no migration running on the source: nothing to attach to`,
-        { key: 'domain', value: this.domainUuid },
-      );
-    }
-    this.#startedAt = performance.now() - (stats.timeElapsed ?? 0);
-    this.#copyStarted = true;
-    this.#setStatus(statusForPhase('running', sourcePhase(this.#readState())));
-    const ended = new Promise<void>((resolve) => {
-      this.#attachedEnd = resolve;
-    });
-    this.#startMonitor();
-    await ended;
-    this.#stopMonitor();
-    const { phase } = this.#locateGuest();
-    if (phase === 'gone') {
-      const completed = await this.#completedJobStats();
-      return this.#finish({
-        status: 'completed',
-        guest: 'destination',
-        ...(completed ? { stats: completed } : {}),
-      });
-    }
-    const completed = this.#readCompletedStats();
-    const error = new Error(
-      completed?.errorMessage ??
-        `the migration ended with the guest still on the source (job ${completed?.type ?? 'unknown'})`,
+  /** A libvirt call whose result is an event. */
+  #call2(call: Promise<void>, ok: JobEvent, failed: (error: Error) => JobEvent): void {
+    call.then(
+      () => this.#dispatch(ok),
+      (error: unknown) => this.#dispatch(failed(asError(error))),
     );
-    return this.#afterFailure(error, completed?.type === 'cancelled');
   }
 
-  #readCompletedStats(): JobStats | undefined {
-    try {
-      return this.#domain.jobStats({ completed: true });
-    } catch {
-      return undefined;
-    }
+  #prepare(): void {
+    const run = async () => {
+      await this.#subscribe();
+      return prepareMigration(this.#domain, this.#options, this.#state.mode, (disk, error) =>
+        this.#warn('size', `the size of disk ${disk} is unknown: it counts 2 GiB`, error),
+      );
+    };
+    run().then(
+      (prepared) => {
+        if (this.#state.phase !== 'preparing') return;
+        this.#plan = prepared.plan;
+        this.#call = prepared.call;
+        this.#startedAt = performance.now() - prepared.elapsedMs;
+        this.#emit('plan', prepared.plan);
+        this.#dispatch({
+          type: 'prepared',
+          postCopy: prepared.plan.postCopy,
+          monitor: prepared.monitor,
+          source: prepared.source,
+        });
+      },
+      (error: unknown) => this.#dispatch({ type: 'prepare-failed', error: asError(error) }),
+    );
   }
 
-  /** libvirt's own events say when post-copy starts and hand over the completed job's stats. */
+  #callMigrate(): void {
+    const call = this.#call;
+    if (call === undefined) return;
+    this.#startedAt = performance.now();
+    this.#call2(
+      this.#domain.migrateToURI3(call.destinationUri, call.params, call.flags),
+      { type: 'migrate-returned' },
+      (error) => ({ type: 'migrate-failed', error }),
+    );
+  }
+
+  /** libvirt's own events hand over the completed job's stats; the job works without them (by polling). */
   async #subscribe(): Promise<void> {
+    let events: DomainEventStream | undefined;
     try {
-      const events = this.#domain.connection.events();
+      events = this.#domain.connection.events();
       this.#events = events;
-      events.on('lifecycle', (event) => {
-        if (event.domainUuid === this.domainUuid) this.#refreshStatus();
-      });
       events.on('jobCompleted', (event) => {
         if (event.domainUuid !== this.domainUuid) return;
         this.#completedStats = event.stats;
-        this.#completedStatsArrived?.();
+        this.#completedArrived();
       });
-      events.on('error', () => undefined);
-      await events.ready;
-    } catch {
-      // Events only sharpen the picture; polling alone still steers the migration correctly.
-      await this.#events?.close().catch(() => undefined);
+      events.on('error', (error) => this.#warn('events', 'the event stream failed', error));
+      await withDeadline(events.ready, EVENTS_READY_TIMEOUT_MS, 'the event stream did not start');
+    } catch (error) {
+      this.#warn('events', 'no event stream: the job polls only', error);
       this.#events = undefined;
+      events?.close().catch(() => undefined);
     }
+    // The job may have ended (an abort) while the stream started.
+    if (this.#ended) this.#closeEvents();
+  }
+
+  /** Polls libvirt every `pollIntervalMs` while the migration runs; a ref'd timer keeps the process alive. */
+  async #monitor(): Promise<void> {
+    const interval = this.#options.pollIntervalMs ?? DEFAULT_POLL_MS;
+    while (!this.#ended && this.#polling()) {
+      await new Promise<void>((wake) => {
+        this.#sleep = { timer: setTimeout(wake, interval), wake };
+      });
+      if (this.#ended || !this.#polling()) return;
+      const [facts, stats] = await this.#readTick();
+      if (this.#ended || !this.#polling()) return;
+      this.#dispatch({ type: 'tick', ...facts });
+      if (stats !== undefined && this.#polling()) this.#report(stats);
+    }
+  }
+
+  #polling(): boolean {
+    const { phase } = this.#state;
+    return phase !== 'ending' && phase !== 'resuming' && !this.#ended;
+  }
+
+  async #readTick(): Promise<[TickFacts, JobStats | undefined]> {
+    const t = { timeoutMs: CALL_TIMEOUT_MS };
+    const [stats, source] = await Promise.all([
+      this.#domain.jobStats(t).catch((error: unknown) => asError(error)),
+      readSourcePhase(this.#domain, t),
+    ]);
+    const elapsedSeconds = this.#elapsedMs() / 1000;
+    if (stats instanceof Error) {
+      // Item 5: one failed read is not the end; only libvirt saying the domain left is.
+      return [{ elapsedSeconds, job: isNoDomain(stats) ? 'ended' : 'unknown', source }, undefined];
+    }
+    const running = stats.type === 'bounded' || stats.type === 'unbounded';
+    return [{ elapsedSeconds, job: running ? 'running' : 'ended', source }, running ? stats : undefined];
+  }
+
+  /** Item 18: once libvirt said the migration ended, read how with a short deadline, and go. */
+  async #conclude(): Promise<void> {
+    const returned = this.#state.end?.how === 'returned';
+    const [stats, source] = await Promise.all([
+      this.#completedJobStats(),
+      returned ? Promise.resolve(undefined) : readSourcePhase(this.#domain, { timeoutMs: CALL_TIMEOUT_MS }),
+    ]);
+    this.#dispatch({ type: 'concluded', source, stats });
   }
 
   async #completedJobStats(): Promise<JobStats | undefined> {
-    if (this.#completedStats === undefined && this.#events !== undefined) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, COMPLETED_EVENT_GRACE_MS);
-        this.#completedStatsArrived = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-    }
-    return this.#completedStats ?? this.#readCompletedStats();
+    if (this.#completedStats !== undefined) return this.#completedStats;
+    const fromEvent = new Promise<JobStats | undefined>((resolve) => {
+      this.#completedArrived = () => resolve(this.#completedStats);
+    });
+    const read = this.#domain
+      .jobStats({ completed: true, timeoutMs: COMPLETED_STATS_TIMEOUT_MS })
+      .catch(() => fromEvent);
+    const stats = await withDeadline(Promise.race([read, fromEvent]), COMPLETED_STATS_TIMEOUT_MS, '').catch(
+      () => undefined,
+    );
+    this.#completedArrived = () => undefined;
+    return stats;
   }
 
-  /** The guest must keep running somewhere: resume it if we paused it, never if post-copy failed. */
-  #afterFailure(error: Error, cancelledElsewhere = false): MigrationOutcome {
-    const { guest, phase } = this.#locateGuest();
-    if (phase === 'post-copy-failed') {
-      return this.#finish({ status: 'failed', error, guest: 'destination', postCopyFailed: true });
+  #finish(): void {
+    this.#ended = true;
+    if (this.#sleep !== undefined) {
+      clearTimeout(this.#sleep.timer);
+      this.#sleep.wake();
     }
-    if (phase === 'paused' && this.#pausedByUs) {
-      try {
-        this.#domain.resume();
-        this.#pausedByUs = false;
-        this.#record({
-          action: 'resume',
-          reason: 'the migration failed after force-complete paused the guest',
-        });
-      } catch (resumeError) {
-        error = new AggregateError([error, resumeError], `${error.message}; resuming the guest failed too`);
-      }
-    }
-    const cancelled = this.#abortRequested || cancelledElsewhere;
-    return this.#finish({ status: cancelled ? 'cancelled' : 'failed', error, guest });
-  }
-
-  #locateGuest(): { guest: GuestLocation; phase: SourcePhase } {
-    const phase = sourcePhase(this.#readState());
-    const guest: GuestLocation =
-      phase === 'running' || phase === 'paused' ? 'source' : phase === 'gone' ? 'unknown' : 'destination';
-    return { guest, phase };
-  }
-
-  #readState(): ReturnType<LibvirtDomain['state']> | undefined {
     try {
-      return this.#domain.state();
-    } catch {
-      return undefined;
+      this.#context.release();
+    } finally {
+      // Closing may hang with the daemon: nothing waits for it (item 4).
+      this.#closeEvents();
+      this.#context.close?.().catch(() => undefined);
     }
   }
 
-  #finish(
-    outcome: Omit<MigrationOutcome, 'steering' | 'postCopyFailed'> & { postCopyFailed?: boolean },
-  ): MigrationOutcome {
-    this.#setStatus(outcome.status);
-    for (const pending of this.#pendingForceComplete.splice(0)) pending.resolve('none');
+  #closeEvents(): void {
+    this.#events?.close().catch(() => undefined);
+    this.#events = undefined;
+  }
+
+  #outcomeOf(verdict: Verdict): MigrationOutcome {
     return {
       postCopyFailed: false,
-      ...outcome,
+      ...verdict,
       ...(this.#plan ? { plan: this.#plan } : {}),
       steering: [...this.#steering],
+      warnings: [...this.#warnings],
     };
-  }
-
-  #startMonitor(): void {
-    const interval = this.#options.pollIntervalMs ?? DEFAULT_POLL_MS;
-    this.#timer = setInterval(() => this.#tick(), interval);
-    this.#timer.unref?.();
-  }
-
-  #stopMonitor(): void {
-    if (this.#timer !== undefined) clearInterval(this.#timer);
-    this.#timer = undefined;
-  }
-
-  #tick(): void {
-    if (!isActiveStatus(this.#status)) return;
-    this.#refreshStatus();
-    if (this.#abortPending && this.#status === 'running') this.#tryAbort(this.#abortReason);
-    const stats = this.#readJobStats();
-    if (this.#attachedEnd !== undefined && (stats === undefined || stats.type === 'none')) {
-      this.#attachedEnd();
-      return;
-    }
-    if (stats !== undefined) {
-      this.#report(stats);
-      if (!this.#copyStarted && (stats.type === 'unbounded' || stats.type === 'bounded')) {
-        this.#copyStarted = true;
-        this.#flushPendingForceComplete('force-complete requested before the copy started');
-      }
-    }
-    if (this.#monitor === undefined) return;
-    const elapsedSeconds = this.#elapsedMs() / 1000;
-    const { state, actions } = monitorTick(this.#monitor, this.#monitorState, {
-      elapsedSeconds,
-      status: this.#status,
-    });
-    this.#monitorState = state;
-    for (const action of actions) this.#apply(action);
-  }
-
-  #readJobStats(): JobStats | undefined {
-    try {
-      return this.#domain.jobStats();
-    } catch {
-      // The domain leaves the source the instant the migration completes; the outcome tells the rest.
-      return undefined;
-    }
   }
 
   #report(stats: JobStats): void {
     const progress: MigrationProgress = {
-      status: this.#status,
+      status: this.#state.status,
+      mode: progressMode(this.#state),
       elapsedMs: this.#elapsedMs(),
       ...defined({
         memoryTotal: stats.memoryTotal,
@@ -431,78 +422,53 @@ export class MigrationJob extends EventEmitter<MigrationJobEvents> {
         bandwidth: stats.memoryBps,
         throttle: stats.autoConvergeThrottle,
         postCopyRequests: stats.memoryPostcopyRequests,
-        downtimeMs: this.#monitorState.downtimeMs,
+        downtimeMs: this.#state.monitorState.downtimeMs,
       }),
       stats,
     };
-    this.#lastProgress = progress;
-    this.emit('progress', progress);
+    this.#progress = progress;
+    this.#emit('progress', progress);
   }
 
-  #apply(action: MonitorAction): void {
-    try {
-      switch (action.type) {
-        case 'set-downtime':
-          this.#domain.setMaxDowntime(action.downtimeMs);
-          this.#record({ action: 'set-downtime', reason: `downtime step: ${action.downtimeMs} ms` });
-          return;
-        case 'abort':
-          this.#abortRequested = true;
-          this.#tryAbort(action.reason);
-          return;
-        case 'switch-to-post-copy':
-        case 'pause':
-          this.#forceCompleteNow(action.reason);
-          return;
-      }
-    } catch {
-      // The job may have ended between the stats read and this call; the outcome reports what happened.
-    }
+  #record(action: Extract<JobAction, { type: 'record' }>): void {
+    const event: SteeringEvent = {
+      action: action.action,
+      reason: action.reason,
+      elapsedMs: this.#elapsedMs(),
+      ...(action.error ? { error: action.error } : {}),
+    };
+    this.#steering.push(event);
+    this.#emit('steering', event);
+    if (action.error)
+      this.#warn('steering', `${action.action} refused by libvirt (${action.reason})`, action.error);
   }
 
-  #flushPendingForceComplete(reason: string): void {
-    for (const pending of this.#pendingForceComplete.splice(0)) {
+  #warn(source: JobWarning['source'], message: string, error: unknown): void {
+    const warning: JobWarning = { source, message, error: asError(error), elapsedMs: this.#elapsedMs() };
+    this.#warnings.push(warning);
+    this.#emit('warning', warning);
+  }
+
+  /**
+   * Item 8: every listener is called, and one that throws changes nothing: its error becomes a warning
+   * (a throwing `warning` listener's error is kept in the outcome only, so nothing loops).
+   */
+  #emit<K extends keyof MigrationJobEvents>(name: K, ...args: MigrationJobEvents[K]): void {
+    for (const listener of this.rawListeners(name as never) as ((...a: unknown[]) => unknown)[]) {
       try {
-        pending.resolve(this.#forceCompleteNow(reason));
+        listener.apply(this, args);
       } catch (error) {
-        pending.reject(error);
+        const message = `a '${name}' listener threw`;
+        if (name === 'warning')
+          this.#warnings.push({
+            source: 'listener',
+            message,
+            error: asError(error),
+            elapsedMs: this.#elapsedMs(),
+          });
+        else this.#warn('listener', message, error);
       }
     }
-  }
-
-  #forceCompleteNow(reason: string): ForceCompleteAction {
-    this.#refreshStatus();
-    if (this.#plan === undefined) return 'none';
-    const action = forceCompleteAction(this.#plan, this.#status);
-    if (action === 'switch-to-post-copy') {
-      this.#domain.startPostCopy();
-      this.#setStatus('running (post-copy)');
-    } else if (action === 'pause') {
-      if (this.#pausedByUs) return 'pause';
-      this.#domain.suspend();
-      this.#pausedByUs = true;
-    }
-    if (action !== 'none') this.#record({ action, reason });
-    return action;
-  }
-
-  /** The source's state is the truth about post-copy: libvirt may switch without us (its own timeout). */
-  #refreshStatus(): void {
-    if (this.#status !== 'running') return;
-    const next = statusForPhase(this.#status, sourcePhase(this.#readState()));
-    if (next !== this.#status) this.#setStatus(next);
-  }
-
-  #setStatus(status: MigrationStatus): void {
-    if (this.#status === status) return;
-    this.#status = status;
-    this.emit('status', status);
-  }
-
-  #record(event: Omit<SteeringEvent, 'elapsedMs'>): void {
-    const full = { ...event, elapsedMs: this.#elapsedMs() };
-    this.#steering.push(full);
-    this.emit('steering', full);
   }
 
   #elapsedMs(): number {
@@ -512,6 +478,14 @@ export class MigrationJob extends EventEmitter<MigrationJobEvents> {
 
 function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
+}
+
+function withDeadline<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${message} within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
 function defined<T extends Record<string, unknown>>(values: T): Partial<T> {

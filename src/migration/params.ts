@@ -1,3 +1,4 @@
+import { isIPv6 } from 'node:net';
 import { MigrationJobError } from '../errors.js';
 import type { MigrateParams } from '../libvirt/types.js';
 import { MigrateFlags } from '../policy/flags.js';
@@ -87,8 +88,7 @@ export function buildMigrationCall(
   }
   if (plan.host.parallelConnections > 1) params.parallelConnections = plan.host.parallelConnections;
 
-  const initial = optionalInt('autoConvergeInitial', tuning.autoConvergeInitial, 0, 100);
-  const increment = optionalInt('autoConvergeIncrement', tuning.autoConvergeIncrement, 0, 100);
+  const { initial, increment, postCopyBandwidth } = checkTuning(tuning);
   if (initial !== undefined || increment !== undefined) {
     if (plan.autoConverge) {
       if (initial !== undefined) params.autoConvergeInitial = initial;
@@ -97,7 +97,6 @@ export function buildMigrationCall(
       notes.push('auto_converge.initial/increment not sent: auto-converge is off for this migration');
     }
   }
-  const postCopyBandwidth = optionalInt('postCopyBandwidth', tuning.postCopyBandwidth, 0, 2 ** 40);
   if (postCopyBandwidth !== undefined) {
     if (plan.postCopy) params.bandwidthPostcopy = postCopyBandwidth;
     else notes.push('bandwidth.postcopy not sent: post-copy is off for this migration');
@@ -110,8 +109,44 @@ export function buildMigrationCall(
 }
 
 /**
+ * Checks the numbers of a tuning: bandwidths whole MiB/s, and `auto_converge.*` within QEMU's 1–99 %
+ * (`cpu-throttle-initial` / `cpu-throttle-increment`: QEMU refuses 0 and 100, and libvirt only says so
+ * once the migration started).
+ *
+ * @throws {@link MigrationJobError} `INVALID_OPTIONS` naming the option.
+ *
+ * @example
+ * ```ts
+ * checkTuning({ autoConvergeInitial: 30 }); // { initial: 30, increment: undefined, postCopyBandwidth: undefined }
+ * checkTuning({ autoConvergeIncrement: 100 }); // throws INVALID_OPTIONS
+ * ```
+ */
+export function checkTuning(tuning: MigrationTuning): {
+  initial: number | undefined;
+  increment: number | undefined;
+  postCopyBandwidth: number | undefined;
+} {
+  if (tuning.bandwidth !== undefined) checkInt('bandwidth', tuning.bandwidth, 0, 2 ** 40);
+  return {
+    initial: optionalInt('autoConvergeInitial', tuning.autoConvergeInitial, 1, 99),
+    increment: optionalInt('autoConvergeIncrement', tuning.autoConvergeIncrement, 1, 99),
+    postCopyBandwidth: optionalInt('postCopyBandwidth', tuning.postCopyBandwidth, 0, 2 ** 40),
+  };
+}
+
+/**
  * The libvirtd URI and QEMU stream URI of a destination. From a bare host, as Nova builds them:
- * `qemu+<scheme>://<host>/system` and `tcp://<inbound address>` (IPv6 in brackets).
+ * `qemu+<scheme>://<host>/system` and `tcp://<inbound address>` (IPv6 in brackets). A host or address
+ * carrying URI syntax (`/ ? # @ % \\`, brackets around anything but an IPv6 address, blanks, control
+ * characters) is refused, so nothing can be smuggled into a libvirt URI; `host:port` passes as written.
+ *
+ * @throws {@link MigrationJobError} `INVALID_OPTIONS` naming the field.
+ *
+ * @example
+ * ```ts
+ * destinationUris({ host: 'fd00::7' }); // { destinationUri: 'qemu+tcp://[fd00::7]/system', migrateUri: 'tcp://[fd00::7]' }
+ * destinationUris({ host: 'compute-2:16509' }).destinationUri; // 'qemu+tcp://compute-2:16509/system'
+ * ```
  */
 export function destinationUris(destination: Destination): { destinationUri: string; migrateUri?: string } {
   if ('uri' in destination) {
@@ -120,7 +155,7 @@ export function destinationUris(destination: Destination): { destinationUri: str
       ? { destinationUri: uri }
       : { destinationUri: uri, migrateUri: nonEmpty('destination.migrateUri', destination.migrateUri) };
   }
-  const host = nonEmpty('destination.host', destination.host);
+  const host = hostPart('destination.host', destination.host);
   const scheme = destination.scheme ?? 'tcp';
   if (!['tcp', 'tls', 'ssh'].includes(scheme)) {
     throw invalid('destination.scheme', scheme, 'use "tcp", "tls" or "ssh"');
@@ -128,15 +163,28 @@ export function destinationUris(destination: Destination): { destinationUri: str
   const inbound =
     destination.inboundAddress === undefined
       ? host
-      : nonEmpty('destination.inboundAddress', destination.inboundAddress);
+      : hostPart('destination.inboundAddress', destination.inboundAddress);
   return {
     destinationUri: `qemu+${scheme}://${bracketIpv6(host)}/system`,
     migrateUri: `tcp://${bracketIpv6(inbound)}`,
   };
 }
 
+/** Brackets an IPv6 literal (`fd00::1` → `[fd00::1]`); a bracketed one and anything else pass unchanged. */
 function bracketIpv6(address: string): string {
-  return address.includes(':') && !address.startsWith('[') ? `[${address}]` : address;
+  return isIPv6(address) ? `[${address}]` : address;
+}
+
+/** Characters that would end or change the authority part of a URI. */
+const URI_SYNTAX = /[/?#@%\\[\]\s\p{Cc}]/u;
+
+function hostPart(key: string, value: unknown): string {
+  const host = nonEmpty(key, value);
+  const bracketed = /^\[(.*)\]$/.exec(host);
+  if (bracketed ? !isIPv6(bracketed[1] ?? '') : URI_SYNTAX.test(host)) {
+    throw invalid(key, value, 'give a host name or an IP address, without URI syntax (/ ? # @ % \\ [ ])');
+  }
+  return host;
 }
 
 function nonEmpty(key: string, value: unknown): string {

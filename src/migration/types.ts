@@ -32,19 +32,33 @@ export interface MigrateOptions extends MigrationTuning {
   /** Copy the disks too (`NON_SHARED_INC`). */
   blockMigration?: boolean;
   /**
-   * GiB moved, for the downtime steps and the completion timeout. Default: Nova's count from the domain's
-   * memory (at least 2 GiB), plus 2 GiB per disk in `migrateDisks`.
+   * GiB moved, for the downtime steps and the completion timeout; greater than 0. Default: Nova's
+   * `_live_migration_data_gb` from libvirt's answers: the guest's maximum memory (`virDomainGetInfo`, at
+   * least 2 GiB) plus, for a block migration, each copied disk's allocation (`virDomainGetBlockInfo`, at
+   * least 2 GiB each). The copied disks are `migrateDisks`, or when left out the disks libvirt copies by
+   * itself: `<disk type='file'|'block'>` with a source, not `<readonly/>`, not `<shareable/>`.
    */
   dataGb?: number;
   /** How often job stats are read and the monitor runs. Default 1000 ms. */
   pollIntervalMs?: number;
   /** The libvirt binding to use; the koffi binding by default. */
   backend?: LibvirtBackend;
+  /**
+   * Aborts the migration when it fires, with the guards of `job.abort()`: an abort refused then (in
+   * post-copy, or after the end) is reported as a `warning`, and the migration goes on.
+   */
+  signal?: AbortSignal;
 }
 
 /** One progress report, from the source's job stats. */
 export interface MigrationProgress {
   status: MigrationStatus;
+  /**
+   * What the guest is doing: `pre-copy` (runs on the source while memory is copied), `post-copy` (runs on
+   * the destination, pages fetched on demand), `paused-by-force-complete` (paused on the source so the copy
+   * catches up).
+   */
+  mode: 'pre-copy' | 'post-copy' | 'paused-by-force-complete';
   /** Since the libvirt call started. */
   elapsedMs: number;
   memoryTotal?: number;
@@ -67,11 +81,27 @@ export interface MigrationProgress {
   stats: JobStats;
 }
 
-/** Something the job did to steer the migration, for logs and progress bars. */
+/** A steering call a job makes. */
+export type SteeringAction = 'set-downtime' | 'abort' | 'switch-to-post-copy' | 'pause' | 'resume';
+
+/** Something the job did, or tried, to steer the migration, for logs and progress bars. */
 export interface SteeringEvent {
-  action: 'set-downtime' | 'abort' | 'switch-to-post-copy' | 'pause' | 'resume';
+  action: SteeringAction;
   /** Why (a monitor rule or a caller's request). */
   reason: string;
+  elapsedMs: number;
+  /** libvirt refused the call (usually a `LibvirtError`): it did not happen. */
+  error?: Error;
+}
+
+/**
+ * Something that went wrong without changing the migration: a steering call libvirt refused, a listener
+ * that threw, an event stream that could not start, a size libvirt could not tell, an abort signal refused.
+ */
+export interface JobWarning {
+  source: 'steering' | 'listener' | 'events' | 'size' | 'signal';
+  message: string;
+  error: Error;
   elapsedMs: number;
 }
 
@@ -94,6 +124,8 @@ export interface MigrationOutcome {
    * destination; recover it with `POSTCOPY_RESUME`, never by resuming the source.
    */
   postCopyFailed: boolean;
-  /** Everything the job did to steer it, in order. */
+  /** Everything the job did, or tried, to steer it, in order. */
   steering: SteeringEvent[];
+  /** Every warning the job emitted, in order. */
+  warnings: JobWarning[];
 }

@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { attachMigration, type MigrateOptions, MigrationPolicyError } from '../../src/index.js';
 import { FakeDomain, until } from './fake-libvirt.js';
 
-function attach(domain: FakeDomain, overrides: Partial<MigrateOptions> = {}) {
+async function attach(domain: FakeDomain, overrides: Partial<MigrateOptions> = {}) {
   return attachMigration({
     source: { connection: domain.connection },
-    domain: { uuid: domain.domainUuid },
+    domain: { uuid: domain.uuid },
     destination: { uri: 'qemu+tcp://dest/system' },
     providers: {
       instanceMetadata: () => ({ flavorExtraSpecs: { 'compute:live_migration_post_copy': 'true' } }),
@@ -19,8 +19,8 @@ function attach(domain: FakeDomain, overrides: Partial<MigrateOptions> = {}) {
 describe('attachMigration(): following a migration started before a restart', () => {
   it('reports progress, steers with the recomputed plan, and sees the completion', async () => {
     const domain = new FakeDomain();
-    domain.stats = { type: 'unbounded', timeElapsed: 30_000, memoryRemaining: 123, raw: {} };
-    const job = attach(domain);
+    domain.stats = { type: 'unbounded', operation: 5, timeElapsed: 30_000, memoryRemaining: 123, raw: {} };
+    const job = await attach(domain);
     await until(() => job.progress !== undefined);
     expect(job.status).toBe('running');
     // libvirt's clock: 30 s had already passed.
@@ -39,8 +39,8 @@ describe('attachMigration(): following a migration started before a restart', ()
 
   it('reports a cancelled migration with the guest on the source', async () => {
     const domain = new FakeDomain();
-    domain.stats = { type: 'unbounded', timeElapsed: 1000, raw: {} };
-    const job = attach(domain);
+    domain.stats = { type: 'unbounded', operation: 5, timeElapsed: 1000, raw: {} };
+    const job = await attach(domain);
     await until(() => job.status === 'running');
     domain.stats = { type: 'none', raw: {} };
     domain.completedStats = { type: 'cancelled', errorMessage: 'operation aborted', raw: {} };
@@ -51,9 +51,9 @@ describe('attachMigration(): following a migration started before a restart', ()
 
   it('starts in post-copy when the source already is, and refuses abort', async () => {
     const domain = new FakeDomain();
-    domain.stats = { type: 'unbounded', timeElapsed: 1000, raw: {} };
+    domain.stats = { type: 'unbounded', operation: 5, timeElapsed: 1000, raw: {} };
     domain.current = { state: 'paused', reason: 12 };
-    const job = attach(domain);
+    const job = await attach(domain);
     await until(() => job.status === 'running (post-copy)');
     expect(() => job.abort()).toThrow(expect.objectContaining({ code: 'ABORT_IN_POST_COPY' }));
     domain.stats = { type: 'none', raw: {} };
@@ -63,7 +63,7 @@ describe('attachMigration(): following a migration started before a restart', ()
 
   it('ends in error when there is nothing to attach to', async () => {
     const domain = new FakeDomain();
-    const outcome = await attach(domain).outcome;
+    const outcome = await (await attach(domain)).outcome;
     expect(outcome.status).toBe('error');
     expect(outcome.error).toBeInstanceOf(MigrationPolicyError);
     expect((outcome.error as MigrationPolicyError).code).toBe('MIGRATION_NOT_ACTIVE');

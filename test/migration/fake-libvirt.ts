@@ -1,13 +1,18 @@
 /**
- * A scripted stand-in for a libvirt domain, to drive MigrationJob through each branch of its logic.
+ * A scripted stand-in for the asynchronous libvirt binding, to drive MigrationJob through each row of its
+ * state machine: every call is a promise that can be delayed, left hanging or failed on demand.
  * It proves nothing about libvirt: the lab's end-to-end tests do that with real QEMU guests.
  */
 import { EventEmitter } from 'node:events';
 import { LibvirtError } from '../../src/errors.js';
 import type { DomainState } from '../../src/libvirt/constants.js';
 import type {
+  BlockInfo,
+  ConnectionClosed,
   DomainEventStream,
+  DomainInfo,
   JobStats,
+  LibvirtBackend,
   LibvirtConnection,
   LibvirtDomain,
   MigrateParams,
@@ -19,90 +24,165 @@ export interface MigrateCall {
   flags: number;
 }
 
-const PAUSED_USER = 1;
-const PAUSED_POSTCOPY = 12;
-const PAUSED_POSTCOPY_FAILED = 13;
+/** What one call does instead of answering at once. */
+export interface Behaviour {
+  delayMs?: number;
+  /** Never settles. */
+  hang?: boolean;
+  error?: Error;
+}
+
+export const PAUSED_USER = 1;
+export const PAUSED_POSTCOPY = 12;
+export const PAUSED_POSTCOPY_FAILED = 13;
+
+export function libvirtError(libvirtCode: number, message: string, call = 'virDomainCall'): LibvirtError {
+  return new LibvirtError(call, libvirtCode, 10, message);
+}
+
+export const noDomain = () => libvirtError(42, 'Domain not found');
 
 export class FakeDomain implements LibvirtDomain {
-  readonly connection: LibvirtConnection;
+  readonly connection: FakeConnection;
   current: { state: DomainState; reason: number } = { state: 'running', reason: 1 };
   stats: JobStats = { type: 'none', raw: {} };
+  /** What `jobStats({ completed: true })` answers; rejects when undefined. */
+  completedStats: JobStats | undefined;
+  maxMemoryKiB = 524288;
+  blocks: Record<string, BlockInfo | Error> = {};
+  domainXml = '<domain><devices></devices></domain>';
+  /** The domain left this host: every call rejects with VIR_ERR_NO_DOMAIN. */
+  gone = false;
   readonly calls: string[] = [];
+  jobStatsCalls = 0;
   readonly migrations: MigrateCall[] = [];
   downtimes: number[] = [];
-  #settle: { resolve: () => void; reject: (e: Error) => void } | undefined;
   events = new FakeEvents();
+  readonly #scripts = new Map<string, Behaviour[]>();
+  #settle: { resolve: () => void; reject: (e: Error) => void } | undefined;
 
   constructor(
-    readonly domainName = 'guest',
-    readonly domainUuid = '11111111-2222-3333-4444-555555555555',
+    readonly name = 'guest',
+    readonly uuid = '11111111-2222-3333-4444-555555555555',
   ) {
-    this.connection = fakeConnection(this);
+    this.connection = new FakeConnection(this);
   }
 
-  name(): string {
-    return this.domainName;
+  /** The next calls of `method` behave like this, one behaviour per call, then normally again. */
+  script(method: string, ...behaviours: Behaviour[]): this {
+    this.#scripts.set(method, [...(this.#scripts.get(method) ?? []), ...behaviours]);
+    return this;
   }
-  uuid(): string {
-    return this.domainUuid;
+
+  async #op<T>(method: string, answer: () => T, record = method): Promise<T> {
+    if (record) this.calls.push(record);
+    const behaviour = this.#scripts.get(method)?.shift();
+    if (behaviour?.delayMs) await new Promise((resolve) => setTimeout(resolve, behaviour.delayMs));
+    if (behaviour?.hang) return new Promise<T>(() => undefined);
+    if (behaviour?.error) throw behaviour.error;
+    if (this.gone) throw noDomain();
+    return answer();
   }
+
   state() {
-    this.calls.push('state');
-    return { ...this.current };
+    return this.#op('state', () => ({ ...this.current }));
   }
-  xml(): string {
-    return `<domain><name>${this.domainName}</name><memory unit='KiB'>524288</memory></domain>`;
+  info(): Promise<DomainInfo> {
+    return this.#op('info', () => ({
+      state: this.current.state,
+      maxMemoryKiB: this.maxMemoryKiB,
+      memoryKiB: this.maxMemoryKiB,
+      vcpus: 1,
+      cpuTimeNs: 0,
+    }));
   }
-  isActive(): boolean {
-    return true;
-  }
-  /** What `jobStats({ completed: true })` answers. */
-  completedStats: JobStats | undefined;
-  jobStats(options?: { completed?: boolean }): JobStats {
-    if (options?.completed) {
-      if (this.completedStats === undefined)
-        throw new LibvirtError('virDomainGetJobStats', 55, 10, 'no completed job');
-      return this.completedStats;
-    }
-    return this.stats;
-  }
-  startPostCopy(): void {
-    this.calls.push('startPostCopy');
-    this.current = { state: 'paused', reason: PAUSED_POSTCOPY };
-  }
-  abortJob(): void {
-    this.calls.push('abortJob');
-    if (this.current.reason === PAUSED_POSTCOPY)
-      throw new LibvirtError('virDomainAbortJob', 55, 10, 'cannot abort in post-copy');
-    if (!this.#settle) throw new LibvirtError('virDomainAbortJob', 55, 10, 'no job is active on the domain');
-    this.fail(
-      new LibvirtError(
-        'virDomainMigrateToURI3',
-        55,
-        10,
-        'operation aborted: migration out job: canceled by client',
-      ),
+  blockInfo(disk: string): Promise<BlockInfo> {
+    return this.#op(
+      'blockInfo',
+      () => {
+        const block = this.blocks[disk];
+        if (block instanceof Error) throw block;
+        if (block === undefined) throw libvirtError(1, `no disk ${disk}`);
+        return block;
+      },
+      `blockInfo:${disk}`,
     );
   }
-  setMaxDowntime(ms: number): void {
-    this.calls.push(`setMaxDowntime:${ms}`);
-    this.downtimes.push(ms);
+  xml(): Promise<string> {
+    return this.#op('xml', () => this.domainXml);
   }
-  setMaxSpeed(): void {}
-  suspend(): void {
-    this.calls.push('suspend');
-    this.current = { state: 'paused', reason: PAUSED_USER };
+  isActive(): Promise<boolean> {
+    return this.#op('isActive', () => true);
   }
-  resume(): void {
-    this.calls.push('resume');
-    this.current = { state: 'running', reason: 5 };
+  jobStats(options?: { completed?: boolean }): Promise<JobStats> {
+    if (!options?.completed) this.jobStatsCalls++;
+    return this.#op(
+      options?.completed ? 'completedStats' : 'jobStats',
+      () => {
+        if (!options?.completed) return this.stats;
+        if (this.completedStats === undefined) throw libvirtError(55, 'no completed job');
+        return this.completedStats;
+      },
+      '',
+    );
   }
-  destroy(): void {}
-  undefine(): void {}
+  startPostCopy(): Promise<void> {
+    return this.#op('startPostCopy', () => {
+      this.current = { state: 'paused', reason: PAUSED_POSTCOPY };
+    });
+  }
+  abortJob(): Promise<void> {
+    return this.#op('abortJob', () => {
+      if (this.current.reason === PAUSED_POSTCOPY && this.current.state === 'paused')
+        throw libvirtError(55, 'cannot abort in post-copy');
+      if (!this.#settle && this.stats.type === 'none')
+        throw libvirtError(55, 'no job is active on the domain');
+      this.stats = { type: 'none', raw: {} };
+      this.completedStats = { type: 'cancelled', errorMessage: 'operation aborted', raw: {} };
+      this.fail(libvirtError(78, 'operation aborted: migration out job: canceled by client'));
+    });
+  }
+  setMaxDowntime(ms: number): Promise<void> {
+    return this.#op(
+      'setMaxDowntime',
+      () => {
+        this.downtimes.push(ms);
+      },
+      `setMaxDowntime:${ms}`,
+    );
+  }
+  setMaxSpeed(): Promise<void> {
+    return this.#op('setMaxSpeed', () => undefined);
+  }
+  suspend(): Promise<void> {
+    return this.#op('suspend', () => {
+      this.current = { state: 'paused', reason: PAUSED_USER };
+    });
+  }
+  resume(): Promise<void> {
+    return this.#op('resume', () => {
+      this.current = { state: 'running', reason: 5 };
+    });
+  }
+  destroy(): Promise<void> {
+    return this.#op('destroy', () => undefined);
+  }
+  undefine(): Promise<void> {
+    return this.#op('undefine', () => undefined);
+  }
   migrateToURI3(destUri: string, params: MigrateParams, flags: number): Promise<void> {
     this.calls.push('migrateToURI3');
     this.migrations.push({ destUri, params, flags });
-    this.stats = { type: 'unbounded', memoryTotal: 1000, memoryRemaining: 600, memoryIteration: 1, raw: {} };
+    const behaviour = this.#scripts.get('migrateToURI3')?.shift();
+    if (behaviour?.error) return Promise.reject(behaviour.error);
+    this.stats = {
+      type: 'unbounded',
+      operation: 5,
+      memoryTotal: 1000,
+      memoryRemaining: 600,
+      memoryIteration: 1,
+      raw: {},
+    };
     return new Promise((resolve, reject) => {
       this.#settle = { resolve, reject };
     });
@@ -110,15 +190,17 @@ export class FakeDomain implements LibvirtDomain {
 
   /** The migration finishes: the guest leaves the source. */
   complete(stats: JobStats = { type: 'completed', downtime: 23, timeElapsed: 4000, raw: {} }): void {
-    this.events.emit('jobCompleted', { domainUuid: this.domainUuid, domainName: this.domainName, stats });
+    this.events.emit('jobCompleted', { domainUuid: this.uuid, domainName: this.name, stats });
     this.current = { state: 'shutoff', reason: 3 };
+    this.stats = { type: 'none', raw: {} };
     this.#settle?.resolve();
     this.#settle = undefined;
   }
 
-  fail(error = new LibvirtError('virDomainMigrateToURI3', 1, 10, 'internal error: migration failed')): void {
-    if (this.current.reason === PAUSED_POSTCOPY)
+  fail(error: Error = libvirtError(1, 'internal error: migration failed', 'virDomainMigrateToURI3')): void {
+    if (this.current.reason === PAUSED_POSTCOPY && this.current.state === 'paused')
       this.current = { state: 'paused', reason: PAUSED_POSTCOPY_FAILED };
+    this.stats = { type: 'none', raw: {} };
     this.#settle?.reject(error);
     this.#settle = undefined;
   }
@@ -128,29 +210,69 @@ export class FakeDomain implements LibvirtDomain {
   }
 }
 
-class FakeEvents extends EventEmitter implements DomainEventStream {
-  ready = Promise.resolve();
+export class FakeEvents extends EventEmitter implements DomainEventStream {
+  ready: Promise<void> = Promise.resolve();
   closed = false;
-  async close(): Promise<void> {
+  /** `close()` never settles (a hung daemon). */
+  closeHangs = false;
+  close(): Promise<void> {
     this.closed = true;
+    return this.closeHangs ? new Promise(() => undefined) : Promise.resolve();
   }
 }
 
-function fakeConnection(domain: FakeDomain): LibvirtConnection {
+export class FakeConnection implements LibvirtConnection {
+  readonly uri = 'fake:///source';
+  open = true;
+  closes = 0;
+  readonly closed: Promise<ConnectionClosed>;
+  #markClosed: (closed: ConnectionClosed) => void = () => undefined;
+  /** What `events()` does: return the domain's stream, or throw. */
+  eventsError: Error | undefined;
+
+  constructor(readonly domain: FakeDomain) {
+    this.closed = new Promise((resolve) => {
+      this.#markClosed = resolve;
+    });
+  }
+
+  libVersion = async () => 9_000_000;
+  hypervisorVersion = async () => 7_002_000;
+  hostname = async () => 'source';
+  capabilities = async () => '<capabilities/>';
+  domainCapabilities = async () => '<domainCapabilities/>';
+  lookupDomainByName = async (name: string) => {
+    if (name !== this.domain.name) throw libvirtError(42, `Domain not found: no domain with name '${name}'`);
+    return this.domain;
+  };
+  lookupDomainByUUID = async (uuid: string) => {
+    if (uuid !== this.domain.uuid) throw libvirtError(42, `Domain not found: no domain with UUID '${uuid}'`);
+    return this.domain;
+  };
+  createDomainXML = async () => this.domain;
+  defineDomainXML = async () => this.domain;
+  listDomainNames = async () => [this.domain.name];
+  isAlive = async () => this.open;
+  close = async () => {
+    this.closes++;
+    this.open = false;
+    this.#markClosed({ reason: 'closed' });
+  };
+  events = (): DomainEventStream => {
+    if (this.eventsError) throw this.eventsError;
+    return this.domain.events;
+  };
+}
+
+/** A backend whose `open()` hands out the domain's connection (and counts the opens). */
+export function fakeBackend(domain: FakeDomain): LibvirtBackend & { opened: string[] } {
+  const opened: string[] = [];
   return {
-    uri: 'fake:///source',
-    libVersion: () => 9_000_000,
-    hypervisorVersion: () => 7_002_000,
-    hostname: () => 'source',
-    capabilities: () => '<capabilities/>',
-    domainCapabilities: () => '<domainCapabilities/>',
-    lookupDomainByName: () => domain,
-    lookupDomainByUUID: () => domain,
-    createDomainXML: () => domain,
-    defineDomainXML: () => domain,
-    isAlive: () => true,
-    close: () => undefined,
-    events: () => domain.events,
+    opened,
+    open: async (uri: string) => {
+      opened.push(uri);
+      return domain.connection;
+    },
   };
 }
 
@@ -161,4 +283,9 @@ export async function until(predicate: () => boolean, timeoutMs = 3000): Promise
     if (Date.now() - start > timeoutMs) throw new Error('condition not reached in time');
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
+}
+
+/** Waits `ms` of real time. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -22,7 +22,7 @@ function options(
 ): MigrateOptions {
   return {
     source: { connection: domain.connection },
-    domain: { name: domain.domainName },
+    domain: { name: domain.name },
     destination: { uri: 'qemu+tcp://dest/system', migrateUri: 'tcp://192.0.2.7' },
     providers: { instanceMetadata: () => meta, hostConfig: () => host },
     pollIntervalMs: 10,
@@ -30,13 +30,13 @@ function options(
   };
 }
 
-function start(
+async function start(
   domain: FakeDomain,
   overrides: Partial<MigrateOptions> = {},
   meta: InstanceMetadata = {},
   host = {},
 ) {
-  const job = migrate(options(domain, overrides, meta, host));
+  const job = await migrate(options(domain, overrides, meta, host));
   const statuses: MigrationStatus[] = [job.status];
   job.on('status', (s) => statuses.push(s));
   return { job, statuses };
@@ -47,7 +47,7 @@ describe('migrate(): the flags are decided just before libvirt', () => {
     const domain = new FakeDomain();
     let meta: InstanceMetadata = { flavorExtraSpecs: { [PC]: 'false' } };
     let host: object = {};
-    const job = migrate({
+    const job = await migrate({
       ...options(domain),
       providers: { instanceMetadata: () => meta, hostConfig: () => host },
     });
@@ -68,7 +68,7 @@ describe('migrate(): the flags are decided just before libvirt', () => {
   it('awaits async providers and reads the guest state right before the call', async () => {
     const domain = new FakeDomain();
     domain.current = { state: 'paused', reason: 1 };
-    const job = migrate({
+    const job = await migrate({
       ...options(domain),
       providers: {
         instanceMetadata: async () => ({ imageProperties: { compute_live_migration_post_copy: 'true' } }),
@@ -85,7 +85,7 @@ describe('migrate(): the flags are decided just before libvirt', () => {
 
   it('reports queued → preparing → running → completed, with the completed stats', async () => {
     const domain = new FakeDomain();
-    const { job, statuses } = start(domain);
+    const { job, statuses } = await start(domain);
     await until(() => domain.migrating);
     domain.complete({ type: 'completed', downtime: 17, timeElapsed: 3210, raw: {} });
     const outcome = await job.outcome;
@@ -97,7 +97,7 @@ describe('migrate(): the flags are decided just before libvirt', () => {
 
   it('ends in error, never calling libvirt, when the metadata is refused', async () => {
     const domain = new FakeDomain();
-    const { job } = start(domain, {}, { flavorExtraSpecs: { [PC]: 'true', [AC]: 'true' } });
+    const { job } = await start(domain, {}, { flavorExtraSpecs: { [PC]: 'true', [AC]: 'true' } });
     const outcome = await job.outcome;
     expect(outcome.status).toBe('error');
     expect(outcome.error).toBeInstanceOf(MigrationPolicyError);
@@ -108,7 +108,7 @@ describe('migrate(): the flags are decided just before libvirt', () => {
 
   it('ends in error when a provider throws', async () => {
     const domain = new FakeDomain();
-    const job = migrate({
+    const job = await migrate({
       ...options(domain),
       providers: {
         instanceMetadata: () => {
@@ -127,22 +127,19 @@ describe('migrate(): the flags are decided just before libvirt', () => {
 describe('migrate(): one migration per guest', () => {
   it('refuses a second migrate() of the same domain without disturbing the first', async () => {
     const domain = new FakeDomain();
-    const first = migrate(options(domain));
+    const first = await migrate(options(domain));
     await until(() => domain.migrating);
-    expect(() => migrate(options(domain))).toThrow(MigrationJobError);
-    try {
-      migrate(options(domain));
-    } catch (error) {
-      expect((error as MigrationJobError).code).toBe('ALREADY_MIGRATING');
-      expect((error as Error).message).toContain('"guest"');
-    }
+    const second = await migrate(options(domain)).catch((error: unknown) => error);
+    expect(second).toBeInstanceOf(MigrationJobError);
+    expect((second as MigrationJobError).code).toBe('ALREADY_MIGRATING');
+    expect((second as Error).message).toContain('"guest"');
     expect(domain.migrations).toHaveLength(1);
     expect(domain.calls).not.toContain('abortJob');
     expect(first.status).toBe('running');
     domain.complete();
     expect((await first.outcome).status).toBe('completed');
     // The slot is free again once the first ended.
-    const again = migrate(options(domain));
+    const again = await migrate(options(domain));
     await until(() => domain.migrating);
     domain.complete();
     expect((await again.outcome).status).toBe('completed');
@@ -157,9 +154,9 @@ describe('migrate(): one migration per guest', () => {
     ['no domain', { domain: {} as never }],
     ['a tiny poll interval', { pollIntervalMs: 1 }],
     ['a destination host with blanks', { destination: { host: 'compute 2' } }],
-  ])('refuses options with %s, synchronously', (_name, overrides) => {
+  ])('refuses options with %s before any libvirt call', async (_name, overrides) => {
     const domain = new FakeDomain();
-    expect(() => migrate(options(domain, overrides))).toThrow(MigrationJobError);
+    await expect(migrate(options(domain, overrides))).rejects.toThrow(MigrationJobError);
     expect(domain.calls).toEqual([]);
   });
 });
@@ -167,7 +164,7 @@ describe('migrate(): one migration per guest', () => {
 describe('MigrationJob: force-complete', () => {
   it('switches a post-copy migration to post-copy, after which abort is refused', async () => {
     const domain = new FakeDomain();
-    const { job, statuses } = start(domain, {}, { flavorExtraSpecs: { [PC]: 'true' } });
+    const { job, statuses } = await start(domain, {}, { flavorExtraSpecs: { [PC]: 'true' } });
     await until(() => domain.migrating);
     expect(await job.forceComplete()).toBe('switch-to-post-copy');
     expect(domain.calls).toContain('startPostCopy');
@@ -182,7 +179,7 @@ describe('MigrationJob: force-complete', () => {
 
   it('pauses an auto-converge instance (never post-copy) and resumes it when the migration fails', async () => {
     const domain = new FakeDomain();
-    const { job } = start(domain, {}, { flavorExtraSpecs: { [AC]: 'true' } }, { permitPostCopy: true });
+    const { job } = await start(domain, {}, { flavorExtraSpecs: { [AC]: 'true' } }, { permitPostCopy: true });
     await until(() => domain.migrating);
     expect(await job.forceComplete()).toBe('pause');
     expect(domain.calls).not.toContain('startPostCopy');
@@ -199,7 +196,7 @@ describe('MigrationJob: force-complete', () => {
 
   it('waits for the copy to start when asked during preparation', async () => {
     const domain = new FakeDomain();
-    const { job } = start(domain, {}, { flavorExtraSpecs: { [PC]: 'true' } });
+    const { job } = await start(domain, {}, { flavorExtraSpecs: { [PC]: 'true' } });
     const action = job.forceComplete();
     expect(job.status).toBe('queued');
     expect(await action).toBe('switch-to-post-copy');
@@ -210,7 +207,7 @@ describe('MigrationJob: force-complete', () => {
 
   it('resolves a pending force-complete with none when the job ends before the copy starts', async () => {
     const domain = new FakeDomain();
-    const { job } = start(domain, {}, { flavorExtraSpecs: { [PC]: 'maybe' } });
+    const { job } = await start(domain, {}, { flavorExtraSpecs: { [PC]: 'maybe' } });
     const action = job.forceComplete();
     expect((await job.outcome).status).toBe('error');
     expect(await action).toBe('none');
@@ -218,7 +215,7 @@ describe('MigrationJob: force-complete', () => {
 
   it("waits for libvirt's job to exist before switching", async () => {
     const domain = new FakeDomain();
-    const { job } = start(domain, {}, { flavorExtraSpecs: { [PC]: 'true' } });
+    const { job } = await start(domain, {}, { flavorExtraSpecs: { [PC]: 'true' } });
     await until(() => job.status === 'running');
     domain.stats = { type: 'none', raw: {} };
     const action = job.forceComplete();
@@ -232,7 +229,7 @@ describe('MigrationJob: force-complete', () => {
 
   it('does nothing once the migration ended', async () => {
     const domain = new FakeDomain();
-    const { job } = start(domain);
+    const { job } = await start(domain);
     await until(() => domain.migrating);
     domain.complete();
     await job.outcome;
@@ -243,7 +240,7 @@ describe('MigrationJob: force-complete', () => {
 describe('MigrationJob: abort and failures', () => {
   it('aborts a running migration: cancelled, guest still on the source', async () => {
     const domain = new FakeDomain();
-    const { job } = start(domain);
+    const { job } = await start(domain);
     await until(() => domain.migrating);
     job.abort();
     const outcome = await job.outcome;
@@ -253,7 +250,7 @@ describe('MigrationJob: abort and failures', () => {
 
   it('an abort before the libvirt call means the call is never made', async () => {
     const domain = new FakeDomain();
-    const { job } = start(domain);
+    const { job } = await start(domain);
     job.abort();
     const outcome = await job.outcome;
     expect(outcome.status).toBe('cancelled');
@@ -262,7 +259,7 @@ describe('MigrationJob: abort and failures', () => {
 
   it('refuses abort after the end', async () => {
     const domain = new FakeDomain();
-    const { job } = start(domain);
+    const { job } = await start(domain);
     await until(() => domain.migrating);
     domain.complete();
     await job.outcome;
@@ -271,7 +268,7 @@ describe('MigrationJob: abort and failures', () => {
 
   it('never resumes the source after a failed post-copy: the guest lives on the destination', async () => {
     const domain = new FakeDomain();
-    const { job } = start(domain, {}, { flavorExtraSpecs: { [PC]: 'true' } });
+    const { job } = await start(domain, {}, { flavorExtraSpecs: { [PC]: 'true' } });
     await until(() => domain.migrating);
     await job.forceComplete();
     domain.fail(
@@ -284,11 +281,11 @@ describe('MigrationJob: abort and failures', () => {
 
   it('notices a post-copy switch it did not make (libvirt or another client) and then refuses abort', async () => {
     const domain = new FakeDomain();
-    const { job } = start(domain, {}, {}, { permitPostCopy: true });
+    const { job } = await start(domain, {}, {}, { permitPostCopy: true });
     await until(() => domain.migrating);
     domain.current = { state: 'paused', reason: 12 };
+    await until(() => job.status === 'running (post-copy)');
     expect(() => job.abort()).toThrow(expect.objectContaining({ code: 'ABORT_IN_POST_COPY' }));
-    expect(job.status).toBe('running (post-copy)');
     domain.complete();
     await job.outcome;
   });
@@ -297,7 +294,7 @@ describe('MigrationJob: abort and failures', () => {
 describe('MigrationJob: the monitor', () => {
   it('emits progress from job stats and raises the downtime', async () => {
     const domain = new FakeDomain();
-    const { job } = start(domain, { dataGb: 2 });
+    const { job } = await start(domain, { dataGb: 2 });
     const seen: number[] = [];
     job.on('progress', (p) => seen.push(p.memoryRemaining ?? -1));
     await until(() => seen.length >= 2);
@@ -311,7 +308,7 @@ describe('MigrationJob: the monitor', () => {
   it('aborts after the completion timeout (abort action)', async () => {
     const domain = new FakeDomain();
     // 20 s per GiB × 0.05 GiB = 1 s.
-    const { job } = start(domain, { dataGb: 0.05 }, {}, { completionTimeout: 20 });
+    const { job } = await start(domain, { dataGb: 0.05 }, {}, { completionTimeout: 20 });
     const outcome = await job.outcome;
     expect(outcome.status).toBe('cancelled');
     expect(outcome.steering.find((s) => s.action === 'abort')?.reason).toContain('not complete after 1 s');
@@ -320,7 +317,7 @@ describe('MigrationJob: the monitor', () => {
 
   it('switches to post-copy after the timeout with force_complete when post-copy is effective', async () => {
     const domain = new FakeDomain();
-    const { job } = start(
+    const { job } = await start(
       domain,
       { dataGb: 0.05 },
       {},
@@ -334,7 +331,7 @@ describe('MigrationJob: the monitor', () => {
 
   it('pauses after the timeout with force_complete for an auto-converge instance', async () => {
     const domain = new FakeDomain();
-    const { job } = start(
+    const { job } = await start(
       domain,
       { dataGb: 0.05 },
       { flavorExtraSpecs: { [AC]: 'true' } },

@@ -8,10 +8,10 @@ import { LibvirtError, MigrationJobError, migrate, openConnection } from '../../
 
 describe('migrate() on test:///default', () => {
   it('plans from the providers, calls libvirt, and reports its refusal with the guest still on the source', async () => {
-    const connection = openConnection('test:///default');
+    const connection = await openConnection('test:///default');
     try {
       let providerCalls = 0;
-      const job = migrate({
+      const job = await migrate({
         source: { connection },
         domain: { name: 'test' },
         destination: { host: 'compute-2' },
@@ -40,16 +40,17 @@ describe('migrate() on test:///default', () => {
       expect(outcome.status).toBe('failed');
       expect(outcome.error).toBeInstanceOf(LibvirtError);
       // VIR_ERR_ARGUMENT_UNSUPPORTED: the test driver has no migration.
-      expect((outcome.error as LibvirtError).code).toBe(74);
+      expect((outcome.error as LibvirtError).code).toBe('LIBVIRT_ERROR');
+      expect((outcome.error as LibvirtError).libvirtCode).toBe(74);
       expect(outcome.guest).toBe('source');
-      expect(connection.lookupDomainByName('test').state().state).toBe('running');
+      expect((await (await connection.lookupDomainByName('test')).state()).state).toBe('running');
     } finally {
-      connection.close();
+      await connection.close();
     }
   });
 
   it('refuses an explicit auto-converge request the hypervisor cannot honour, before calling libvirt', async () => {
-    const job = migrate({
+    const job = await migrate({
       source: { uri: 'test:///default' },
       domain: { name: 'test' },
       destination: { host: 'compute-2' },
@@ -68,19 +69,19 @@ describe('migrate() on test:///default', () => {
     expect(outcome.guest).toBe('source');
   });
 
-  it('throws LibvirtError 42 at once for a domain that does not exist', () => {
-    expect(() =>
+  it('rejects with LibvirtError 42 at once for a domain that does not exist', async () => {
+    await expect(
       migrate({
         source: { uri: 'test:///default' },
         domain: { name: 'no-such-guest' },
         destination: { host: 'compute-2' },
         providers: { instanceMetadata: () => ({}), hostConfig: () => ({}) },
       }),
-    ).toThrow(expect.objectContaining({ code: 42 }));
+    ).rejects.toThrow(expect.objectContaining({ code: 'LIBVIRT_ERROR', libvirtCode: 42 }));
   });
 
   it('refuses a second job for the same guest while the first runs', async () => {
-    const connection = openConnection('test:///default');
+    const connection = await openConnection('test:///default');
     try {
       const opts = {
         source: { connection },
@@ -88,11 +89,11 @@ describe('migrate() on test:///default', () => {
         destination: { host: 'compute-2' },
         providers: { instanceMetadata: () => ({}), hostConfig: () => ({}) },
       };
-      const first = migrate(opts);
-      expect(() => migrate(opts)).toThrow(MigrationJobError);
+      const first = await migrate(opts);
+      await expect(migrate(opts)).rejects.toThrow(MigrationJobError);
       await first.outcome;
     } finally {
-      connection.close();
+      await connection.close();
     }
   });
 });

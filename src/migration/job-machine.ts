@@ -1,0 +1,595 @@
+/**
+ * The lifecycle of a {@link MigrationJob} as one pure state machine: {@link TRANSITIONS} is the whole table
+ * (phase × event → next state and the actions to take), {@link transition} looks a row up. The job itself
+ * (job.ts) only executes the actions — every libvirt call is one — and feeds their results back as events.
+ * A (phase, event) pair without a row is ignored: late results of calls made in an earlier phase land there.
+ *
+ * @module
+ */
+import { MigrationPolicyError } from '../errors.js';
+import type { JobStats } from '../libvirt/types.js';
+import { type MonitorSettings, type MonitorState, monitorTick } from '../policy/monitor.js';
+import { assertAbortAllowed, type ForceCompleteAction, type MigrationStatus } from '../policy/status.js';
+import type { SourcePhase } from './domain-state.js';
+import type { GuestLocation, SteeringAction } from './types.js';
+
+/**
+ * Where a job is. `starting`: the migrate call is made, libvirt's job not yet seen (libvirt refuses steering
+ * until it exists). `pausing` / `switching`: a force-complete call is in flight. `ending`: libvirt said the
+ * migration ended; the job reads how. `resuming`: undoing our own pause after a failure.
+ * `postcopy-failed` ends the job today; `recovering` is reserved for POSTCOPY_RESUME (issue 9).
+ */
+export type Phase =
+  | 'queued'
+  | 'preparing'
+  | 'starting'
+  | 'pre-copy'
+  | 'pausing'
+  | 'paused'
+  | 'switching'
+  | 'post-copy'
+  | 'ending'
+  | 'resuming'
+  | 'postcopy-failed'
+  | 'recovering'
+  | 'completed'
+  | 'failed'
+  | 'cancelled'
+  | 'error';
+
+/** The status callers see in each phase; `undefined` keeps the previous one (the end is not known yet). */
+const STATUS_OF: Record<Phase, MigrationStatus | undefined> = {
+  queued: 'queued',
+  preparing: 'preparing',
+  starting: 'running',
+  'pre-copy': 'running',
+  pausing: 'running',
+  paused: 'running',
+  switching: 'running',
+  'post-copy': 'running (post-copy)',
+  ending: undefined,
+  resuming: undefined,
+  'postcopy-failed': 'failed',
+  recovering: 'running (post-copy)',
+  completed: 'completed',
+  failed: 'failed',
+  cancelled: 'cancelled',
+  error: 'error',
+};
+
+/** How the migration ended, as far as the job knows when it enters `ending`. */
+export interface EndCause {
+  /** `returned`: the migrate call succeeded; `failed`: it failed; `job-gone`: attach mode saw libvirt's job end; `error`: the job could not start. */
+  how: 'returned' | 'failed' | 'job-gone' | 'error';
+  error?: Error;
+}
+
+/** The outcome the shell reports once the job ends. */
+export interface Verdict {
+  status: 'completed' | 'failed' | 'cancelled' | 'error';
+  guest: GuestLocation;
+  error?: Error;
+  stats?: JobStats;
+  postCopyFailed?: boolean;
+}
+
+/** Everything the machine knows. Plain data: the shell keeps the current value and replaces it on each event. */
+export interface JobState {
+  phase: Phase;
+  status: MigrationStatus;
+  mode: 'start' | 'attach';
+  /** `wanted`: requested, not yet sent (libvirt's job not running yet, or libvirt refused it: retried per tick). */
+  abort: 'none' | 'wanted' | 'sending' | 'sent';
+  abortReason: string;
+  /** A force-complete waiting for libvirt's job to exist. */
+  forceComplete: { reason: string } | undefined;
+  /** Post-copy is effective for this migration (from the plan). */
+  postCopy: boolean;
+  /** The guest was paused by someone else (seen before the migration or on a tick): never ours to undo. */
+  pausedByOthers: boolean;
+  monitor: MonitorSettings | undefined;
+  monitorState: MonitorState;
+  /** The downtime being set right now, so a slow call is not repeated by the next tick. */
+  downtimeInFlight: number | undefined;
+  /** Set on entering `ending`. */
+  end: (EndCause & { pausedByUs: boolean }) | undefined;
+  /** Set on entering `resuming`: the outcome to report once the guest is resumed. */
+  verdict: Verdict | undefined;
+}
+
+/** Libvirt's view of the migration on one monitor tick. */
+export interface TickFacts {
+  elapsedSeconds: number;
+  /** libvirt's current job: `running` (bounded/unbounded), `ended` (none, or the domain is gone), `unknown` (unreadable). */
+  job: 'running' | 'ended' | 'unknown';
+  /** The source domain's phase; `undefined` when its state could not be read. */
+  source: SourcePhase | undefined;
+}
+
+/** What happened: requests from the caller, and results of the actions the shell ran. */
+export type JobEvent =
+  | { type: 'run' }
+  | { type: 'abort'; reason: string }
+  | { type: 'force-complete'; reason: string }
+  | { type: 'prepared'; postCopy: boolean; monitor: MonitorSettings; source: SourcePhase | undefined }
+  | { type: 'prepare-failed'; error: Error }
+  | ({ type: 'tick' } & TickFacts)
+  | { type: 'migrate-returned' }
+  | { type: 'migrate-failed'; error: Error }
+  | { type: 'abort-accepted' }
+  | { type: 'abort-refused'; error: Error }
+  | { type: 'switched' }
+  | { type: 'switch-failed'; error: Error }
+  | { type: 'suspended' }
+  | { type: 'suspend-failed'; error: Error }
+  | { type: 'downtime-set'; downtimeMs: number }
+  | { type: 'downtime-failed'; downtimeMs: number; error: Error }
+  | { type: 'concluded'; source: SourcePhase | undefined; stats: JobStats | undefined }
+  | { type: 'resumed' }
+  | { type: 'resume-failed'; error: Error };
+
+/** What the shell must do. Actions that call libvirt answer with the events named beside them. */
+export type JobAction =
+  /** Subscribe to events, read providers, state, versions, size (attach: and libvirt's job) → prepared | prepare-failed. */
+  | { type: 'prepare' }
+  /** `virDomainMigrateToURI3` → migrate-returned | migrate-failed. */
+  | { type: 'call-migrate' }
+  /** Poll job stats and state every `pollIntervalMs` → tick. */
+  | { type: 'start-monitor' }
+  /** `virDomainAbortJob` → abort-accepted | abort-refused. */
+  | { type: 'abort-job' }
+  /** `virDomainMigrateStartPostCopy` → switched | switch-failed. */
+  | { type: 'start-post-copy' }
+  /** `virDomainSuspend` → suspended | suspend-failed. */
+  | { type: 'suspend' }
+  /** `virDomainResume` → resumed | resume-failed. */
+  | { type: 'resume' }
+  /** `virDomainMigrateSetMaxDowntime` → downtime-set | downtime-failed. */
+  | { type: 'set-downtime'; downtimeMs: number }
+  /** Read the completed job's stats (short deadline) and the source's state → concluded. */
+  | { type: 'conclude' }
+  /** Something libvirt accepted, for `outcome.steering`; with `error`, something it refused (also a warning). */
+  | { type: 'record'; action: SteeringAction; reason: string; error?: Error }
+  /** Settle every pending `forceComplete()`. */
+  | { type: 'answer-force-complete'; result: ForceCompleteAction | Error }
+  /** The job is over: free the slot, report the outcome. */
+  | { type: 'finish'; verdict: Verdict };
+
+/** The next state and the actions to run, in order. */
+export interface Transition {
+  state: JobState;
+  actions: JobAction[];
+}
+
+/** The state of a job before anything happened. */
+export function initialState(mode: 'start' | 'attach'): JobState {
+  return {
+    phase: 'queued',
+    status: 'queued',
+    mode,
+    abort: 'none',
+    abortReason: '',
+    forceComplete: undefined,
+    postCopy: false,
+    pausedByOthers: false,
+    monitor: undefined,
+    monitorState: {},
+    downtimeInFlight: undefined,
+    end: undefined,
+    verdict: undefined,
+  };
+}
+
+type Row<T extends JobEvent['type']> = (state: JobState, event: Extract<JobEvent, { type: T }>) => Transition;
+type Rows = { [T in JobEvent['type']]?: Row<T> };
+
+/** libvirt's `VIR_ERR_OPERATION_ABORTED`: the migration was cancelled by an abort. */
+const OPERATION_ABORTED = 78;
+
+// ---- The rows shared by several phases -------------------------------------------------------------
+
+/** An abort from the caller or the completion timeout: sent now, since libvirt's job runs. */
+const abortNow: Row<'abort'> = (s, e) =>
+  s.abort === 'none' || s.abort === 'wanted'
+    ? to(s, s.phase, { abort: 'sending', abortReason: e.reason }, [{ type: 'abort-job' }])
+    : stay(s);
+
+/** Kept until libvirt's job exists (or until the copy runs, for attach). */
+const abortLater: Row<'abort'> = (s, e) =>
+  s.abort === 'none' ? stay({ ...s, abort: 'wanted', abortReason: e.reason }) : stay(s);
+
+const forceCompleteLater: Row<'force-complete'> = (s, e) =>
+  stay({ ...s, forceComplete: { reason: e.reason } });
+
+/** Force-complete has nothing to do here (post-copy, ended): pending requests learn it at once. */
+const forceCompleteNone: Row<'force-complete'> = (s) => stay(s, [answer('none')]);
+
+/** Item 2 and 10: never pause a guest someone else paused; never steer a migration being aborted. */
+const forceCompleteNow: Row<'force-complete'> = (s, e) => {
+  if (s.abort !== 'none') return stay(s, [answer('none')]);
+  if (s.postCopy)
+    return to(s, 'switching', { forceComplete: { reason: e.reason } }, [{ type: 'start-post-copy' }]);
+  if (s.pausedByOthers) return stay(s, [answer('none')]);
+  return to(s, 'pausing', { forceComplete: { reason: e.reason } }, [{ type: 'suspend' }]);
+};
+
+const abortAccepted: Row<'abort-accepted'> = (s) =>
+  stay({ ...s, abort: 'sent' }, [{ type: 'record', action: 'abort', reason: s.abortReason }]);
+
+/** A refused abort stays wanted: the next tick sends it again (libvirt may not have started its job yet). */
+const abortRefused: Row<'abort-refused'> = (s, e) =>
+  stay({ ...s, abort: 'wanted' }, [
+    { type: 'record', action: 'abort', reason: s.abortReason, error: e.error },
+  ]);
+
+const downtimeSet: Row<'downtime-set'> = (s, e) =>
+  stay({ ...s, downtimeInFlight: undefined, monitorState: { ...s.monitorState, downtimeMs: e.downtimeMs } }, [
+    { type: 'record', action: 'set-downtime', reason: `downtime step: ${e.downtimeMs} ms` },
+  ]);
+
+/** Item 6: only what libvirt accepted is recorded; the monitor asks again on the next tick. */
+const downtimeFailed: Row<'downtime-failed'> = (s, e) =>
+  stay({ ...s, downtimeInFlight: undefined }, [
+    { type: 'record', action: 'set-downtime', reason: `downtime step: ${e.downtimeMs} ms`, error: e.error },
+  ]);
+
+const returned: Row<'migrate-returned'> = (s) => toEnding(s, { how: 'returned' });
+const failed: Row<'migrate-failed'> = (s, e) => toEnding(s, { how: 'failed', error: e.error });
+
+/** A tick while libvirt's job runs in pre-copy: follow a post-copy switch made elsewhere, retry an abort, run Nova's monitor. */
+const precopyTick: Row<'tick'> = (s, e) => {
+  if (s.mode === 'attach' && e.job === 'ended') return toEnding(s, { how: 'job-gone' });
+  if (e.source === 'post-copy' || e.source === 'post-copy-failed') return toPostCopy(s);
+  // In pre-copy a paused source was paused by someone else (ours is the `paused` phase); it may be resumed.
+  let state: JobState =
+    s.phase === 'pre-copy' && e.source !== undefined ? { ...s, pausedByOthers: e.source === 'paused' } : s;
+  const actions: JobAction[] = [];
+  if (state.abort === 'wanted') {
+    state = { ...state, abort: 'sending' };
+    actions.push({ type: 'abort-job' });
+  }
+  return steer(state, actions, e.elapsedSeconds);
+};
+
+/** libvirt switched to post-copy without us (its own timeout, another client): an abort waiting to be sent is refused. */
+function toPostCopy(s: JobState): Transition {
+  if (s.abort !== 'wanted') return to(s, 'post-copy', {}, []);
+  const error = new MigrationPolicyError(
+    'ABORT_IN_POST_COPY',
+    'libvirt switched to post-copy before the abort was accepted: the guest runs on the destination, so it is not aborted',
+    { key: 'status', value: 'running (post-copy)' },
+  );
+  return to(s, 'post-copy', { abort: 'none' }, [
+    { type: 'record', action: 'abort', reason: s.abortReason, error },
+  ]);
+}
+
+/** Nova's monitor (downtime steps, completion timeout) on a running pre-copy; its actions become ours. */
+function steer(s: JobState, actions: JobAction[], elapsedSeconds: number): Transition {
+  if (s.monitor === undefined || s.abort === 'sending' || s.abort === 'sent') return { state: s, actions };
+  const tick = monitorTick(s.monitor, s.monitorState, { elapsedSeconds, status: 'running' });
+  let state: JobState = { ...s, monitorState: { ...tick.state, downtimeMs: s.monitorState.downtimeMs } };
+  let out = actions;
+  for (const action of tick.actions) {
+    if (action.type === 'set-downtime') {
+      if (state.downtimeInFlight === action.downtimeMs) continue;
+      state = { ...state, downtimeInFlight: action.downtimeMs };
+      out = [...out, { type: 'set-downtime', downtimeMs: action.downtimeMs }];
+    } else {
+      const next =
+        action.type === 'abort'
+          ? abortNow(state, { type: 'abort', reason: action.reason })
+          : forceFromMonitor(state, action.reason);
+      state = next.state;
+      out = [...out, ...next.actions];
+    }
+  }
+  return { state, actions: out };
+}
+
+/** Attach mode learns the end from libvirt's job; start mode from the migrate call, so its ticks never end it. */
+const followTick: Row<'tick'> = (s, e) =>
+  s.mode === 'attach' && e.job === 'ended' ? toEnding(s, { how: 'job-gone' }) : stay(s);
+
+const terminal: Rows = { 'force-complete': forceCompleteNone };
+
+/** The completion timeout's force-complete: as the caller's, except that a guest we paused stays paused. */
+function forceFromMonitor(s: JobState, reason: string): Transition {
+  return s.phase === 'pre-copy' ? forceCompleteNow(s, { type: 'force-complete', reason }) : stay(s);
+}
+
+// ---- The table ----------------------------------------------------------------------------------------
+
+/**
+ * Every transition of a job. Rows are `phase: { event: (state, event) => { state, actions } }`.
+ *
+ * @example
+ * ```ts
+ * TRANSITIONS['post-copy']['force-complete']; // answers 'none': nothing to force once in post-copy
+ * ```
+ */
+export const TRANSITIONS: { readonly [P in Phase]: Rows } = {
+  queued: {
+    run: (s) => to(s, 'preparing', {}, [{ type: 'prepare' }]),
+    // Start mode: nothing reached libvirt yet, so the call is simply never made. Attach (item 1): the
+    // migration runs already; it is aborted once the job follows it.
+    abort: (s, e) =>
+      s.mode === 'start'
+        ? finish(s, 'cancelled', { status: 'cancelled', guest: 'source' })
+        : abortLater(s, e),
+    'force-complete': forceCompleteLater,
+  },
+  preparing: {
+    prepared: (s, e) => {
+      const ready: JobState = {
+        ...s,
+        postCopy: e.postCopy,
+        monitor: e.monitor,
+        pausedByOthers: e.source === 'paused',
+      };
+      if (s.mode === 'start')
+        return to(ready, 'starting', {}, [{ type: 'call-migrate' }, { type: 'start-monitor' }]);
+      const phase = e.source === 'post-copy' || e.source === 'post-copy-failed' ? 'post-copy' : 'pre-copy';
+      return enterCopy(to(ready, phase, {}, [{ type: 'start-monitor' }]));
+    },
+    'prepare-failed': (s, e) => toEnding(s, { how: 'error', error: e.error }),
+    abort: (s, e) =>
+      s.mode === 'start'
+        ? finish(s, 'cancelled', { status: 'cancelled', guest: 'source' })
+        : abortLater(s, e),
+    'force-complete': forceCompleteLater,
+  },
+  starting: {
+    // libvirt refuses steering until its job exists: requests wait for the first tick that shows it.
+    tick: (s, e) => {
+      if (e.job !== 'running') return stay(s);
+      const phase = e.source === 'post-copy' ? 'post-copy' : 'pre-copy';
+      const entered = enterCopy(to(s, phase, {}, []));
+      if (entered.state.phase !== 'pre-copy') return entered;
+      const stepped = steer(entered.state, [], e.elapsedSeconds);
+      return { state: stepped.state, actions: [...entered.actions, ...stepped.actions] };
+    },
+    abort: abortLater,
+    'force-complete': forceCompleteLater,
+    'migrate-returned': returned,
+    'migrate-failed': failed,
+  },
+  'pre-copy': {
+    tick: precopyTick,
+    abort: abortNow,
+    'force-complete': forceCompleteNow,
+    'abort-accepted': abortAccepted,
+    'abort-refused': abortRefused,
+    'downtime-set': downtimeSet,
+    'downtime-failed': downtimeFailed,
+    'migrate-returned': returned,
+    'migrate-failed': failed,
+  },
+  pausing: {
+    tick: followTick,
+    abort: abortNow,
+    suspended: (s) => to(s, 'paused', { forceComplete: undefined }, forceCompleteDone(s, 'pause')),
+    'suspend-failed': (s, e) =>
+      to(s, 'pre-copy', { forceComplete: undefined }, forceCompleteFailed(s, 'pause', e.error)),
+    'force-complete': (s) => stay(s),
+    'abort-accepted': abortAccepted,
+    'abort-refused': abortRefused,
+    'downtime-set': downtimeSet,
+    'downtime-failed': downtimeFailed,
+    'migrate-returned': returned,
+    'migrate-failed': failed,
+  },
+  paused: {
+    tick: precopyTick,
+    abort: abortNow,
+    // A second force-complete: the guest is paused already, by us.
+    'force-complete': (s) => stay(s, [answer('pause')]),
+    'abort-accepted': abortAccepted,
+    'abort-refused': abortRefused,
+    'downtime-set': downtimeSet,
+    'downtime-failed': downtimeFailed,
+    'migrate-returned': returned,
+    'migrate-failed': failed,
+  },
+  switching: {
+    tick: followTick,
+    switched: (s) =>
+      to(s, 'post-copy', { forceComplete: undefined }, forceCompleteDone(s, 'switch-to-post-copy')),
+    'switch-failed': (s, e) =>
+      to(s, 'pre-copy', { forceComplete: undefined }, forceCompleteFailed(s, 'switch-to-post-copy', e.error)),
+    'force-complete': (s) => stay(s),
+    'downtime-set': downtimeSet,
+    'downtime-failed': downtimeFailed,
+    'migrate-returned': returned,
+    'migrate-failed': failed,
+  },
+  'post-copy': {
+    tick: followTick,
+    'force-complete': forceCompleteNone,
+    'abort-accepted': abortAccepted,
+    // An abort sent just before libvirt switched by itself: libvirt refused it, and it stays refused.
+    'abort-refused': (s, e) =>
+      stay({ ...s, abort: 'none' }, [
+        { type: 'record', action: 'abort', reason: s.abortReason, error: e.error },
+      ]),
+    'downtime-set': downtimeSet,
+    'downtime-failed': downtimeFailed,
+    'migrate-returned': returned,
+    'migrate-failed': failed,
+  },
+  ending: {
+    concluded: (s, e) => conclude(s, e.source, e.stats),
+    // Calls still in flight when the migration ended: their results still shape the outcome.
+    suspended: (s) => stay({ ...s, end: endOf(s, { pausedByUs: true }) }),
+    'abort-accepted': abortAccepted,
+    'force-complete': forceCompleteNone,
+  },
+  resuming: {
+    resumed: (s) =>
+      finish(s, verdictOf(s).status, verdictOf(s), [
+        {
+          type: 'record',
+          action: 'resume',
+          reason: 'the migration failed after force-complete paused the guest',
+        },
+      ]),
+    'resume-failed': (s, e) => {
+      const verdict = verdictOf(s);
+      const first = verdict.error ?? new Error('the migration failed');
+      const error = new AggregateError([first, e.error], `${first.message}; resuming the guest failed too`);
+      return finish(s, verdict.status, { ...verdict, error }, [
+        {
+          type: 'record',
+          action: 'resume',
+          reason: 'the migration failed after force-complete paused the guest',
+          error: e.error,
+        },
+      ]);
+    },
+    'force-complete': forceCompleteNone,
+  },
+  'postcopy-failed': terminal,
+  recovering: {},
+  completed: terminal,
+  failed: terminal,
+  cancelled: terminal,
+  error: terminal,
+};
+
+/**
+ * The next state and actions for an event: the row of {@link TRANSITIONS} for the state's phase and the
+ * event, or no change when there is none.
+ *
+ * @example
+ * ```ts
+ * const { state, actions } = transition(initialState('start'), { type: 'run' });
+ * state.phase; // 'preparing'
+ * actions; // [{ type: 'prepare' }]
+ * ```
+ */
+export function transition(state: JobState, event: JobEvent): Transition {
+  const row = TRANSITIONS[state.phase][event.type] as Row<typeof event.type> | undefined;
+  return row === undefined ? stay(state) : row(state, event as never);
+}
+
+/**
+ * Refuses an abort that cannot be honoured in this state (the guards of `abort()` and the `signal` option):
+ * after the end, once in post-copy, and while switching to it.
+ *
+ * @throws {@link MigrationPolicyError} `ABORT_IN_POST_COPY` or `MIGRATION_NOT_ACTIVE`.
+ *
+ * @example
+ * ```ts
+ * assertCanAbort(initialState('start')); // fine: nothing reached libvirt yet
+ * ```
+ */
+export function assertCanAbort(state: JobState): void {
+  if (state.phase === 'switching') assertAbortAllowed('running (post-copy)');
+  if (state.phase === 'ending' || state.phase === 'resuming') assertAbortAllowed('completed');
+  assertAbortAllowed(state.status);
+}
+
+/** The mode a progress report names. */
+export function progressMode(state: JobState): 'pre-copy' | 'post-copy' | 'paused-by-force-complete' {
+  if (state.phase === 'paused') return 'paused-by-force-complete';
+  return state.status === 'running (post-copy)' ? 'post-copy' : 'pre-copy';
+}
+
+// ---- Helpers ------------------------------------------------------------------------------------------
+
+function stay(state: JobState, actions: JobAction[] = []): Transition {
+  return { state, actions };
+}
+
+function to(s: JobState, phase: Phase, changes: Partial<JobState>, actions: JobAction[]): Transition {
+  return { state: { ...s, ...changes, phase, status: STATUS_OF[phase] ?? s.status }, actions };
+}
+
+function answer(result: ForceCompleteAction | Error): JobAction {
+  return { type: 'answer-force-complete', result };
+}
+
+/** libvirt's job is seen running: what waited for it happens now — the abort first (item 10), else force-complete. */
+function enterCopy(t: Transition): Transition {
+  const s = t.state;
+  if (s.abort === 'wanted')
+    return { state: { ...s, abort: 'sending' }, actions: [...t.actions, { type: 'abort-job' }] };
+  if (s.forceComplete === undefined) return t;
+  const pending = { ...s, forceComplete: undefined };
+  const row = s.phase === 'pre-copy' ? forceCompleteNow : forceCompleteNone;
+  const next = row(pending, { type: 'force-complete', reason: s.forceComplete.reason });
+  return { state: next.state, actions: [...t.actions, ...next.actions] };
+}
+
+function forceCompleteDone(s: JobState, action: 'pause' | 'switch-to-post-copy'): JobAction[] {
+  const reason = s.forceComplete?.reason ?? 'force-complete requested';
+  return [{ type: 'record', action, reason }, answer(action)];
+}
+
+function forceCompleteFailed(
+  s: JobState,
+  action: 'pause' | 'switch-to-post-copy',
+  error: Error,
+): JobAction[] {
+  const reason = s.forceComplete?.reason ?? 'force-complete requested';
+  return [{ type: 'record', action, reason, error }, answer(error)];
+}
+
+function toEnding(s: JobState, cause: EndCause): Transition {
+  const end = { ...cause, pausedByUs: s.phase === 'paused' };
+  return to({ ...s, forceComplete: undefined }, 'ending', { end }, [answer('none'), { type: 'conclude' }]);
+}
+
+function endOf(s: JobState, changes: { pausedByUs: boolean }): JobState['end'] {
+  return s.end === undefined ? undefined : { ...s.end, ...changes };
+}
+
+function verdictOf(s: JobState): Verdict {
+  return s.verdict ?? { status: 'failed', guest: 'source' };
+}
+
+function finish(s: JobState, phase: Phase, verdict: Verdict, before: JobAction[] = []): Transition {
+  return to(s, phase, { forceComplete: undefined }, [...before, answer('none'), { type: 'finish', verdict }]);
+}
+
+/** How the migration ended, from what libvirt says afterwards. */
+function conclude(s: JobState, source: SourcePhase | undefined, stats: JobStats | undefined): Transition {
+  const end = s.end ?? { how: 'error', pausedByUs: false };
+  const withStats = stats === undefined ? {} : { stats };
+  if (end.how === 'returned' || (end.how === 'job-gone' && source === 'gone')) {
+    return finish(s, 'completed', { status: 'completed', guest: 'destination', ...withStats });
+  }
+  const error =
+    end.error ??
+    new Error(
+      stats?.errorMessage ??
+        `the migration ended with the guest still on the source (job ${stats?.type ?? 'unknown'})`,
+    );
+  if (source === 'post-copy-failed') {
+    const verdict: Verdict = {
+      status: 'failed',
+      guest: 'destination',
+      error,
+      postCopyFailed: true,
+      ...withStats,
+    };
+    return finish(s, 'postcopy-failed', verdict);
+  }
+  const status = end.how === 'error' ? 'error' : cancelled(s, error, stats) ? 'cancelled' : 'failed';
+  const verdict: Verdict = { status, guest: guestAt(source), error, ...withStats };
+  // Undo only our own pause, and only if the guest is still paused on the source.
+  if (end.pausedByUs && source === 'paused') return to(s, 'resuming', { verdict }, [{ type: 'resume' }]);
+  return finish(s, status, verdict);
+}
+
+/** Item 11: cancelled only when libvirt accepted our abort or says the job was cancelled. */
+function cancelled(s: JobState, error: Error, stats: JobStats | undefined): boolean {
+  if (s.abort === 'sent' || stats?.type === 'cancelled') return true;
+  return (error as { libvirtCode?: unknown }).libvirtCode === OPERATION_ABORTED;
+}
+
+function guestAt(source: SourcePhase | undefined): GuestLocation {
+  if (source === 'running' || source === 'paused') return 'source';
+  if (source === 'post-copy') return 'destination';
+  return 'unknown';
+}

@@ -1,0 +1,74 @@
+import { MigrationPolicyError } from '../errors.js';
+import type { JobStats, LibvirtDomain } from '../libvirt/types.js';
+import { MigrateFlags } from '../policy/flags.js';
+import { type MonitorSettings, monitorSettings } from '../policy/monitor.js';
+import { type MigrationPlan, planMigration } from '../policy/plan.js';
+import { guestDataGb } from './data-size.js';
+import { type SourcePhase, sourcePhase } from './domain-state.js';
+import { buildMigrationCall, type MigrationCall } from './params.js';
+import type { MigrateOptions } from './types.js';
+
+/** libvirt's `VIR_DOMAIN_JOB_OPERATION_MIGRATION_OUT`. */
+const MIGRATION_OUT = 5;
+
+/** Everything read at the last moment before the libvirt call. */
+export interface Prepared {
+  plan: MigrationPlan;
+  call: MigrationCall;
+  monitor: MonitorSettings;
+  source: SourcePhase;
+  /** Attach mode: libvirt's time elapsed so far, in ms. */
+  elapsedMs: number;
+}
+
+/**
+ * Reads the providers, the guest's state, the versions and the guest's size, then plans; in attach mode
+ * first checks that the source runs an outgoing migration (item 12: never a dump or a backup).
+ *
+ * @throws {@link MigrationPolicyError} for a refused plan, or `MIGRATION_NOT_ACTIVE` in attach mode.
+ */
+export async function prepareMigration(
+  domain: LibvirtDomain,
+  options: MigrateOptions,
+  mode: 'start' | 'attach',
+  onDiskError: (disk: string, error: unknown) => void,
+): Promise<Prepared> {
+  const elapsedMs = mode === 'attach' ? outgoingMigration(domain.uuid, await domain.jobStats()) : 0;
+  const { providers } = options;
+  const [instance, host] = await Promise.all([providers.instanceMetadata(), providers.hostConfig()]);
+  const connection = domain.connection;
+  const [state, libvirtVersion, qemuVersion] = await Promise.all([
+    domain.state(),
+    connection.libVersion(),
+    connection.hypervisorVersion(),
+  ]);
+  const source = sourcePhase(state);
+  const plan = planMigration({
+    instance,
+    host,
+    blockMigration: options.blockMigration ?? false,
+    ...(options.migrateDisks === undefined ? {} : { migrateDisks: options.migrateDisks }),
+    paused: source === 'paused',
+    libvirtVersion,
+    qemuVersion,
+  });
+  const call = buildMigrationCall(plan, options.destination, options);
+  const block = (plan.flags & MigrateFlags.NON_SHARED_INC) !== 0;
+  const dataGb =
+    options.dataGb ?? (await guestDataGb(domain, { block, disks: options.migrateDisks }, onDiskError));
+  return { plan, call, monitor: monitorSettings(plan, dataGb), source, elapsedMs };
+}
+
+function outgoingMigration(uuid: string, stats: JobStats): number {
+  const running = stats.type === 'bounded' || stats.type === 'unbounded';
+  // libvirt before 3.3 reports no operation; from then on an outgoing migration says so.
+  if (!running || (stats.operation !== undefined && stats.operation !== MIGRATION_OUT)) {
+    const what = running ? `a job of operation ${stats.operation}, not an outgoing migration` : 'no job';
+    throw new MigrationPolicyError(
+      'MIGRATION_NOT_ACTIVE',
+      `domain ${uuid} has ${what} running on the source: nothing to attach to`,
+      { key: 'domain', value: uuid },
+    );
+  }
+  return stats.timeElapsed ?? 0;
+}
