@@ -1,155 +1,428 @@
 /**
- * {@link LibvirtConnection} and {@link LibvirtBackend} over koffi.
+ * {@link LibvirtConnection} and {@link LibvirtBackend} over koffi: the main-thread side. Each connection is
+ * a `connection-worker` thread that owns the `virConnectPtr`; this side only posts requests, keeps their
+ * deadlines and settles their promises. See docs/threading.md.
  *
  * @module
  */
+import type { Worker } from 'node:worker_threads';
 import { LibvirtError } from '../errors.js';
+import {
+  Cell,
+  type ConnectionReply,
+  type ConnectionRequest,
+  type ConnectionWorkerData,
+  CURRENT,
+  type DomainRef,
+} from './connection-protocol.js';
 import { LibvirtErrorCode } from './constants.js';
 import { KoffiDomain } from './domain.js';
-import { WorkerEventStream } from './events.js';
-import {
-  DEFAULT_LIBRARY,
-  getKoffi,
-  type LibvirtSymbols,
-  lastError,
-  loadLibvirt,
-  type Pointer,
-  toNumber,
-} from './symbols.js';
+import { leaseEventLoop, WorkerEventStream } from './events.js';
+import { fromWireError, spawnWorker } from './spawn-worker.js';
+import { DEFAULT_LIBRARY, type LibvirtSymbols, loadLibvirt } from './symbols.js';
 import type {
+  CallOptions,
+  ConnectionClosed,
   DomainCapabilitiesOptions,
   DomainEventStream,
+  KeepAliveOptions,
   LibvirtBackend,
   LibvirtConnection,
   LibvirtDomain,
   OpenOptions,
 } from './types.js';
 
-/** koffi-backed connection; obtain one from {@link koffiBackend}. */
-export class KoffiConnection implements LibvirtConnection {
-  private ptr: Pointer | null;
+/** Default deadline of every call, in ms. */
+export const DEFAULT_CALL_TIMEOUT_MS = 30_000;
+/** libvirt's own keepalive defaults (virsh, libvirt-python): a probe every 5 s, dead after 5 unanswered. */
+export const DEFAULT_KEEPALIVE: Readonly<KeepAliveOptions> = Object.freeze({ intervalSeconds: 5, count: 5 });
+/** How often an idle connection worker asks `virConnectIsAlive` (a local check, no RPC). */
+const ALIVE_CHECK_MS = 500;
+/** Requests in flight per connection (queued or running); beyond that the worker is evidently stuck. */
+const MAX_IN_FLIGHT = 1024;
+// setTimeout's limit; a longer deadline would fire at once.
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
+interface Pending {
+  call: string;
+  cell: number;
+  settled: boolean;
+  timer: NodeJS.Timeout | undefined;
+  resolve(value: unknown): void;
+  reject(err: Error): void;
+}
+
+function checkTimeout(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value <= 0 || value > MAX_TIMEOUT_MS) {
+    throw new RangeError(`${name} must be an integer number of ms in 1..${MAX_TIMEOUT_MS}, got ${value}`);
+  }
+  return value;
+}
+
+function checkKeepAlive(k: KeepAliveOptions): KeepAliveOptions {
+  if (!Number.isSafeInteger(k.intervalSeconds) || k.intervalSeconds > 2 ** 31 - 1) {
+    throw new RangeError(`keepAlive.intervalSeconds must be an integer, got ${k.intervalSeconds}`);
+  }
+  if (!Number.isSafeInteger(k.count) || k.count < 0 || k.count > 2 ** 32 - 1) {
+    throw new RangeError(`keepAlive.count must be a non-negative integer, got ${k.count}`);
+  }
+  return { intervalSeconds: k.intervalSeconds, count: k.count };
+}
+
+/**
+ * koffi-backed connection; obtain one from {@link koffiBackend} or {@link openConnection}.
+ *
+ * @example
+ * ```ts
+ * const conn = await openConnection('test:///default', { callTimeoutMs: 5000 });
+ * console.log(await conn.libVersion({ timeoutMs: 1000 }));
+ * await conn.close();
+ * ```
+ */
+export class KoffiConnection implements LibvirtConnection {
+  readonly closed: Promise<ConnectionClosed>;
+  /** Whether libvirt keepalive runs on this connection (`unsupported`: an in-process driver or old daemon). */
+  keepAliveState: 'on' | 'off' | 'unsupported' = 'off';
+  private resolveClosed!: (c: ConnectionClosed) => void;
+  private state: 'opening' | 'open' | 'closing' | 'closed' = 'opening';
+  private readonly pending = new Map<number, Pending>();
+  private readonly cells = new Int32Array(new SharedArrayBuffer(4 * (MAX_IN_FLIGHT + 1)));
+  private readonly freeCells: number[] = [];
+  private nextId = 1;
+  private readonly worker: Worker;
+  private readonly exited: Promise<void>;
+  private closing: Promise<void> | undefined;
+
+  /** @internal Use {@link koffiBackend}`().open()`. */
   constructor(
     private readonly sym: LibvirtSymbols,
     readonly uri: string,
     readonly readOnly: boolean,
+    readonly callTimeoutMs: number,
+    readonly keepAlive: KeepAliveOptions,
+    release: () => Promise<void>,
   ) {
-    const call = readOnly ? 'virConnectOpenReadOnly' : 'virConnectOpen';
-    const ptr = readOnly ? sym.virConnectOpenReadOnly(uri) : sym.virConnectOpen(uri);
-    if (ptr === null) throw lastError(sym, call);
-    this.ptr = ptr;
+    this.closed = new Promise((resolve) => {
+      this.resolveClosed = resolve;
+    });
+    for (let i = MAX_IN_FLIGHT; i >= 1; i--) this.freeCells.push(i);
+    const data: ConnectionWorkerData = {
+      libraryPath: sym.libraryPath,
+      uri,
+      readOnly,
+      keepAlive,
+      cells: this.cells.buffer as SharedArrayBuffer,
+      aliveCheckMs: ALIVE_CHECK_MS,
+    };
+    this.worker = spawnWorker('connection-worker', data);
+    this.worker.unref();
+    this.worker.on('message', (msg: ConnectionReply) => this.receive(msg));
+    this.worker.on('error', (err) => this.markLost(err));
+    this.exited = new Promise<void>((resolve) => {
+      this.worker.once('exit', () => {
+        this.markLost(new Error('the connection worker exited'));
+        void release().then(resolve, resolve);
+      });
+    });
   }
 
-  // libvirt would dereference a closed (freed) connection, so refuse before calling it.
-  private handle(call: string): Pointer {
-    if (this.ptr === null) {
-      throw new LibvirtError(call, LibvirtErrorCode.INVALID_CONN, 0, `connection to ${this.uri} is closed`);
+  /** @internal Resolves once the worker opened the connection; rejects with libvirt's error or on the deadline. */
+  opened(): Promise<void> {
+    const call = this.readOnly ? 'virConnectOpenReadOnly' : 'virConnectOpen';
+    return new Promise<void>((resolve, reject) => {
+      this.worker.ref();
+      const timer = setTimeout(() => {
+        // libvirt has no open timeout; the worker ends once virConnectOpen returns, closing what it got.
+        this.openWaiter?.reject(
+          this.timeoutError(
+            call,
+            this.callTimeoutMs,
+            'the connection was not opened; it is closed if it opens later',
+          ),
+        );
+        void this.close();
+      }, this.callTimeoutMs);
+      const done = (): void => {
+        clearTimeout(timer);
+        this.openWaiter = undefined;
+        this.worker.unref();
+      };
+      this.openWaiter = {
+        resolve: () => {
+          done();
+          resolve();
+        },
+        reject: (err) => {
+          done();
+          reject(err);
+        },
+      };
+    });
+  }
+
+  private openWaiter: { resolve(): void; reject(err: Error): void } | undefined;
+
+  /** @internal The libvirt library this connection's workers load. */
+  get libraryPath(): string {
+    return this.sym.libraryPath;
+  }
+
+  get open(): boolean {
+    return this.state === 'open';
+  }
+
+  private receive(msg: ConnectionReply): void {
+    switch (msg.kind) {
+      case 'opened':
+        this.keepAliveState = msg.keepAlive;
+        if (this.state === 'opening') this.state = 'open';
+        this.openWaiter?.resolve();
+        return;
+      case 'openFailed':
+        this.openWaiter?.reject(fromWireError(msg.error));
+        this.finish({ reason: 'closed' });
+        return;
+      case 'lost':
+        this.markLost(fromWireError(msg.error));
+        return;
+      default: {
+        const p = this.pending.get(msg.id);
+        if (!p) return;
+        this.pending.delete(msg.id);
+        this.freeCell(p);
+        if (p.settled) return;
+        this.settle(p);
+        if (msg.kind === 'result') p.resolve(msg.value);
+        else if (msg.kind === 'skipped') p.reject(this.lostError(p.call));
+        else {
+          const err = fromWireError(msg.error);
+          // The worker's 'lost' message follows; whoever sees this rejection must already see `open` false.
+          if (err instanceof LibvirtError && err.code === 'LIBVIRT_CONNECTION_LOST') this.markLost(err);
+          p.reject(err);
+        }
+      }
     }
-    return this.ptr;
   }
 
-  private version(call: 'virConnectGetLibVersion' | 'virConnectGetVersion'): number {
-    const out: [number | bigint] = [0];
-    if (this.sym[call](this.handle(call), out) < 0) throw lastError(this.sym, call);
-    return toNumber(out[0]);
+  private freeCell(p: Pending): void {
+    Atomics.store(this.cells, p.cell, Cell.FREE);
+    this.freeCells.push(p.cell);
   }
 
-  private text(call: string, value: string | null): string {
-    if (value === null) throw lastError(this.sym, call);
-    return value;
+  private settle(p: Pending): void {
+    p.settled = true;
+    if (p.timer) clearTimeout(p.timer);
+    if (![...this.pending.values()].some((q) => !q.settled)) this.worker.unref();
   }
 
-  private domain(call: string, ptr: Pointer | null): LibvirtDomain {
-    if (ptr === null) throw lastError(this.sym, call);
-    return new KoffiDomain(this.sym, ptr, this);
-  }
-
-  libVersion(): number {
-    return this.version('virConnectGetLibVersion');
-  }
-
-  hypervisorVersion(): number {
-    return this.version('virConnectGetVersion');
-  }
-
-  hostname(): string {
-    const call = 'virConnectGetHostname';
-    return this.text(call, this.sym.virConnectGetHostname(this.handle(call)));
-  }
-
-  capabilities(): string {
-    const call = 'virConnectGetCapabilities';
-    return this.text(call, this.sym.virConnectGetCapabilities(this.handle(call)));
-  }
-
-  domainCapabilities(options: DomainCapabilitiesOptions = {}): string {
-    const call = 'virConnectGetDomainCapabilities';
-    const { emulatorBin = null, arch = null, machine = null, virttype = null } = options;
-    return this.text(
+  private lostError(call: string): LibvirtError {
+    return new LibvirtError(
       call,
-      this.sym.virConnectGetDomainCapabilities(this.handle(call), emulatorBin, arch, machine, virttype, 0),
+      LibvirtErrorCode.INVALID_CONN,
+      0,
+      `connection to ${this.uri} is ${this.state === 'closed' || this.state === 'closing' ? 'closed' : 'lost'}`,
+      'LIBVIRT_CONNECTION_LOST',
     );
   }
 
-  lookupDomainByName(name: string): LibvirtDomain {
-    const call = 'virDomainLookupByName';
-    return this.domain(call, this.sym.virDomainLookupByName(this.handle(call), name));
+  private timeoutError(call: string, ms: number, detail: string): LibvirtError {
+    return new LibvirtError(
+      call,
+      0,
+      0,
+      `no answer within the ${ms} ms deadline on ${this.uri} (the daemon may be hung): ${detail}`,
+      'LIBVIRT_TIMEOUT',
+    );
   }
 
-  lookupDomainByUUID(uuid: string): LibvirtDomain {
-    const call = 'virDomainLookupByUUIDString';
-    return this.domain(call, this.sym.virDomainLookupByUUIDString(this.handle(call), uuid));
-  }
-
-  createDomainXML(xml: string): LibvirtDomain {
-    const call = 'virDomainCreateXML';
-    return this.domain(call, this.sym.virDomainCreateXML(this.handle(call), xml, 0));
-  }
-
-  defineDomainXML(xml: string): LibvirtDomain {
-    const call = 'virDomainDefineXML';
-    return this.domain(call, this.sym.virDomainDefineXML(this.handle(call), xml));
-  }
-
-  listDomainNames(): string[] {
-    const call = 'virConnectListAllDomains';
-    const out: [Pointer | null] = [null];
-    const n = this.sym.virConnectListAllDomains(this.handle(call), out, 0);
-    if (n < 0) throw lastError(this.sym, call);
-    const array = out[0];
-    if (array === null) return [];
-    const koffi = getKoffi();
-    try {
-      const doms = koffi.decode(array, 'void *', n) as Pointer[];
-      const names: string[] = [];
-      for (const dom of doms) {
-        names.push(this.sym.virDomainGetName(dom) ?? '');
-        this.sym.virDomainFree(dom);
-      }
-      return names;
-    } finally {
-      koffi.free(array);
+  // The connection is unusable: settle everything still waiting, once.
+  private markLost(error: Error): void {
+    if (this.state === 'closed') return;
+    const wasClosing = this.state === 'closing';
+    this.state = 'closed';
+    this.openWaiter?.reject(error);
+    for (const p of this.pending.values()) {
+      if (p.settled) continue;
+      this.settle(p);
+      p.reject(
+        error instanceof LibvirtError && error.code === 'LIBVIRT_CONNECTION_LOST'
+          ? new LibvirtError(p.call, error.libvirtCode, error.libvirtDomain, error.libvirtMessage, error.code)
+          : this.lostError(p.call),
+      );
     }
+    this.finish(wasClosing ? { reason: 'closed' } : { reason: 'lost', error });
   }
 
-  isAlive(): boolean {
-    if (this.ptr === null) return false;
-    const rc = this.sym.virConnectIsAlive(this.ptr);
-    if (rc < 0) throw lastError(this.sym, 'virConnectIsAlive');
-    return rc === 1;
+  private finish(c: ConnectionClosed): void {
+    this.state = 'closed';
+    this.resolveClosed(c);
   }
 
-  close(): void {
-    if (this.ptr === null) return;
-    const ptr = this.ptr;
-    this.ptr = null;
-    // A positive result only means domains still hold references; they release them when collected.
-    if (this.sym.virConnectClose(ptr) < 0) throw lastError(this.sym, 'virConnectClose');
+  /**
+   * @internal Posts one libvirt call to the worker. `method` is the libvirt function's name (it names the call
+   * in errors); `target` a domain handle for domain calls.
+   */
+  call<T>(method: string, target: number | undefined, args: unknown[], options?: CallOptions): Promise<T> {
+    if (this.state !== 'open') return Promise.reject(this.lostError(method));
+    let timeoutMs: number;
+    try {
+      timeoutMs = checkTimeout('timeoutMs', options?.timeoutMs ?? this.callTimeoutMs);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const cell = this.freeCells.pop();
+    if (cell === undefined) {
+      return Promise.reject(
+        this.timeoutError(
+          method,
+          timeoutMs,
+          `not started: ${MAX_IN_FLIGHT} calls are already waiting on this connection`,
+        ),
+      );
+    }
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      const p: Pending = {
+        call: method,
+        cell,
+        settled: false,
+        timer: undefined,
+        resolve: resolve as (v: unknown) => void,
+        reject,
+      };
+      p.timer = setTimeout(() => this.expire(id, p, timeoutMs), timeoutMs);
+      this.pending.set(id, p);
+      Atomics.store(this.cells, cell, Cell.QUEUED);
+      this.worker.ref();
+      const req: ConnectionRequest = { op: 'call', id, cell, method, args };
+      if (target !== undefined) req.target = target;
+      this.worker.postMessage(req);
+    });
+  }
+
+  private expire(id: number, p: Pending, ms: number): void {
+    if (p.settled) return;
+    const queued = Atomics.compareExchange(this.cells, p.cell, Cell.QUEUED, Cell.CANCELLED) === Cell.QUEUED;
+    let what: string;
+    if (queued) {
+      const running = this.pending.get(Atomics.load(this.cells, CURRENT));
+      what = `never started, and never will: queued behind ${running ? running.call : 'another call'}, still running`;
+    } else {
+      what = 'the call was started and may still complete in libvirt';
+    }
+    this.settle(p);
+    p.reject(this.timeoutError(p.call, ms, what));
+    // The cell stays taken until the worker answers for this id: it may still be writing it.
+    void id;
+  }
+
+  /** @internal Drops the worker's reference to a domain (called when a KoffiDomain is garbage-collected). */
+  releaseHandle(handle: number): void {
+    if (this.state === 'open' || this.state === 'closing') this.worker.postMessage({ op: 'free', handle });
+  }
+
+  private domain(ref: DomainRef): LibvirtDomain {
+    return new KoffiDomain(this, ref.handle, ref.name, ref.uuid);
+  }
+
+  libVersion(options?: CallOptions): Promise<number> {
+    return this.call('virConnectGetLibVersion', undefined, [], options);
+  }
+
+  hypervisorVersion(options?: CallOptions): Promise<number> {
+    return this.call('virConnectGetVersion', undefined, [], options);
+  }
+
+  hostname(options?: CallOptions): Promise<string> {
+    return this.call('virConnectGetHostname', undefined, [], options);
+  }
+
+  capabilities(options?: CallOptions): Promise<string> {
+    return this.call('virConnectGetCapabilities', undefined, [], options);
+  }
+
+  domainCapabilities(options: DomainCapabilitiesOptions & CallOptions = {}): Promise<string> {
+    const { emulatorBin = null, arch = null, machine = null, virttype = null } = options;
+    return this.call(
+      'virConnectGetDomainCapabilities',
+      undefined,
+      [emulatorBin, arch, machine, virttype],
+      options,
+    );
+  }
+
+  async lookupDomainByName(name: string, options?: CallOptions): Promise<LibvirtDomain> {
+    return this.domain(await this.call<DomainRef>('virDomainLookupByName', undefined, [name], options));
+  }
+
+  async lookupDomainByUUID(uuid: string, options?: CallOptions): Promise<LibvirtDomain> {
+    return this.domain(await this.call<DomainRef>('virDomainLookupByUUIDString', undefined, [uuid], options));
+  }
+
+  async createDomainXML(xml: string, options?: CallOptions): Promise<LibvirtDomain> {
+    return this.domain(await this.call<DomainRef>('virDomainCreateXML', undefined, [xml], options));
+  }
+
+  async defineDomainXML(xml: string, options?: CallOptions): Promise<LibvirtDomain> {
+    return this.domain(await this.call<DomainRef>('virDomainDefineXML', undefined, [xml], options));
+  }
+
+  listDomainNames(options?: CallOptions): Promise<string[]> {
+    return this.call('virConnectListAllDomains', undefined, [], options);
+  }
+
+  isAlive(options?: CallOptions): Promise<boolean> {
+    if (this.state !== 'open') return Promise.resolve(false);
+    return this.call('virConnectIsAlive', undefined, [], options);
+  }
+
+  /**
+   * @internal Test hook: blocks the worker in C for `ms` (libc `usleep`), as a hung daemon blocks a call.
+   *
+   * @example
+   * ```ts
+   * void conn.debugBlock(500);
+   * await conn.libVersion({ timeoutMs: 50 }); // rejects LIBVIRT_TIMEOUT
+   * ```
+   */
+  debugBlock(ms: number, options?: CallOptions): Promise<void> {
+    return this.call('debugBlock', undefined, [ms], options);
+  }
+
+  /**
+   * Closes the connection: calls already queued still run, then the worker closes the `virConnectPtr` and
+   * ends. Waits at most the connection's deadline for that; a worker stuck inside libvirt is then left to
+   * finish on its own (unref'd, so it does not keep the process alive).
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      if (this.state === 'closed') return;
+      this.state = 'closing';
+      this.worker.postMessage({ op: 'close' } satisfies ConnectionRequest);
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), this.callTimeoutMs);
+      });
+      const outcome = await Promise.race([this.exited.then(() => 'exited' as const), deadline]);
+      clearTimeout(timer);
+      if (outcome === 'timeout') {
+        this.worker.unref();
+        this.markLost(
+          this.timeoutError(
+            'virConnectClose',
+            this.callTimeoutMs,
+            'the worker is still inside libvirt; it ends when libvirt returns',
+          ),
+        );
+        void this.worker.terminate();
+      }
+    })();
+    return this.closing;
   }
 
   events(): DomainEventStream {
-    this.handle('events');
-    return new WorkerEventStream(this.sym, this.uri, this.readOnly);
+    if (this.state !== 'open') throw this.lostError('events');
+    return new WorkerEventStream(this.sym, this.uri, this.readOnly, this.keepAlive);
   }
 }
 
@@ -160,19 +433,36 @@ export interface KoffiBackendOptions {
 }
 
 /**
- * The koffi backend. Loads libvirt on the first `open()`, not before; throws `LibvirtUnavailableError`
- * there if it cannot.
+ * The koffi backend. Loads libvirt on the first `open()`, not before; `open()` rejects with
+ * `LibvirtUnavailableError` there if it cannot.
  *
  * @example
  * ```ts
- * const conn = koffiBackend().open('test:///default', { readOnly: true });
+ * const conn = await koffiBackend().open('test:///default', { readOnly: true });
  * ```
  */
 export function koffiBackend(options: KoffiBackendOptions = {}): LibvirtBackend {
   const libraryPath = options.libraryPath ?? DEFAULT_LIBRARY;
   return {
-    open(uri: string, openOptions: OpenOptions = {}): LibvirtConnection {
-      return new KoffiConnection(loadLibvirt(libraryPath), uri, openOptions.readOnly ?? false);
+    async open(uri: string, openOptions: OpenOptions = {}): Promise<LibvirtConnection> {
+      const callTimeoutMs = checkTimeout(
+        'callTimeoutMs',
+        openOptions.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS,
+      );
+      const keepAlive = checkKeepAlive(openOptions.keepAlive ?? DEFAULT_KEEPALIVE);
+      // Loading runs virInitialize, no RPC; it is here so a missing library fails before any thread starts.
+      const sym = loadLibvirt(libraryPath);
+      const release = await leaseEventLoop(sym);
+      const conn = new KoffiConnection(
+        sym,
+        uri,
+        openOptions.readOnly ?? false,
+        callTimeoutMs,
+        keepAlive,
+        release,
+      );
+      await conn.opened();
+      return conn;
     },
   };
 }
@@ -182,10 +472,10 @@ export function koffiBackend(options: KoffiBackendOptions = {}): LibvirtBackend 
  *
  * @example
  * ```ts
- * const conn = openConnection('qemu:///system');
- * try { console.log(conn.libVersion()); } finally { conn.close(); }
+ * const conn = await openConnection('qemu:///system', { keepAlive: { intervalSeconds: 5, count: 5 } });
+ * try { console.log(await conn.libVersion()); } finally { await conn.close(); }
  * ```
  */
-export function openConnection(uri: string, options?: OpenOptions): LibvirtConnection {
+export function openConnection(uri: string, options?: OpenOptions): Promise<LibvirtConnection> {
   return koffiBackend().open(uri, options);
 }

@@ -1,173 +1,176 @@
 /**
- * {@link LibvirtDomain} over a koffi `virDomainPtr`.
+ * {@link LibvirtDomain}: a handle on a `virDomainPtr` that lives in its connection's worker thread. Calls
+ * are posted there; see docs/threading.md.
  *
  * @module
  */
 import { LibvirtError } from '../errors.js';
+import type { KoffiConnection } from './connection.js';
 import {
-  DOMAIN_STATE_NAMES,
-  LibvirtErrorCode,
-  VIR_DOMAIN_ABORT_JOB_POSTCOPY,
+  type DomainState,
   VIR_DOMAIN_JOB_STATS_COMPLETED,
   VIR_DOMAIN_JOB_STATS_KEEP_COMPLETED,
   VIR_DOMAIN_MIGRATE_MAX_SPEED_POSTCOPY,
 } from './constants.js';
-import { decodeJobStats } from './job-stats.js';
+import { leaseEventLoop } from './events.js';
 import type { MigrateWorkerData } from './migrate-worker.js';
 import { fromWireError, spawnWorker, type WireError } from './spawn-worker.js';
-import { type LibvirtSymbols, lastError, type Pointer } from './symbols.js';
-import { decodeTypedParams } from './typed-params.js';
-import type { JobStats, JobStatsOptions, LibvirtConnection, LibvirtDomain, MigrateParams } from './types.js';
+import { loadLibvirt } from './symbols.js';
+import type {
+  BlockInfo,
+  CallOptions,
+  DomainInfo,
+  JobStats,
+  JobStatsOptions,
+  LibvirtDomain,
+  MigrateParams,
+} from './types.js';
 
-interface Owned {
-  sym: LibvirtSymbols;
-  ptr: Pointer;
-}
+// The worker holds a libvirt reference per handle; give it back when the JS wrapper is collected. The held
+// value must not reference the domain itself, or it would never be collected.
+const released = new FinalizationRegistry<{ connection: KoffiConnection; handle: number }>(
+  ({ connection, handle }) => connection.releaseHandle(handle),
+);
 
-// Each virDomainPtr holds a reference on libvirt's side; drop it when the JS wrapper goes away.
-const released = new FinalizationRegistry<Owned>(({ sym, ptr }) => {
-  sym.virDomainFree(ptr);
-});
-
-/** koffi-backed domain; obtain one from a {@link LibvirtConnection}. */
+/**
+ * koffi-backed domain; obtain one from a {@link LibvirtConnection} lookup.
+ *
+ * @example
+ * ```ts
+ * const dom = await conn.lookupDomainByName('test');
+ * console.log(dom.name, (await dom.info()).maxMemoryKiB);
+ * ```
+ */
 export class KoffiDomain implements LibvirtDomain {
+  /** @internal Created by the connection from a lookup's result. */
   constructor(
-    private readonly sym: LibvirtSymbols,
-    private readonly ptr: Pointer,
-    readonly connection: LibvirtConnection & { readonly readOnly: boolean },
+    readonly connection: KoffiConnection,
+    private readonly handle: number,
+    readonly name: string,
+    readonly uuid: string,
   ) {
-    released.register(this, { sym, ptr });
+    released.register(this, { connection, handle });
   }
 
-  private check(rc: number, call: string): void {
-    if (rc < 0) throw lastError(this.sym, call);
+  private call<T>(method: string, args: unknown[], options?: CallOptions): Promise<T> {
+    return this.connection.call<T>(method, this.handle, args, options);
   }
 
-  name(): string {
-    const name = this.sym.virDomainGetName(this.ptr);
-    if (name === null) throw lastError(this.sym, 'virDomainGetName');
-    return name;
+  state(options?: CallOptions): Promise<{ state: DomainState; reason: number }> {
+    return this.call('virDomainGetState', [], options);
   }
 
-  uuid(): string {
-    const buf = Buffer.alloc(37);
-    this.check(this.sym.virDomainGetUUIDString(this.ptr, buf), 'virDomainGetUUIDString');
-    return buf.toString('latin1', 0, 36);
+  info(options?: CallOptions): Promise<DomainInfo> {
+    return this.call('virDomainGetInfo', [], options);
   }
 
-  state(): { state: (typeof DOMAIN_STATE_NAMES)[number]; reason: number } {
-    const state: [number] = [0];
-    const reason: [number] = [0];
-    this.check(this.sym.virDomainGetState(this.ptr, state, reason, 0), 'virDomainGetState');
-    return { state: DOMAIN_STATE_NAMES[state[0]] ?? 'nostate', reason: reason[0] };
+  blockInfo(disk: string, options?: CallOptions): Promise<BlockInfo> {
+    if (typeof disk !== 'string' || disk === '') {
+      return Promise.reject(new TypeError(`disk must be a non-empty string, got ${String(disk)}`));
+    }
+    return this.call('virDomainGetBlockInfo', [disk], options);
   }
 
-  xml(flags = 0): string {
-    const xml = this.sym.virDomainGetXMLDesc(this.ptr, flags);
-    if (xml === null) throw lastError(this.sym, 'virDomainGetXMLDesc');
-    return xml;
+  xml(flags = 0, options?: CallOptions): Promise<string> {
+    return this.call('virDomainGetXMLDesc', [flags], options);
   }
 
-  isActive(): boolean {
-    const rc = this.sym.virDomainIsActive(this.ptr);
-    this.check(rc, 'virDomainIsActive');
-    return rc === 1;
+  isActive(options?: CallOptions): Promise<boolean> {
+    return this.call('virDomainIsActive', [], options);
   }
 
-  jobStats(options: JobStatsOptions = {}): JobStats {
+  jobStats(options: JobStatsOptions & CallOptions = {}): Promise<JobStats> {
     const flags =
       (options.completed ? VIR_DOMAIN_JOB_STATS_COMPLETED : 0) |
       (options.keepCompleted ? VIR_DOMAIN_JOB_STATS_KEEP_COMPLETED : 0);
-    const type: [number] = [0];
-    const params: [Pointer | null] = [null];
-    const n: [number] = [0];
-    this.check(this.sym.virDomainGetJobStats(this.ptr, type, params, n, flags), 'virDomainGetJobStats');
-    try {
-      return decodeJobStats(type[0], decodeTypedParams(params[0], n[0]));
-    } finally {
-      this.sym.virTypedParamsFree(params[0], n[0]);
-    }
+    return this.call('virDomainGetJobStats', [flags], options);
   }
 
-  startPostCopy(): void {
-    this.check(this.sym.virDomainMigrateStartPostCopy(this.ptr, 0), 'virDomainMigrateStartPostCopy');
+  startPostCopy(options?: CallOptions): Promise<void> {
+    return this.call('virDomainMigrateStartPostCopy', [], options);
   }
 
-  abortJob(options: { postcopy?: boolean } = {}): void {
-    if (!options.postcopy) {
-      this.check(this.sym.virDomainAbortJob(this.ptr), 'virDomainAbortJob');
-      return;
-    }
-    const withFlags = this.sym.virDomainAbortJobFlags;
-    if (!withFlags) {
+  abortJob(options: { postcopy?: boolean } & CallOptions = {}): Promise<void> {
+    return this.call(options.postcopy ? 'virDomainAbortJobFlags' : 'virDomainAbortJob', [], options);
+  }
+
+  setMaxDowntime(ms: number, options?: CallOptions): Promise<void> {
+    const bad = unsignedError('ms', ms);
+    return bad ? Promise.reject(bad) : this.call('virDomainMigrateSetMaxDowntime', [ms], options);
+  }
+
+  setMaxSpeed(mibps: number, options: { postcopy?: boolean } & CallOptions = {}): Promise<void> {
+    const bad = unsignedError('mibps', mibps);
+    const flags = options.postcopy ? VIR_DOMAIN_MIGRATE_MAX_SPEED_POSTCOPY : 0;
+    return bad ? Promise.reject(bad) : this.call('virDomainMigrateSetMaxSpeed', [mibps, flags], options);
+  }
+
+  suspend(options?: CallOptions): Promise<void> {
+    return this.call('virDomainSuspend', [], options);
+  }
+
+  resume(options?: CallOptions): Promise<void> {
+    return this.call('virDomainResume', [], options);
+  }
+
+  destroy(options?: CallOptions): Promise<void> {
+    return this.call('virDomainDestroy', [], options);
+  }
+
+  undefine(options?: CallOptions): Promise<void> {
+    return this.call('virDomainUndefine', [], options);
+  }
+
+  async migrateToURI3(destUri: string, params: MigrateParams, flags: number): Promise<void> {
+    const conn = this.connection;
+    if (!conn.open) {
       throw new LibvirtError(
-        'virDomainAbortJobFlags',
-        LibvirtErrorCode.NO_SUPPORT,
+        'virDomainMigrateToURI3',
         0,
-        'aborting a post-copy migration needs libvirt >= 8.5.0; this libvirt lacks virDomainAbortJobFlags',
+        0,
+        `connection to ${conn.uri} is closed`,
+        'LIBVIRT_CONNECTION_LOST',
       );
     }
-    this.check(withFlags(this.ptr, VIR_DOMAIN_ABORT_JOB_POSTCOPY), 'virDomainAbortJobFlags');
-  }
-
-  setMaxDowntime(ms: number): void {
-    assertUnsigned('ms', ms);
-    this.check(this.sym.virDomainMigrateSetMaxDowntime(this.ptr, ms, 0), 'virDomainMigrateSetMaxDowntime');
-  }
-
-  setMaxSpeed(mibps: number, options: { postcopy?: boolean } = {}): void {
-    assertUnsigned('mibps', mibps);
-    const flags = options.postcopy ? VIR_DOMAIN_MIGRATE_MAX_SPEED_POSTCOPY : 0;
-    this.check(this.sym.virDomainMigrateSetMaxSpeed(this.ptr, mibps, flags), 'virDomainMigrateSetMaxSpeed');
-  }
-
-  suspend(): void {
-    this.check(this.sym.virDomainSuspend(this.ptr), 'virDomainSuspend');
-  }
-
-  resume(): void {
-    this.check(this.sym.virDomainResume(this.ptr), 'virDomainResume');
-  }
-
-  destroy(): void {
-    this.check(this.sym.virDomainDestroy(this.ptr), 'virDomainDestroy');
-  }
-
-  undefine(): void {
-    this.check(this.sym.virDomainUndefine(this.ptr), 'virDomainUndefine');
-  }
-
-  migrateToURI3(destUri: string, params: MigrateParams, flags: number): Promise<void> {
+    const sym = loadLibvirt(conn.libraryPath);
+    // The worker's own connection needs the event loop registered first, for keepalive to work.
+    const release = await leaseEventLoop(sym);
     const data: MigrateWorkerData = {
-      libraryPath: this.sym.libraryPath,
-      uri: this.connection.uri,
-      readOnly: this.connection.readOnly,
-      domainUuid: this.uuid(),
+      libraryPath: conn.libraryPath,
+      uri: conn.uri,
+      readOnly: conn.readOnly,
+      keepAlive: conn.keepAlive,
+      domainUuid: this.uuid,
       destUri,
       params,
       flags,
     };
-    return new Promise<void>((resolve, reject) => {
-      const worker = spawnWorker('migrate-worker', data);
-      let settled = false;
-      worker.once('message', (msg: { ok: true } | { ok: false; error: WireError }) => {
-        settled = true;
-        if (msg.ok) resolve();
-        else reject(fromWireError(msg.error));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const worker = spawnWorker('migrate-worker', data);
+        let settled = false;
+        worker.once('message', (msg: { ok: true } | { ok: false; error: WireError }) => {
+          settled = true;
+          if (msg.ok) resolve();
+          else reject(fromWireError(msg.error));
+        });
+        worker.once('error', (err) => {
+          settled = true;
+          reject(err);
+        });
+        worker.once('exit', (code) => {
+          if (!settled) reject(new Error(`migration worker exited with code ${code} without a result`));
+        });
       });
-      worker.once('error', (err) => {
-        settled = true;
-        reject(err);
-      });
-      worker.once('exit', (code) => {
-        if (!settled) reject(new Error(`migration worker exited with code ${code} without a result`));
-      });
-    });
+    } finally {
+      await release();
+    }
   }
 }
 
-function assertUnsigned(name: string, value: number): void {
+function unsignedError(name: string, value: number): RangeError | undefined {
   if (!Number.isSafeInteger(value) || value < 0) {
-    throw new RangeError(`${name} must be a non-negative integer, got ${value}`);
+    return new RangeError(`${name} must be a non-negative integer, got ${value}`);
   }
+  return undefined;
 }

@@ -9,14 +9,20 @@
  * `receiveMessageOnPort` between iterations; the parent fires the worker's timer to make it look sooner.
  * Messages posted to the parent carry the stream `id` (see `EventLoopMessage`).
  *
+ * This loop is also what makes libvirt's keepalive work for every connection of the process (connection
+ * workers, migration workers): they wait until it has called `virEventRegisterDefaultImpl` before opening
+ * (see docs/threading.md).
+ *
  * @module
  */
 import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { DOMAIN_EVENT_NAMES, DomainEventId, DomainJobType } from './constants.js';
+import { LibvirtError } from '../errors.js';
+import { DOMAIN_EVENT_NAMES, DomainEventId, DomainJobType, LibvirtErrorCode } from './constants.js';
 import { decodeJobStats } from './job-stats.js';
 import { toWireError } from './spawn-worker.js';
 import { getKoffi, type LibvirtSymbols, lastError, loadLibvirt, type Pointer } from './symbols.js';
 import { decodeTypedParams } from './typed-params.js';
+import type { KeepAliveOptions } from './types.js';
 
 /** What the event-loop host hands this worker. */
 export interface EventWorkerData {
@@ -29,7 +35,7 @@ export interface EventWorkerData {
 
 /** Parent → worker. */
 export type EventLoopCommand =
-  | { op: 'open'; id: number; uri: string; readOnly: boolean }
+  | { op: 'open'; id: number; uri: string; readOnly: boolean; keepAlive: KeepAliveOptions }
   | { op: 'close'; id: number };
 
 /** How often the loop wakes on its own to look for commands and the stop flag. */
@@ -126,11 +132,23 @@ function run(): void {
     sym.virConnectClose(stream.conn);
   };
 
-  const openStream = (id: number, uri: string, readOnly: boolean): void => {
+  const openStream = (id: number, uri: string, readOnly: boolean, keepAlive: KeepAliveOptions): void => {
     const conn = readOnly ? sym.virConnectOpenReadOnly(uri) : sym.virConnectOpen(uri);
     if (conn === null) throw lastError(sym, readOnly ? 'virConnectOpenReadOnly' : 'virConnectOpen');
     const stream: Stream = { conn, callbackIds: [] };
     streams.set(id, stream);
+    // Without keepalive a stream on a hung daemon would wait forever, silently; NO_SUPPORT is an in-process
+    // driver (test:///), which has no daemon to lose.
+    if (
+      keepAlive.intervalSeconds > 0 &&
+      sym.virConnectSetKeepAlive(conn, keepAlive.intervalSeconds, keepAlive.count) < 0
+    ) {
+      const err = lastError(sym, 'virConnectSetKeepAlive');
+      if (err.libvirtCode !== LibvirtErrorCode.NO_SUPPORT) {
+        closeStream(id);
+        throw err;
+      }
+    }
     for (const [eventId, cb, name] of [
       [DomainEventId.LIFECYCLE, lifecycleCb, 'lifecycle'],
       [DomainEventId.MIGRATION_ITERATION, iterationCb, 'migration iteration'],
@@ -155,11 +173,28 @@ function run(): void {
         continue;
       }
       try {
-        openStream(cmd.id, cmd.uri, cmd.readOnly);
+        openStream(cmd.id, cmd.uri, cmd.readOnly, cmd.keepAlive);
         post({ kind: 'ready', id: cmd.id });
       } catch (err) {
         post({ kind: 'error', id: cmd.id, error: toWireError(err), fatal: true });
       }
+    }
+  };
+
+  // Keepalive (or the daemon's exit) closes a stream's connection inside this loop; report it, as nothing
+  // else would: the stream would just stay silent.
+  const dropDeadStreams = (): void => {
+    for (const [id, stream] of streams) {
+      if (sym.virConnectIsAlive(stream.conn) !== 0) continue;
+      closeStream(id);
+      const error = new LibvirtError(
+        'virConnectIsAlive',
+        0,
+        0,
+        'the event stream’s connection is no longer alive (daemon gone or keepalive expired)',
+        'LIBVIRT_CONNECTION_LOST',
+      );
+      post({ kind: 'error', id, error: toWireError(error), fatal: true });
     }
   };
 
@@ -171,6 +206,7 @@ function run(): void {
     while (Atomics.load(control, 0) === 0) {
       if (sym.virEventRunDefaultImpl() < 0) throw lastError(sym, 'virEventRunDefaultImpl');
       drainCommands();
+      dropDeadStreams();
     }
   } finally {
     for (const id of [...streams.keys()]) closeStream(id);

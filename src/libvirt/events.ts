@@ -11,6 +11,7 @@ import type { LibvirtSymbols } from './symbols.js';
 import type {
   DomainEventStream,
   JobCompletedEvent,
+  KeepAliveOptions,
   LifecycleEvent,
   MigrationIterationEvent,
 } from './types.js';
@@ -23,29 +24,82 @@ type WorkerMessage =
   | { kind: 'lifecycle' | 'migrationIteration' | 'jobCompleted'; id: number; event: unknown }
   | { kind: 'error'; id: number; error: WireError; fatal?: boolean };
 
-/** The shared loop worker and the streams it serves. */
+/**
+ * The shared loop worker, the streams it serves and the leases connections hold on it (keepalive needs the
+ * loop running for as long as any connection is open).
+ */
 class EventLoopHost {
   readonly streams = new Map<number, WorkerEventStream>();
-  private readonly worker: Worker;
+  /** Resolves once the worker registered libvirt's default event implementation and runs the loop. */
+  readonly running: Promise<void>;
+  private leases = 0;
   private readonly port: MessagePort;
   private readonly control = new SharedArrayBuffer(4);
   private readonly exited: Promise<void>;
+  private worker: Worker | undefined;
   private timer = -1;
+  private stopping = false;
+  private markRunning!: () => void;
+  private failRunning!: (err: Error) => void;
 
-  constructor(private readonly sym: LibvirtSymbols) {
+  constructor(
+    private readonly sym: LibvirtSymbols,
+    previous: Promise<void>,
+  ) {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
-    const data: EventWorkerData = { libraryPath: sym.libraryPath, control: this.control, commands: port2 };
-    this.worker = spawnWorker('event-worker', data, [port2]);
-    this.worker.on('message', (msg: WorkerMessage) => this.dispatch(msg));
-    this.worker.on('error', (err) => this.failAll(err));
-    this.exited = new Promise<void>((resolve) => {
-      this.worker.once('exit', () => {
-        this.port.close();
-        this.failAll(new Error('the event loop worker exited'));
-        resolve();
-      });
+    this.running = new Promise<void>((resolve, reject) => {
+      this.markRunning = resolve;
+      this.failRunning = reject;
     });
+    this.running.catch(() => {});
+    // Two threads running libvirt's default loop deadlock: never start before the previous worker is gone.
+    this.exited = previous.then(
+      () =>
+        new Promise<void>((resolve) => {
+          const data: EventWorkerData = {
+            libraryPath: sym.libraryPath,
+            control: this.control,
+            commands: port2,
+          };
+          const worker = spawnWorker('event-worker', data, [port2]);
+          this.worker = worker;
+          this.updateRef();
+          worker.on('message', (msg: WorkerMessage) => this.dispatch(msg));
+          worker.on('error', (err) => this.failAll(err));
+          worker.once('exit', () => {
+            this.port.close();
+            this.failAll(new Error('the event loop worker exited'));
+            resolve();
+          });
+        }),
+    );
+  }
+
+  /** Users of the loop: streams plus connection leases. */
+  get users(): number {
+    return this.streams.size + this.leases;
+  }
+
+  lease(): void {
+    this.leases++;
+  }
+
+  unlease(): void {
+    this.leases--;
+  }
+
+  /** @internal Resolves when the worker thread has ended (for the next host to start after it). */
+  get gone(): Promise<void> {
+    return this.exited;
+  }
+
+  // Streams deliver events the program waits for, so they keep the process alive like a socket would;
+  // connections alone must not (an idle, forgotten connection should not hold the process open).
+  updateRef(): void {
+    if (!this.worker) return;
+    if (this.streams.size > 0 && !this.stopping) this.worker.ref();
+    else this.worker.unref();
   }
 
   send(cmd: EventLoopCommand): void {
@@ -53,13 +107,16 @@ class EventLoopHost {
     this.wake();
   }
 
-  // Fires the worker's timer now, so it returns from virEventRunDefaultImpl and reads its commands.
+  // Fires the worker's timer now, so it returns from virEventRunDefaultImpl and reads its commands. This one
+  // libvirt call on the main thread only touches the local loop's timer list, never a daemon.
   private wake(): void {
     if (this.timer >= 0) this.sym.virEventUpdateTimeout(this.timer, 0);
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     Atomics.store(new Int32Array(this.control), 0, 1);
+    this.updateRef();
     this.wake();
     await this.exited;
   }
@@ -67,6 +124,7 @@ class EventLoopHost {
   private dispatch(msg: WorkerMessage): void {
     if (msg.kind === 'loop') {
       this.timer = msg.timer;
+      this.markRunning();
       return;
     }
     if (msg.kind === 'error' && msg.id === 0) {
@@ -79,16 +137,67 @@ class EventLoopHost {
   }
 
   private failAll(err: Error): void {
+    this.failRunning(err);
     for (const s of this.streams.values()) s.fail(err);
   }
 }
 
 const hosts = new Map<string, EventLoopHost>();
+// The last host that stopped, per library: the next one starts only once its worker has ended.
+const lastGone = new Map<string, Promise<void>>();
 let nextId = 1;
+
+function hostFor(sym: LibvirtSymbols): EventLoopHost {
+  let host = hosts.get(sym.libraryPath);
+  if (!host) {
+    host = new EventLoopHost(sym, lastGone.get(sym.libraryPath) ?? Promise.resolve());
+    hosts.set(sym.libraryPath, host);
+  }
+  return host;
+}
+
+// Forget the host before it stops, so a user arriving meanwhile starts a fresh worker (after this one ends).
+function releaseHost(host: EventLoopHost, libraryPath: string): Promise<void> {
+  if (host.users > 0 || hosts.get(libraryPath) !== host) return Promise.resolve();
+  hosts.delete(libraryPath);
+  lastGone.set(libraryPath, host.gone);
+  return host.stop();
+}
 
 /** Number of event-loop worker threads alive in this process; for tests. */
 export function activeEventLoopWorkers(): number {
   return hosts.size;
+}
+
+/**
+ * Takes a lease on the process's libvirt event loop, starting its worker if needed, and resolves once
+ * `virEventRegisterDefaultImpl` has run there, so that connections opened afterwards get working
+ * keepalive. Call the returned function exactly once when the connection is gone.
+ *
+ * @example
+ * ```ts
+ * const release = await leaseEventLoop(loadLibvirt());
+ * try { // open a connection in a worker, use it, close it
+ * } finally { await release(); }
+ * ```
+ */
+export async function leaseEventLoop(sym: LibvirtSymbols): Promise<() => Promise<void>> {
+  const host = hostFor(sym);
+  host.lease();
+  let released = false;
+  const release = (): Promise<void> => {
+    if (released) return Promise.resolve();
+    released = true;
+    host.unlease();
+    return releaseHost(host, sym.libraryPath);
+  };
+  try {
+    await host.running;
+  } catch (err) {
+    await release();
+    throw err;
+  }
+  return release;
 }
 
 /** One event stream; created by `LibvirtConnection.events()`. */
@@ -106,7 +215,7 @@ export class WorkerEventStream implements DomainEventStream {
   });
   private closing: Promise<void> | undefined;
 
-  constructor(sym: LibvirtSymbols, uri: string, readOnly: boolean) {
+  constructor(sym: LibvirtSymbols, uri: string, readOnly: boolean, keepAlive: KeepAliveOptions) {
     this.ready = new Promise<void>((resolve, reject) => {
       this.resolveReady = resolve;
       this.rejectReady = reject;
@@ -114,14 +223,11 @@ export class WorkerEventStream implements DomainEventStream {
     // Callers that only listen for 'error' must not crash the process with an unhandled rejection.
     this.ready.catch(() => {});
     this.libraryPath = sym.libraryPath;
-    let host = hosts.get(sym.libraryPath);
-    if (!host) {
-      host = new EventLoopHost(sym);
-      hosts.set(sym.libraryPath, host);
-    }
+    const host = hostFor(sym);
     this.host = host;
     host.streams.set(this.id, this);
-    host.send({ op: 'open', id: this.id, uri, readOnly });
+    host.updateRef();
+    host.send({ op: 'open', id: this.id, uri, readOnly, keepAlive });
   }
 
   on(event: 'lifecycle', cb: (e: LifecycleEvent) => void): this;
@@ -179,11 +285,8 @@ export class WorkerEventStream implements DomainEventStream {
       this.host.send({ op: 'close', id: this.id });
       await this.closed;
       this.host.streams.delete(this.id);
-      if (this.host.streams.size === 0 && hosts.get(this.libraryPath) === this.host) {
-        // Forget the host before it stops so a stream opened meanwhile starts a fresh worker.
-        hosts.delete(this.libraryPath);
-        await this.host.stop();
-      }
+      this.host.updateRef();
+      await releaseHost(this.host, this.libraryPath);
     })();
     return this.closing;
   }

@@ -5,16 +5,20 @@
  * @module
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { LibvirtError } from '../errors.js';
+import { LibvirtErrorCode } from './constants.js';
 import { toWireError } from './spawn-worker.js';
-import { lastError, loadLibvirt } from './symbols.js';
+import { type LibvirtSymbols, lastError, loadLibvirt, type Pointer } from './symbols.js';
 import { encodeMigrateParams } from './typed-params.js';
-import type { MigrateParams } from './types.js';
+import type { KeepAliveOptions, MigrateParams } from './types.js';
 
 /** What {@link LibvirtDomain.migrateToURI3} hands this worker. */
 export interface MigrateWorkerData {
   libraryPath: string;
   uri: string;
   readOnly: boolean;
+  /** Same keepalive as the connection the migration was started from. */
+  keepAlive: KeepAliveOptions;
   domainUuid: string;
   destUri: string;
   params: MigrateParams;
@@ -26,13 +30,20 @@ function run(data: MigrateWorkerData): void {
   const conn = data.readOnly ? sym.virConnectOpenReadOnly(data.uri) : sym.virConnectOpen(data.uri);
   if (conn === null) throw lastError(sym, data.readOnly ? 'virConnectOpenReadOnly' : 'virConnectOpen');
   try {
+    // The migration call has no deadline (it may rightly take hours): keepalive is what ends it when the
+    // source daemon stops answering. NO_SUPPORT: an in-process driver, no daemon to lose.
+    const { intervalSeconds, count } = data.keepAlive;
+    if (intervalSeconds > 0 && sym.virConnectSetKeepAlive(conn, intervalSeconds, count) < 0) {
+      const err = lastError(sym, 'virConnectSetKeepAlive');
+      if (err.libvirtCode !== LibvirtErrorCode.NO_SUPPORT) throw err;
+    }
     const dom = sym.virDomainLookupByUUIDString(conn, data.domainUuid);
     if (dom === null) throw lastError(sym, 'virDomainLookupByUUIDString');
     try {
       const params = encodeMigrateParams(data.params, sym);
       try {
         if (sym.virDomainMigrateToURI3(dom, data.destUri, params.ptr, params.count, data.flags) < 0) {
-          throw lastError(sym, 'virDomainMigrateToURI3');
+          throw asLostIfDead(sym, conn, lastError(sym, 'virDomainMigrateToURI3'));
         }
       } finally {
         params.free();
@@ -43,6 +54,19 @@ function run(data: MigrateWorkerData): void {
   } finally {
     sym.virConnectClose(conn);
   }
+}
+
+// A failure on a connection libvirt now calls dead (keepalive expired, daemon gone) is a lost connection,
+// not a refusal of the migration: the caller must not conclude the migration failed on the daemon's side.
+function asLostIfDead(sym: LibvirtSymbols, conn: Pointer, err: LibvirtError): LibvirtError {
+  if (sym.virConnectIsAlive(conn) !== 0) return err;
+  return new LibvirtError(
+    err.call,
+    err.libvirtCode,
+    err.libvirtDomain,
+    err.libvirtMessage,
+    'LIBVIRT_CONNECTION_LOST',
+  );
 }
 
 try {

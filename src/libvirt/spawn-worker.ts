@@ -8,7 +8,7 @@ import { type TransferListItem, Worker } from 'node:worker_threads';
 import { LibvirtError, type LibvirtErrorKind } from '../errors.js';
 
 /** The worker entry points in this directory. */
-export type WorkerName = 'migrate-worker' | 'event-worker';
+export type WorkerName = 'migrate-worker' | 'event-worker' | 'connection-worker';
 
 /** A libvirt error flattened for `postMessage` (class instances lose their prototype on the way). */
 export interface WireError {

@@ -38,6 +38,7 @@ export interface LibvirtSymbols {
   virConnectOpenReadOnly(uri: string): Pointer | null;
   virConnectClose(conn: Pointer): number;
   virConnectIsAlive(conn: Pointer): number;
+  virConnectSetKeepAlive(conn: Pointer, interval: number, count: number): number;
   virConnectGetLibVersion(conn: Pointer, out: Out<number | bigint>): number;
   virConnectGetVersion(conn: Pointer, out: Out<number | bigint>): number;
   virConnectGetHostname(conn: Pointer): string | null;
@@ -61,6 +62,8 @@ export interface LibvirtSymbols {
   virDomainGetState(dom: Pointer, state: Out<number>, reason: Out<number>, flags: number): number;
   virDomainGetXMLDesc(dom: Pointer, flags: number): string | null;
   virDomainIsActive(dom: Pointer): number;
+  virDomainGetInfo(dom: Pointer, info: Out<RawDomainInfo>): number;
+  virDomainGetBlockInfo(dom: Pointer, disk: string, info: Out<RawBlockInfo>, flags: number): number;
   virDomainGetJobStats(
     dom: Pointer,
     type: Out<number>,
@@ -127,6 +130,22 @@ export interface LibvirtSymbols {
   virConnectDomainEventDeregisterAny(conn: Pointer, callbackId: number): number;
 }
 
+/** `struct _virDomainInfo` as koffi decodes it; `unsigned long (long)` fields may come back as bigint. */
+export interface RawDomainInfo {
+  state: number;
+  maxMem: number | bigint;
+  memory: number | bigint;
+  nrVirtCpu: number;
+  cpuTime: number | bigint;
+}
+
+/** `struct _virDomainBlockInfo` as koffi decodes it. */
+export interface RawBlockInfo {
+  capacity: number | bigint;
+  allocation: number | bigint;
+  physical: number | bigint;
+}
+
 /** Where the binding looks for libvirt unless told otherwise. */
 export const DEFAULT_LIBRARY = 'libvirt.so.0';
 
@@ -135,6 +154,7 @@ const PROTOTYPES = [
   'void *virConnectOpenReadOnly(const char *uri)',
   'int virConnectClose(void *conn)',
   'int virConnectIsAlive(void *conn)',
+  'int virConnectSetKeepAlive(void *conn, int interval, unsigned int count)',
   'int virConnectGetLibVersion(void *conn, _Out_ unsigned long *libVer)',
   'int virConnectGetVersion(void *conn, _Out_ unsigned long *hvVer)',
   // `char *!` makes koffi free() the string after copying it, as libvirt's docs require of the caller.
@@ -152,6 +172,8 @@ const PROTOTYPES = [
   'int virDomainGetState(void *dom, _Out_ int *state, _Out_ int *reason, unsigned int flags)',
   'char *! virDomainGetXMLDesc(void *dom, unsigned int flags)',
   'int virDomainIsActive(void *dom)',
+  'int virDomainGetInfo(void *dom, _Out_ virDomainInfo *info)',
+  'int virDomainGetBlockInfo(void *dom, const char *disk, _Out_ virDomainBlockInfo *info, unsigned int flags)',
   'int virDomainGetJobStats(void *dom, _Out_ int *type, _Out_ void **params, _Out_ int *nparams, unsigned int flags)',
   'int virDomainMigrateStartPostCopy(void *dom, unsigned int flags)',
   'int virDomainAbortJob(void *dom)',
@@ -180,6 +202,26 @@ const PROTOTYPES = [
 ] as const;
 
 let virErrorType: TypeObject | undefined;
+let structsDeclared = false;
+
+// Layouts copied from include/libvirt/libvirt-domain.h (libvirt/libvirt); koffi applies the C ABI's padding,
+// so declaring the members with their C types is enough. Named types are per koffi instance, declared once.
+function declareStructs(koffi: KoffiModule): void {
+  if (structsDeclared) return;
+  koffi.struct('virDomainInfo', {
+    state: 'unsigned char',
+    maxMem: 'unsigned long',
+    memory: 'unsigned long',
+    nrVirtCpu: 'unsigned short',
+    cpuTime: 'unsigned long long',
+  });
+  koffi.struct('virDomainBlockInfo', {
+    capacity: 'unsigned long long',
+    allocation: 'unsigned long long',
+    physical: 'unsigned long long',
+  });
+  structsDeclared = true;
+}
 
 const loaded = new Map<string, LibvirtSymbols>();
 
@@ -197,6 +239,7 @@ export function loadLibvirt(libraryPath: string = DEFAULT_LIBRARY): LibvirtSymbo
   } catch (cause) {
     throw new LibvirtUnavailableError(cause);
   }
+  declareStructs(koffi);
   const table: Record<string, unknown> = { libraryPath };
   for (const proto of PROTOTYPES) {
     const name = /(\w+)\(/.exec(proto)?.[1] as string;

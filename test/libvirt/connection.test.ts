@@ -1,85 +1,109 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LibvirtError } from '../../src/errors.js';
-import { LibvirtErrorCode, openConnection } from '../../src/libvirt/index.js';
-import { captureError, TEST_URI, testDomainXml, virshVersion } from './helpers.js';
+import { type LibvirtConnection, LibvirtErrorCode, openConnection } from '../../src/libvirt/index.js';
+import { rejection, TEST_URI, testDomainXml, virshVersion } from './helpers.js';
 
-const conn = openConnection(TEST_URI);
+let conn: LibvirtConnection;
+beforeAll(async () => {
+  conn = await openConnection(TEST_URI);
+});
 afterAll(() => conn.close());
 
 describe('connection on test:///default', () => {
-  it('reports the library version virsh reports, consistent with the encoding', () => {
-    const lib = conn.libVersion();
+  it('reports the library version virsh reports, consistent with the encoding', async () => {
+    const lib = await conn.libVersion();
     expect(lib).toBeGreaterThanOrEqual(1_002_003);
     const virsh = virshVersion();
     if (virsh) expect(lib).toBe(virsh.library);
     else expect(lib).toBe(9_000_000);
   });
 
-  it('reports the hypervisor version virsh reports (TEST 0.0.2)', () => {
-    const hv = conn.hypervisorVersion();
-    expect(hv).toBe(virshVersion()?.hypervisor ?? 2);
+  it('reports the hypervisor version virsh reports (TEST 0.0.2)', async () => {
+    expect(await conn.hypervisorVersion()).toBe(virshVersion()?.hypervisor ?? 2);
   });
 
-  it('returns a hostname and capabilities XML', () => {
-    expect(conn.hostname()).toMatch(/\S/);
-    expect(conn.capabilities()).toContain('<capabilities>');
+  it('returns a hostname and capabilities XML', async () => {
+    expect(await conn.hostname()).toMatch(/\S/);
+    expect(await conn.capabilities()).toContain('<capabilities>');
   });
 
-  it('surfaces libvirt errors with their code: the test driver lacks domain capabilities (VIR_ERR_NO_SUPPORT)', () => {
-    const err = captureError(() => conn.domainCapabilities({ arch: 'x86_64' }));
+  it('surfaces libvirt errors with their code: the test driver lacks domain capabilities (VIR_ERR_NO_SUPPORT)', async () => {
+    const err = await rejection(conn.domainCapabilities({ arch: 'x86_64' }));
     expect(err).toBeInstanceOf(LibvirtError);
-    expect(err).toMatchObject({ code: LibvirtErrorCode.NO_SUPPORT, call: 'virConnectGetDomainCapabilities' });
+    expect(err).toMatchObject({
+      code: 'LIBVIRT_ERROR',
+      libvirtCode: LibvirtErrorCode.NO_SUPPORT,
+      call: 'virConnectGetDomainCapabilities',
+    });
   });
 
-  it('looks up the test domain by name and round-trips its UUID', () => {
-    const dom = conn.lookupDomainByName('test');
-    expect(dom.name()).toBe('test');
-    const uuid = dom.uuid();
-    expect(uuid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
-    const again = conn.lookupDomainByUUID(uuid);
-    expect(again.name()).toBe('test');
+  it('looks up the test domain by name and round-trips its UUID', async () => {
+    const dom = await conn.lookupDomainByName('test');
+    expect(dom.name).toBe('test');
+    expect(dom.uuid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    const again = await conn.lookupDomainByUUID(dom.uuid);
+    expect(again.name).toBe('test');
+    expect(again.uuid).toBe(dom.uuid);
     expect(again.connection).toBe(conn);
   });
 
-  it('a missing domain gives LibvirtError code 42 (VIR_ERR_NO_DOMAIN) with libvirt’s message', () => {
-    const err = captureError(() => conn.lookupDomainByName('no-such-domain'));
+  it('a missing domain gives libvirtCode 42 (VIR_ERR_NO_DOMAIN) and libvirt’s domain and message', async () => {
+    const err = await rejection(conn.lookupDomainByName('no-such-domain'));
     expect(err).toBeInstanceOf(LibvirtError);
-    expect(err).toMatchObject({ code: 42, call: 'virDomainLookupByName' });
+    expect(err).toMatchObject({ code: 'LIBVIRT_ERROR', libvirtCode: 42, call: 'virDomainLookupByName' });
+    expect((err as LibvirtError).libvirtDomain).toBeGreaterThan(0);
     expect((err as Error).message).toContain('Domain not found');
   });
 
-  it('lists domain names', () => {
-    expect(conn.listDomainNames?.()).toContain('test');
+  it('lists domain names', async () => {
+    expect(await conn.listDomainNames()).toContain('test');
   });
 
-  it('defines, starts transiently, destroys and undefines domains', () => {
-    const defined = conn.defineDomainXML(testDomainXml('binding-defined'));
-    expect(defined.isActive()).toBe(false);
-    expect(defined.state().state).toBe('shutoff');
-    expect(conn.listDomainNames?.()).toContain('binding-defined');
-    defined.undefine();
-    expect(conn.listDomainNames?.()).not.toContain('binding-defined');
+  it('defines, starts transiently, destroys and undefines domains', async () => {
+    const defined = await conn.defineDomainXML(testDomainXml('binding-defined'));
+    expect(defined.name).toBe('binding-defined');
+    expect(await defined.isActive()).toBe(false);
+    expect((await defined.state()).state).toBe('shutoff');
+    expect(await conn.listDomainNames()).toContain('binding-defined');
+    await defined.undefine();
+    expect(await conn.listDomainNames()).not.toContain('binding-defined');
 
-    const transient = conn.createDomainXML(testDomainXml('binding-transient'));
-    expect(transient.isActive()).toBe(true);
-    expect(transient.xml()).toContain('<name>binding-transient</name>');
-    transient.destroy();
-    expect(captureError(() => conn.lookupDomainByName('binding-transient'))).toMatchObject({ code: 42 });
+    const transient = await conn.createDomainXML(testDomainXml('binding-transient'));
+    expect(await transient.isActive()).toBe(true);
+    expect(await transient.xml()).toContain('<name>binding-transient</name>');
+    await transient.destroy();
+    expect(await rejection(conn.lookupDomainByName('binding-transient'))).toMatchObject({ libvirtCode: 42 });
   });
 
-  it('is alive until closed; close is idempotent and later calls fail cleanly', () => {
-    const other = openConnection(TEST_URI, { readOnly: true });
-    expect(other.uri).toBe(TEST_URI);
-    expect(other.isAlive()).toBe(true);
-    other.close();
-    other.close();
-    expect(other.isAlive()).toBe(false);
-    expect(captureError(() => other.hostname())).toMatchObject({ code: LibvirtErrorCode.INVALID_CONN });
-  });
-
-  it('a bad URI fails to open with a LibvirtError', () => {
-    const err = captureError(() => openConnection('bogus-driver:///nothing'));
+  it('a bad URI fails to open with a LibvirtError from virConnectOpen', async () => {
+    const err = await rejection(openConnection('bogus-driver:///nothing'));
     expect(err).toBeInstanceOf(LibvirtError);
-    expect((err as LibvirtError).call).toBe('virConnectOpen');
+    expect(err).toMatchObject({ call: 'virConnectOpen', code: 'LIBVIRT_ERROR' });
+    expect((err as LibvirtError).libvirtCode).toBeGreaterThan(0);
+  });
+
+  it('a read-only connection refuses to change anything', async () => {
+    const ro = await openConnection(TEST_URI, { readOnly: true });
+    try {
+      expect(await ro.libVersion()).toBe(await conn.libVersion());
+      const dom = await ro.lookupDomainByName('test');
+      const err = await rejection(dom.suspend());
+      expect(err).toMatchObject({ call: 'virDomainSuspend', code: 'LIBVIRT_ERROR' });
+      expect((await dom.state()).state).toBe('running');
+    } finally {
+      await ro.close();
+    }
+  });
+
+  it('refuses out-of-range options before starting any thread', async () => {
+    await expect(openConnection(TEST_URI, { callTimeoutMs: 0 })).rejects.toThrow(RangeError);
+    await expect(openConnection(TEST_URI, { callTimeoutMs: 2 ** 31 })).rejects.toThrow(RangeError);
+    await expect(openConnection(TEST_URI, { keepAlive: { intervalSeconds: 1.5, count: 1 } })).rejects.toThrow(
+      RangeError,
+    );
+    await expect(openConnection(TEST_URI, { keepAlive: { intervalSeconds: 5, count: -1 } })).rejects.toThrow(
+      RangeError,
+    );
+    await expect(conn.libVersion({ timeoutMs: -5 })).rejects.toThrow(RangeError);
   });
 });

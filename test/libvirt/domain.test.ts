@@ -1,74 +1,113 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LibvirtError } from '../../src/errors.js';
-import { DomainStateCode, LibvirtErrorCode, openConnection } from '../../src/libvirt/index.js';
-import { captureError, TEST_URI } from './helpers.js';
+import {
+  DomainStateCode,
+  type LibvirtConnection,
+  type LibvirtDomain,
+  LibvirtErrorCode,
+  openConnection,
+} from '../../src/libvirt/index.js';
+import { rejection, TEST_URI, testDomainXml } from './helpers.js';
 
-const conn = openConnection(TEST_URI);
+let conn: LibvirtConnection;
+beforeAll(async () => {
+  conn = await openConnection(TEST_URI);
+});
 afterAll(() => conn.close());
 
 describe('domain on test:///default', () => {
-  it('the test domain is running and active', () => {
-    const dom = conn.lookupDomainByName('test');
-    expect(dom.state().state).toBe('running');
-    expect(DomainStateCode[dom.state().state]).toBe(1);
-    expect(dom.isActive()).toBe(true);
+  it('the test domain is running and active', async () => {
+    const dom = await conn.lookupDomainByName('test');
+    const { state } = await dom.state();
+    expect(state).toBe('running');
+    expect(DomainStateCode[state]).toBe(1);
+    expect(await dom.isActive()).toBe(true);
   });
 
-  it('suspend and resume change the state', () => {
-    const dom = conn.lookupDomainByName('test');
-    dom.suspend();
+  it('suspend and resume change the state', async () => {
+    const dom = await conn.lookupDomainByName('test');
+    await dom.suspend();
     try {
-      expect(dom.state().state).toBe('paused');
+      expect((await dom.state()).state).toBe('paused');
     } finally {
-      dom.resume();
+      await dom.resume();
     }
-    expect(dom.state().state).toBe('running');
+    expect((await dom.state()).state).toBe('running');
   });
 
   // Observed with libvirt 9.0: the test driver answers VIR_ERR_INTERNAL_ERROR (1), "domain 'test' not paused".
-  it('resuming a running domain is refused with libvirt’s code and message', () => {
-    const err = captureError(() => conn.lookupDomainByName('test').resume());
+  it('resuming a running domain is refused with libvirt’s code and message', async () => {
+    const err = await rejection((await conn.lookupDomainByName('test')).resume());
     expect(err).toBeInstanceOf(LibvirtError);
-    expect(err).toMatchObject({ code: LibvirtErrorCode.INTERNAL_ERROR, call: 'virDomainResume' });
+    expect(err).toMatchObject({
+      code: 'LIBVIRT_ERROR',
+      libvirtCode: LibvirtErrorCode.INTERNAL_ERROR,
+      call: 'virDomainResume',
+    });
     expect((err as Error).message).toContain('not paused');
   });
 
-  it('returns its XML', () => {
-    expect(conn.lookupDomainByName('test').xml()).toMatch(/<domain type='test'/);
+  it('returns its XML', async () => {
+    expect(await (await conn.lookupDomainByName('test')).xml()).toMatch(/<domain type='test'/);
+  });
+
+  // Observed with libvirt 9.0: the test driver's built-in domain has 8 GiB max, 2 GiB current, 2 vCPUs.
+  it('info() decodes virDomainInfo: state, max and current memory in KiB, vCPUs', async () => {
+    const info = await (await conn.lookupDomainByName('test')).info();
+    expect(info).toMatchObject({ state: 'running', maxMemoryKiB: 8_388_608, memoryKiB: 2_097_152, vcpus: 2 });
+    expect(info.cpuTimeNs).toBeGreaterThan(0);
+  });
+
+  it('info() reads each domain’s own sizes (not a constant): a defined 1 GiB, 3-vCPU domain', async () => {
+    const xml = testDomainXml('info-sized').replace('<vcpu>1</vcpu>', '<vcpu>3</vcpu>');
+    const dom = await conn.defineDomainXML(
+      xml.replace('<memory>1024</memory>', '<memory unit="MiB">1024</memory>'),
+    );
+    try {
+      expect(await dom.info()).toMatchObject({ state: 'shutoff', maxMemoryKiB: 1_048_576, vcpus: 3 });
+    } finally {
+      await dom.undefine();
+    }
+  });
+
+  // Observed with libvirt 9.0: the test driver reports fixed sizes for its built-in disk, capacity differing
+  // from allocation and physical; values above 2^32 in distinct fields pin the struct's u64 layout.
+  it('blockInfo() decodes virDomainBlockInfo in bytes', async () => {
+    const info = await (await conn.lookupDomainByName('test')).blockInfo('vda');
+    expect(info).toEqual({
+      capacity: 1_099_506_450_432,
+      allocation: 1_099_511_627_776,
+      physical: 1_099_511_627_776,
+    });
+  });
+
+  it('blockInfo() of a disk the domain lacks is libvirt’s VIR_ERR_INVALID_ARG (8)', async () => {
+    const dom = await conn.lookupDomainByName('test');
+    const err = await rejection(dom.blockInfo('vdz'));
+    expect(err).toMatchObject({ call: 'virDomainGetBlockInfo', libvirtCode: 8, code: 'LIBVIRT_ERROR' });
+    await expect(dom.blockInfo('')).rejects.toThrow(TypeError);
   });
 
   // The test driver implements none of the job/migration tuning calls; libvirt answers VIR_ERR_NO_SUPPORT (3),
   // which proves each call reaches libvirt under its own name and its error is carried back.
   it.each([
-    ['virDomainGetJobStats', (d: ReturnType<typeof conn.lookupDomainByName>) => d.jobStats()],
-    [
-      'virDomainGetJobStats',
-      (d: ReturnType<typeof conn.lookupDomainByName>) => d.jobStats({ completed: true }),
-    ],
-    ['virDomainMigrateStartPostCopy', (d: ReturnType<typeof conn.lookupDomainByName>) => d.startPostCopy()],
-    ['virDomainAbortJob', (d: ReturnType<typeof conn.lookupDomainByName>) => d.abortJob()],
-    [
-      'virDomainAbortJobFlags',
-      (d: ReturnType<typeof conn.lookupDomainByName>) => d.abortJob({ postcopy: true }),
-    ],
-    [
-      'virDomainMigrateSetMaxDowntime',
-      (d: ReturnType<typeof conn.lookupDomainByName>) => d.setMaxDowntime(300),
-    ],
-    ['virDomainMigrateSetMaxSpeed', (d: ReturnType<typeof conn.lookupDomainByName>) => d.setMaxSpeed(100)],
-    [
-      'virDomainMigrateSetMaxSpeed',
-      (d: ReturnType<typeof conn.lookupDomainByName>) => d.setMaxSpeed(100, { postcopy: true }),
-    ],
-  ])('%s reaches libvirt and reports VIR_ERR_NO_SUPPORT', (call, fn) => {
-    const err = captureError(() => fn(conn.lookupDomainByName('test')));
+    ['virDomainGetJobStats', (d: LibvirtDomain) => d.jobStats()],
+    ['virDomainGetJobStats', (d: LibvirtDomain) => d.jobStats({ completed: true })],
+    ['virDomainMigrateStartPostCopy', (d: LibvirtDomain) => d.startPostCopy()],
+    ['virDomainAbortJob', (d: LibvirtDomain) => d.abortJob()],
+    ['virDomainAbortJobFlags', (d: LibvirtDomain) => d.abortJob({ postcopy: true })],
+    ['virDomainMigrateSetMaxDowntime', (d: LibvirtDomain) => d.setMaxDowntime(300)],
+    ['virDomainMigrateSetMaxSpeed', (d: LibvirtDomain) => d.setMaxSpeed(100)],
+    ['virDomainMigrateSetMaxSpeed', (d: LibvirtDomain) => d.setMaxSpeed(100, { postcopy: true })],
+  ])('%s reaches libvirt and reports VIR_ERR_NO_SUPPORT', async (call, fn) => {
+    const err = await rejection(fn(await conn.lookupDomainByName('test')));
     expect(err).toBeInstanceOf(LibvirtError);
-    expect(err).toMatchObject({ call, code: LibvirtErrorCode.NO_SUPPORT });
+    expect(err).toMatchObject({ call, libvirtCode: LibvirtErrorCode.NO_SUPPORT, code: 'LIBVIRT_ERROR' });
   });
 
-  it('rejects values that do not fit the C type before calling libvirt', () => {
-    const dom = conn.lookupDomainByName('test');
-    expect(() => dom.setMaxDowntime(-1)).toThrow(RangeError);
-    expect(() => dom.setMaxSpeed(1.5)).toThrow(RangeError);
+  it('rejects values that do not fit the C type before calling libvirt', async () => {
+    const dom = await conn.lookupDomainByName('test');
+    await expect(dom.setMaxDowntime(-1)).rejects.toThrow(RangeError);
+    await expect(dom.setMaxSpeed(1.5)).rejects.toThrow(RangeError);
   });
 });

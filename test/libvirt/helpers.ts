@@ -39,12 +39,23 @@ export async function waitFor(predicate: () => boolean, ms = 5000): Promise<void
   }
 }
 
-/** The error `fn` throws; fails the test when it throws none. */
-export function captureError(fn: () => unknown): unknown {
+/** The error `promise` rejects with; fails the test when it resolves. */
+export async function rejection(promise: Promise<unknown>): Promise<unknown> {
   try {
-    fn();
+    await promise;
   } catch (err) {
     return err;
   }
-  throw new Error('expected an error');
+  throw new Error('expected a rejection');
+}
+
+/** Milliseconds `promise` took to settle, and how it settled. */
+export async function timed<T>(promise: Promise<T>): Promise<{ ms: number; value?: T; error?: unknown }> {
+  const start = performance.now();
+  try {
+    const value = await promise;
+    return { ms: performance.now() - start, value };
+  } catch (error) {
+    return { ms: performance.now() - start, error };
+  }
 }

@@ -9,18 +9,18 @@ describe('lazy loading', () => {
     expect(libvirtMapped()).toBe(false);
   });
 
-  it('a missing library throws LibvirtUnavailableError on open(), not on koffiBackend()', () => {
+  it('a missing library rejects open() with LibvirtUnavailableError, not koffiBackend()', async () => {
     const backend = koffiBackend({ libraryPath: '/nonexistent/libvirt.so.0' });
-    expect(() => backend.open(TEST_URI)).toThrow(LibvirtUnavailableError);
+    await expect(backend.open(TEST_URI)).rejects.toThrow(LibvirtUnavailableError);
     expect(libvirtMapped()).toBe(false);
   });
 
-  it('the first open() loads libvirt.so.0', () => {
-    const conn = openConnection(TEST_URI);
+  it('the first open() loads libvirt.so.0', async () => {
+    const conn = await openConnection(TEST_URI);
     try {
       expect(libvirtMapped()).toBe(true);
     } finally {
-      conn.close();
+      await conn.close();
     }
   });
 });

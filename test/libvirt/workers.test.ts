@@ -1,17 +1,21 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LibvirtError } from '../../src/errors.js';
 import { activeEventLoopWorkers } from '../../src/libvirt/events.js';
 import {
   DomainEvent,
   DomainEventResumedDetail,
   DomainEventSuspendedDetail,
+  type LibvirtConnection,
   LibvirtErrorCode,
   type LifecycleEvent,
   openConnection,
 } from '../../src/libvirt/index.js';
 import { TEST_URI, testDomainXml, waitFor } from './helpers.js';
 
-const conn = openConnection(TEST_URI);
+let conn: LibvirtConnection;
+beforeAll(async () => {
+  conn = await openConnection(TEST_URI);
+});
 afterAll(() => conn.close());
 
 const VIR_MIGRATE_LIVE = 1;
@@ -22,7 +26,7 @@ describe('migrateToURI3 in a worker', () => {
   // "p2p migration is not supported by the source host" (VIR_FROM_DOMAIN, 20). Getting that message means the
   // worker opened its own connection, found the domain by UUID and reached virDomainMigrateToURI3.
   it('rejects with the LibvirtError libvirt raised in the worker', async () => {
-    const dom = conn.lookupDomainByName('test');
+    const dom = await conn.lookupDomainByName('test');
     const err = await dom
       .migrateToURI3(
         'test:///default',
@@ -36,14 +40,15 @@ describe('migrateToURI3 in a worker', () => {
     expect(err).toBeInstanceOf(LibvirtError);
     expect(err).toMatchObject({
       call: 'virDomainMigrateToURI3',
-      code: LibvirtErrorCode.ARGUMENT_UNSUPPORTED,
-      domain: 20,
+      code: 'LIBVIRT_ERROR',
+      libvirtCode: LibvirtErrorCode.ARGUMENT_UNSUPPORTED,
+      libvirtDomain: 20,
     });
     expect((err as Error).message).toContain('p2p migration is not supported');
   });
 
   it('reports invalid params raised inside the worker', async () => {
-    const dom = conn.lookupDomainByName('test');
+    const dom = await conn.lookupDomainByName('test');
     await expect(dom.migrateToURI3('test:///default', { parallelConnections: 1.5 }, 0)).rejects.toThrow(
       /32-bit integer/,
     );
@@ -60,21 +65,21 @@ describe('domain event stream', () => {
       .on('error', (e) => errors.push(e));
     await stream.ready;
 
-    const other = openConnection(TEST_URI);
-    const dom = other.lookupDomainByName('test');
-    dom.suspend();
-    dom.resume();
+    const other = await openConnection(TEST_URI);
+    const dom = await other.lookupDomainByName('test');
+    await dom.suspend();
+    await dom.resume();
     await waitFor(() => seen.length >= 2);
     expect(seen.slice(0, 2)).toEqual([
       {
-        domainUuid: dom.uuid(),
+        domainUuid: dom.uuid,
         domainName: 'test',
         event: DomainEvent.SUSPENDED,
         eventName: 'suspended',
         detail: DomainEventSuspendedDetail.PAUSED,
       },
       {
-        domainUuid: dom.uuid(),
+        domainUuid: dom.uuid,
         domainName: 'test',
         event: DomainEvent.RESUMED,
         eventName: 'resumed',
@@ -85,20 +90,21 @@ describe('domain event stream', () => {
     expect(activeEventLoopWorkers()).toBe(1);
     await stream.close();
     await stream.close();
-    expect(activeEventLoopWorkers()).toBe(0);
+    // Still 1: `conn` keeps leasing the loop for its keepalive (threading.test.ts checks it ends with the last user).
+    expect(activeEventLoopWorkers()).toBe(1);
     const count = seen.length;
-    other.defineDomainXML(testDomainXml('after-close')).undefine();
+    await (await other.defineDomainXML(testDomainXml('after-close'))).undefine();
     await new Promise((r) => setTimeout(r, 300));
     expect(seen.length).toBe(count);
     expect(errors).toEqual([]);
-    other.close();
+    await other.close();
   });
 
   it('reports defined/undefined events', async () => {
     const names: string[] = [];
     const stream = conn.events().on('lifecycle', (e) => names.push(`${e.domainName}:${e.eventName}`));
     await stream.ready;
-    conn.defineDomainXML(testDomainXml('evt-defined')).undefine();
+    await (await conn.defineDomainXML(testDomainXml('evt-defined'))).undefine();
     await waitFor(() => names.length >= 2);
     await stream.close();
     expect(names).toEqual(['evt-defined:defined', 'evt-defined:undefined']);
@@ -109,22 +115,23 @@ describe('domain event stream', () => {
     const a: string[] = [];
     const b: string[] = [];
     const sa = conn.events().on('lifecycle', (e) => a.push(e.eventName));
-    const readOnly = openConnection(TEST_URI, { readOnly: true });
+    const readOnly = await openConnection(TEST_URI, { readOnly: true });
     const sb = readOnly.events().on('lifecycle', (e) => b.push(e.eventName));
     await Promise.all([sa.ready, sb.ready]);
     expect(activeEventLoopWorkers()).toBe(1);
-    const dom = conn.lookupDomainByName('test');
-    dom.suspend();
-    dom.resume();
+    const dom = await conn.lookupDomainByName('test');
+    await dom.suspend();
+    await dom.resume();
     await waitFor(() => a.length >= 2 && b.length >= 2);
     await sa.close();
     expect(activeEventLoopWorkers()).toBe(1);
-    dom.suspend();
-    dom.resume();
+    await dom.suspend();
+    await dom.resume();
     await waitFor(() => b.length >= 4);
     await sb.close();
-    readOnly.close();
-    expect(activeEventLoopWorkers()).toBe(0);
+    await readOnly.close();
+    // The loop worker stays while `conn` is open: its keepalive needs the loop.
+    expect(activeEventLoopWorkers()).toBe(1);
     expect(a).toEqual(['suspended', 'resumed']);
     expect(b).toEqual(['suspended', 'resumed', 'suspended', 'resumed']);
   });
@@ -142,13 +149,13 @@ describe('domain event stream', () => {
 
   it('rejects ready and emits error when the worker cannot connect', async () => {
     const errors: Error[] = [];
-    const bad = openConnection(TEST_URI);
+    const bad = await openConnection(TEST_URI);
     // The stream reuses its connection's URI; make that one no driver accepts so only the worker's open fails.
     Object.defineProperty(bad, 'uri', { value: 'bogus-driver:///nothing' });
     const stream = bad.events().on('error', (e) => errors.push(e));
     await expect(stream.ready).rejects.toBeInstanceOf(LibvirtError);
     await stream.close();
-    bad.close();
+    await bad.close();
     expect(errors[0]).toMatchObject({ call: 'virConnectOpen' });
   });
 });
