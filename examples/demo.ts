@@ -1,41 +1,55 @@
 /**
- * `npm run demo`: the decisions for the sample instances in this folder against the sample nova.conf.
- * No hypervisor needed.
+ * `npm run demo`: the decisions for the sample instances in this folder against the sample nova.conf and its
+ * nova.conf.d/ drop-in, read the way nova-compute reads them. Flavors and images are in the shapes the
+ * `openstack` client and the Nova and Glance APIs print. No hypervisor needed.
  */
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import {
+  type FlavorShape,
   hostTraits,
-  type InstanceMetadata,
+  type ImageShape,
   MigrationPolicyError,
+  metadataFromFlavor,
+  metadataFromImage,
   migrationDataGb,
   monitorSettings,
   parseNovaConf,
   planMigration,
+  readNovaConfSources,
   requiredTraits,
 } from '../src/index.js';
 
-interface SampleInstance extends InstanceMetadata {
+interface SampleInstance {
   name: string;
   memoryMiB: number;
   paused?: boolean;
+  flavor: FlavorShape;
+  image: ImageShape;
 }
 
-const here = (file: string) => new URL(file, import.meta.url);
-const host = parseNovaConf(readFileSync(here('./nova.conf'), 'utf8'));
+const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
+const host = parseNovaConf(
+  readNovaConfSources({ files: [here('./nova.conf')], dirs: [here('./nova.conf.d')] }).map((source) => ({
+    ...source,
+    name: source.name.slice(source.name.indexOf('examples/')),
+  })),
+);
 const instances = JSON.parse(readFileSync(here('./instances.json'), 'utf8')) as SampleInstance[];
 const versions = { libvirtVersion: '9.0.0', qemuVersion: '7.2.0' };
 
-console.log('Host (examples/nova.conf):', JSON.stringify(host));
+console.log('Host (examples/nova.conf + nova.conf.d/):', JSON.stringify(host));
 console.log(
   'Host traits (libvirt 9.0.0, QEMU 7.2.0):',
   JSON.stringify(hostTraits({ ...versions, config: host })),
 );
 
-for (const instance of instances) {
-  console.log(`\n■ ${instance.name}`);
+for (const sample of instances) {
+  console.log(`\n■ ${sample.name}`);
   try {
-    const plan = planMigration({ instance, host, paused: instance.paused ?? false, ...versions });
-    const monitor = monitorSettings(plan, migrationDataGb({ memoryMiB: instance.memoryMiB }));
+    const instance = { ...metadataFromFlavor(sample.flavor), ...metadataFromImage(sample.image) };
+    const plan = planMigration({ instance, host, paused: sample.paused ?? false, ...versions });
+    const monitor = monitorSettings(plan, migrationDataGb({ memoryMiB: sample.memoryMiB }));
     console.log(`  required traits : ${requiredTraits(instance).join(', ') || '(none)'}`);
     console.log(`  flags           : ${plan.flags} = ${plan.flagNames.join(' | ')}`);
     for (const reason of plan.reasons) console.log(`  why             : ${reason}`);

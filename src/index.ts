@@ -23,3 +23,4 @@ export {
 export * from './libvirt/index.js';
 export * from './migration/index.js';
 export * from './policy/index.js';
+export { readNovaConfSources } from './config-files.js';

@@ -1,4 +1,5 @@
 import { MigrationPolicyError } from '../errors.js';
+import { pythonStrip } from './python-text.js';
 import { quote } from './quote.js';
 
 /** oslo `bool_from_string(strict=True)`: the words Nova accepts in flavor extra specs. */
@@ -10,13 +11,24 @@ const CONF_TRUE = new Set(['true', '1', 'on', 'yes']);
 const CONF_FALSE = new Set(['false', '0', 'off', 'no']);
 
 /**
- * Strict boolean for untrusted instance metadata. Nova's image properties are lenient (an unknown word becomes
- * false), which hides typos; here every value is either a known word or an `INVALID_BOOLEAN` error.
+ * Strict boolean for untrusted instance metadata, as oslo's `bool_from_string(subject, strict=True)`:
+ * Python's `strip()` (not JavaScript's `trim()`), lower-cased, one of Nova's words; a real boolean is itself.
+ * Nova's image properties are lenient (an unknown word becomes false), which hides typos; here every value
+ * is either a known word or an `INVALID_BOOLEAN` error.
  */
 export function parseMetadataBoolean(value: unknown, key: string, where: string): boolean {
   if (typeof value === 'boolean') return value;
   if (typeof value === 'string') {
-    const word = value.trim().toLowerCase();
+    // The spellings seen in practice first: a comparison each, no allocation.
+    switch (value) {
+      case 'true':
+      case 'True':
+        return true;
+      case 'false':
+      case 'False':
+        return false;
+    }
+    const word = pythonStrip(value).toLowerCase();
     if (METADATA_TRUE.has(word)) return true;
     if (METADATA_FALSE.has(word)) return false;
   }
@@ -28,10 +40,27 @@ export function parseMetadataBoolean(value: unknown, key: string, where: string)
   );
 }
 
-/** Boolean as oslo.config reads it from `nova.conf`; `undefined` when the word is not one of oslo's. */
+/**
+ * Boolean as oslo.config's `types.Boolean` reads a `nova.conf` value (already stripped by the parser);
+ * `undefined` when the word is not one of oslo's.
+ */
 export function parseConfBoolean(word: string): boolean | undefined {
-  const normalized = word.trim().toLowerCase();
+  const normalized = word.toLowerCase();
   if (CONF_TRUE.has(normalized)) return true;
   if (CONF_FALSE.has(normalized)) return false;
   return undefined;
+}
+
+/**
+ * A flag of a call's options: a real boolean or left out. Truthiness would read `'false'` or `'no'` as true.
+ *
+ * @throws {@link MigrationPolicyError} `INVALID_ARGUMENT` naming the option.
+ */
+export function optionalFlag(value: unknown, key: string): boolean | undefined {
+  if (value === undefined || typeof value === 'boolean') return value;
+  throw new MigrationPolicyError(
+    'INVALID_ARGUMENT',
+    `${key} is ${quote(value)}: use true or false (a real boolean, not a string), or leave it out`,
+    { key, value },
+  );
 }

@@ -1,4 +1,5 @@
 import { MigrationPolicyError } from '../errors.js';
+import { asPolicyError, isPlainObject } from './guard.js';
 import { quote } from './quote.js';
 
 /** What the monitor does when a migration exceeds its completion timeout. */
@@ -91,11 +92,38 @@ export const HOST_OPTIONS: Readonly<Record<keyof HostConfig, HostOptionSpec>> = 
 
 const OPTION_KEYS = Object.keys(HOST_OPTIONS) as (keyof HostConfig)[];
 
+/** Configs this module produced: frozen and valid, so they are returned as they are. */
 const RESOLVED = new WeakSet<object>([DEFAULT_HOST_CONFIG]);
 
-function remember(config: HostConfig): Readonly<HostConfig> {
-  RESOLVED.add(Object.freeze(config));
+/** Where each option of a config read from files was set: `"/etc/nova/nova.conf line 12"`. */
+const ORIGINS = new WeakMap<object, Readonly<Partial<Record<keyof HostConfig, string>>>>();
+
+/**
+ * The last resolution of each caller object, with the own keys and values it had then. Agents plan every
+ * migration against the same host literal; when its keys and values are still the same the earlier result
+ * is still right, and re-validating and re-freezing it on every call only feeds the garbage collector.
+ */
+interface Resolution {
+  keys: string[];
+  values: unknown[];
+  config: Readonly<HostConfig>;
+}
+const LAST_RESOLUTION = new WeakMap<object, Resolution>();
+
+/** Records a config made from files, with where each of its options came from. */
+export function rememberWithOrigins(
+  config: HostConfig,
+  origins: Partial<Record<keyof HostConfig, string>>,
+): Readonly<HostConfig> {
+  Object.freeze(config);
+  RESOLVED.add(config);
+  ORIGINS.set(config, Object.freeze(origins));
   return config;
+}
+
+/** Where `key` of a config returned by `parseNovaConf` was set, e.g. `"nova.conf line 7"`; else `undefined`. */
+export function originOf(config: HostConfig, key: keyof HostConfig): string | undefined {
+  return ORIGINS.get(config)?.[key];
 }
 
 /** `[libvirt] live_migration_downtime`, for messages. */
@@ -106,7 +134,8 @@ export function optionLabel(key: keyof HostConfig): string {
 /**
  * Fills a partial host config with Nova's defaults and validates it the way oslo.config and Nova do: types,
  * ranges, choices, and tunnelled together with native TLS. Unknown keys are refused so a typo never falls
- * back to a default silently. The result is frozen: spread it to derive another.
+ * back to a default silently, and so is anything but a plain object (a number, an array, a `Map`). The
+ * result is frozen: spread it to derive another.
  *
  * @throws {@link MigrationPolicyError} `INVALID_HOST_CONFIG` naming the option, the value and the fix.
  *
@@ -117,23 +146,54 @@ export function optionLabel(key: keyof HostConfig): string {
  */
 export function resolveHostConfig(partial?: Partial<HostConfig> | null): Readonly<HostConfig> {
   if (partial === undefined || partial === null) return DEFAULT_HOST_CONFIG;
-  // A config this function already produced is frozen, so it cannot have changed since it was checked:
-  // agents plan every migration against the same parsed nova.conf, and re-validating it each time is waste.
-  if (RESOLVED.has(partial)) return partial as Readonly<HostConfig>;
-  if (typeof partial !== 'object' || Array.isArray(partial)) {
+  if (typeof partial !== 'object') {
     throw invalidHostConfig('host', partial, 'pass an object of HostConfig options, or leave it out');
+  }
+  // A config this module produced is frozen, so it cannot have changed since it was checked.
+  if (RESOLVED.has(partial)) return partial as Readonly<HostConfig>;
+  try {
+    const last = LAST_RESOLUTION.get(partial);
+    if (last !== undefined && unchanged(partial as Record<string, unknown>, last)) return last.config;
+    return resolveFresh(partial);
+  } catch (err) {
+    throw asPolicyError(err, 'host', 'the host config');
+  }
+}
+
+/** Same own enumerable keys, in the same order, with the same values (and nothing inherited). */
+function unchanged(partial: Record<string, unknown>, last: Resolution): boolean {
+  const { keys, values } = last;
+  let i = 0;
+  for (const key in partial) {
+    if (key !== keys[i] || !Object.hasOwn(partial, key) || partial[key] !== values[i]) return false;
+    i++;
+  }
+  return i === keys.length;
+}
+
+function resolveFresh(partial: object): Readonly<HostConfig> {
+  if (!isPlainObject(partial)) {
+    throw invalidHostConfig('host', partial, 'pass a plain object of HostConfig options, or leave it out');
   }
   const config: HostConfig = { ...DEFAULT_HOST_CONFIG };
   const writable = config as unknown as Record<string, unknown>;
+  const keys: string[] = [];
+  const values: unknown[] = [];
   for (const [key, value] of Object.entries(partial)) {
-    if (!(OPTION_KEYS as string[]).includes(key)) {
+    keys.push(key);
+    values.push(value);
+    if (!Object.hasOwn(HOST_OPTIONS, key)) {
       throw invalidHostConfig(key, value, `use one of: ${OPTION_KEYS.join(', ')}`);
     }
     if (value === undefined) continue;
     checkOptionValue(key as keyof HostConfig, value);
     writable[key] = value;
   }
-  return remember(validateCombination(config));
+  validateCombination(config);
+  Object.freeze(config);
+  RESOLVED.add(config);
+  LAST_RESOLUTION.set(partial, { keys, values, config });
+  return config;
 }
 
 function checkOptionValue(key: keyof HostConfig, value: unknown): void {
@@ -156,7 +216,8 @@ function checkOptionValue(key: keyof HostConfig, value: unknown): void {
   }
 }
 
-function validateCombination(config: HostConfig): HostConfig {
+/** Nova's own check of the combination, done once the options are valid one by one. */
+export function validateCombination(config: HostConfig): HostConfig {
   if (config.tunnelled && config.nativeTls) {
     throw new MigrationPolicyError(
       'INVALID_HOST_CONFIG',

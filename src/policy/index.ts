@@ -6,9 +6,12 @@
 
 export {
   completionTimeoutSeconds,
+  type DowntimeSchedule,
   type DowntimeStep,
   downtimeAt,
+  downtimeSchedule,
   downtimeSteps,
+  MAX_LISTED_STEPS,
   migrationDataGb,
 } from './downtime.js';
 export { flagNames, type MigrateFlagName, MigrateFlags } from './flags.js';
@@ -17,9 +20,11 @@ export {
   HOST_OPTIONS,
   type HostConfig,
   type HostOptionSpec,
+  originOf,
   resolveHostConfig,
   type TimeoutAction,
 } from './host-config.js';
+export { type IniFile, type IniValue, parseOsloIni } from './ini-parser.js';
 export { type InstanceMetadata, METADATA_KEYS } from './metadata.js';
 export {
   type MonitorAction,
@@ -28,15 +33,24 @@ export {
   monitorSettings,
   monitorTick,
 } from './monitor.js';
-export { parseNovaConf } from './nova-conf.js';
+export { type ConfigSource, parseNovaConf } from './nova-conf.js';
 export {
   type DecisionSource,
   type FeatureDecision,
   type MigrationPlan,
   type PlanInput,
   planMigration,
+  VERSIONS_UNCHECKED,
 } from './plan.js';
+export { pythonStrip } from './python-text.js';
 export { type InstancePolicy, resolveInstancePolicy } from './resolve.js';
+export {
+  type FlavorShape,
+  type ImageShape,
+  metadataFromFlavor,
+  metadataFromImage,
+  parsePropertiesString,
+} from './shapes.js';
 export {
   assertAbortAllowed,
   type ForceCompleteAction,

@@ -1,10 +1,17 @@
 import { MigrationPolicyError } from '../errors.js';
 import { parseMetadataBoolean } from './booleans.js';
+import { asPolicyError, isPlainObject } from './guard.js';
+import { closestKey, editDistance, resemblesOurKey, type Slot } from './key-match.js';
+import { type Feature, METADATA_KEYS } from './metadata-keys.js';
 import { quote } from './quote.js';
+
+export { type Feature, METADATA_KEYS } from './metadata-keys.js';
 
 /**
  * What an instance says about its own migrations: its flavor's extra specs and its image's properties, as
- * Nova stores them. Both are untrusted; either may be absent.
+ * Nova stores them (plain objects of strings). Both are untrusted; either may be absent. Any other key is
+ * refused. To start from the objects OpenStack's clients and APIs print, use `metadataFromFlavor` and
+ * `metadataFromImage`.
  *
  * @example
  * ```ts
@@ -21,21 +28,6 @@ export interface InstanceMetadata {
   imageProperties?: Record<string, unknown> | null;
 }
 
-/** The two per-instance features. */
-export type Feature = 'autoConverge' | 'postCopy';
-
-/** The metadata keys that carry each feature, in the flavor and in the image. */
-export const METADATA_KEYS = {
-  autoConverge: {
-    flavor: 'compute:live_migration_auto_converge',
-    image: 'compute_live_migration_auto_converge',
-  },
-  postCopy: {
-    flavor: 'compute:live_migration_post_copy',
-    image: 'compute_live_migration_post_copy',
-  },
-} as const satisfies Record<Feature, { flavor: string; image: string }>;
-
 /** Where an instance-level request was read from. */
 export type RequestSource = 'flavor' | 'image' | 'flavor and image';
 
@@ -50,37 +42,99 @@ export interface FeatureRequest {
 /** The instance's tri-state requests: absent means "no opinion, the host decides". */
 export type InstanceRequest = Partial<Record<Feature, FeatureRequest>>;
 
-const FEATURES: readonly Feature[] = ['autoConverge', 'postCopy'];
-const FLAVOR_KEYS: readonly string[] = FEATURES.map((feature) => METADATA_KEYS[feature].flavor);
-const IMAGE_KEYS: readonly string[] = FEATURES.map((feature) => METADATA_KEYS[feature].image);
-
 const FLAVOR_WHERE = 'flavor extra spec';
 const IMAGE_WHERE = 'image property';
+const TOP_LEVEL_KEYS = ['flavorExtraSpecs', 'imageProperties'];
+const NO_REQUEST: InstanceRequest = Object.freeze({});
+
+/** Keys that give away a whole flavor or image passed where its extra specs or properties belong. */
+const FLAVOR_SHAPE_KEYS = new Set([
+  'extra_specs',
+  'properties',
+  'ram',
+  'vcpus',
+  'disk',
+  'flavor',
+  'OS-FLV-EXT-DATA:ephemeral',
+]);
+const IMAGE_SHAPE_KEYS = new Set([
+  'disk_format',
+  'container_format',
+  'min_ram',
+  'min_disk',
+  'checksum',
+  'visibility',
+  'image',
+]);
+const NESTED_SHAPE_KEYS = new Set([
+  'extra_specs',
+  'properties',
+  'flavor',
+  'image',
+  'flavorExtraSpecs',
+  'imageProperties',
+]);
+
+/**
+ * The keys of each bag already scanned for misspellings, by bag: an agent plans every migration of an
+ * instance with the same objects, and a bag whose keys are the same (same names, same order) needs no second
+ * scan. Values are read again every time.
+ */
+const SCANNED = new WeakMap<object, string[]>();
 
 /**
  * Reads, validates and merges the instance's requests. Throws `INVALID_BOOLEAN`, `INVALID_ARGUMENT` (metadata
- * that is not a plain object, or a misspelt key of ours) or `FLAVOR_IMAGE_CONFLICT`. Both features true is
- * left to the caller, which words the conflict for its own context.
+ * that is not a plain object, an unknown key, a misspelt key of ours) or `FLAVOR_IMAGE_CONFLICT`. Both
+ * features true is left to the caller, which words the conflict for its own context.
  */
 export function readInstanceRequest(meta: InstanceMetadata | null | undefined): InstanceRequest {
-  if (meta !== undefined && meta !== null && (typeof meta !== 'object' || Array.isArray(meta))) {
+  if (meta === undefined || meta === null) return NO_REQUEST;
+  try {
+    return readChecked(meta);
+  } catch (err) {
+    throw asPolicyError(err, 'instance', 'the instance metadata');
+  }
+}
+
+function readChecked(meta: InstanceMetadata): InstanceRequest {
+  if (!isPlainObject(meta)) {
     throw new MigrationPolicyError(
       'INVALID_ARGUMENT',
-      `instance metadata is ${quote(meta)}: pass an object { flavorExtraSpecs?, imageProperties? }`,
+      `instance metadata is ${quote(meta)}: pass a plain object { flavorExtraSpecs?, imageProperties? }`,
       { key: 'instance', value: meta },
     );
   }
-  const flavor = asBag(meta?.flavorExtraSpecs, 'flavorExtraSpecs');
-  const image = asBag(meta?.imageProperties, 'imageProperties');
-  rejectMisspeltKeys(flavor, 'compute:live_migration', FLAVOR_WHERE, 'flavor');
-  rejectMisspeltKeys(image, 'compute_live_migration', IMAGE_WHERE, 'image');
+  let flavorBag: unknown;
+  let imageBag: unknown;
+  for (const key in meta) {
+    if (key === 'flavorExtraSpecs') flavorBag = meta.flavorExtraSpecs;
+    else if (key === 'imageProperties') imageBag = meta.imageProperties;
+    else if (Object.hasOwn(meta, key)) throw unknownTopLevelKey(meta, key);
+  }
+  // Read only own properties: a polluted Object.prototype must not lend an instance its metadata.
+  if (flavorBag !== undefined && !Object.hasOwn(meta, 'flavorExtraSpecs')) flavorBag = undefined;
+  if (imageBag !== undefined && !Object.hasOwn(meta, 'imageProperties')) imageBag = undefined;
 
+  const flavor = checkBag(flavorBag, 'flavorExtraSpecs', 'flavor');
+  const image = checkBag(imageBag, 'imageProperties', 'image');
+  if (flavor === undefined && image === undefined) return NO_REQUEST;
   const request: InstanceRequest = {};
-  for (const feature of FEATURES) {
-    const keys = METADATA_KEYS[feature];
-    const fromFlavor = readBoolean(flavor, keys.flavor, FLAVOR_WHERE);
-    const fromImage = readBoolean(image, keys.image, IMAGE_WHERE);
-    if (fromFlavor !== undefined && fromImage !== undefined && fromFlavor !== fromImage) {
+  merge(request, 'autoConverge', flavor, image);
+  merge(request, 'postCopy', flavor, image);
+  return request;
+}
+
+function merge(
+  request: InstanceRequest,
+  feature: Feature,
+  flavor: Record<string, unknown> | undefined,
+  image: Record<string, unknown> | undefined,
+): void {
+  const keys = METADATA_KEYS[feature];
+  const fromFlavor = flavor === undefined ? undefined : readBoolean(flavor, keys.flavor, FLAVOR_WHERE);
+  const fromImage = image === undefined ? undefined : readBoolean(image, keys.image, IMAGE_WHERE);
+  if (fromFlavor !== undefined) {
+    if (fromImage !== undefined && fromFlavor !== fromImage) {
       throw new MigrationPolicyError(
         'FLAVOR_IMAGE_CONFLICT',
         `flavor extra spec "${keys.flavor}" is ${fromFlavor} but image property "${keys.image}" is ` +
@@ -88,90 +142,114 @@ export function readInstanceRequest(meta: InstanceMetadata | null | undefined): 
         { key: keys.flavor, value: fromFlavor },
       );
     }
-    if (fromFlavor !== undefined) {
-      request[feature] = {
-        value: fromFlavor,
-        source: fromImage === undefined ? 'flavor' : 'flavor and image',
-        key: keys.flavor,
-      };
-    } else if (fromImage !== undefined) {
-      request[feature] = { value: fromImage, source: 'image', key: keys.image };
-    }
+    request[feature] = {
+      value: fromFlavor,
+      source: fromImage === undefined ? 'flavor' : 'flavor and image',
+      key: keys.flavor,
+    };
+  } else if (fromImage !== undefined) {
+    request[feature] = { value: fromImage, source: 'image', key: keys.image };
   }
-  return request;
 }
 
-type Bag = Readonly<Record<string, unknown>>;
-
-const EMPTY: Bag = Object.freeze({});
-
 /**
- * An untrusted bag, checked to be a plain object. Its values are only ever read through own-property checks,
- * so keys like `__proto__` or `constructor` are plain data and never reach a prototype.
+ * An untrusted bag, checked to be a plain object and scanned for misspelt keys. Its values are only ever read
+ * through own-property checks, so keys like `__proto__` or `constructor` are plain data.
  */
-function asBag(bag: unknown, name: string): Bag {
-  if (bag === undefined || bag === null) return EMPTY;
-  if (typeof bag !== 'object' || Array.isArray(bag)) {
+function checkBag(bag: unknown, name: string, slot: Slot): Record<string, unknown> | undefined {
+  if (bag === undefined || bag === null) return undefined;
+  if (!isPlainObject(bag)) {
     throw new MigrationPolicyError(
       'INVALID_ARGUMENT',
-      `${name} is ${quote(bag)}: pass an object mapping keys to string values, or leave it out`,
+      `${name} is ${quote(bag)}${bag instanceof Map ? ' (a Map)' : ''}: pass a plain object mapping keys to ` +
+        'string values (e.g. Object.fromEntries(map)), or leave it out',
       { key: name, value: bag },
     );
   }
-  return bag as Bag;
+  const scanned = SCANNED.get(bag);
+  if (scanned === undefined || !sameKeys(bag, scanned)) SCANNED.set(bag, scanKeys(bag, name, slot));
+  return bag;
 }
 
-function readBoolean(bag: Bag, key: string, where: string): boolean | undefined {
+/** The bag still has exactly the own enumerable keys it had, in the same order (and no inherited ones). */
+function sameKeys(bag: Record<string, unknown>, keys: readonly string[]): boolean {
+  let i = 0;
+  for (const key in bag) {
+    if (key !== keys[i] || !Object.hasOwn(bag, key)) return false;
+    i++;
+  }
+  return i === keys.length;
+}
+
+/**
+ * Refuses a key that resembles ours without being it (`..._postcopy`, a leading no-break space, the image's
+ * spelling in a flavor): ignoring it would silently let the host decide against the user's wish.
+ */
+function scanKeys(bag: Record<string, unknown>, name: string, slot: Slot): string[] {
+  const keys = Object.keys(bag);
+  const own = slot === 'flavor' ? FLAVOR_KEYS : IMAGE_KEYS;
+  const where = slot === 'flavor' ? FLAVOR_WHERE : IMAGE_WHERE;
+  for (const key of keys) {
+    if (own.includes(key)) continue;
+    if (NESTED_SHAPE_KEYS.has(key)) {
+      const value = bag[key];
+      if (typeof value === 'object' && value !== null) throw nestedShape(name, key, slot);
+    }
+    if (!resemblesOurKey(key)) continue;
+    const { closest, closestSlot, suggestion } = closestKey(key, slot);
+    const other =
+      closestSlot === slot
+        ? ''
+        : ` (${quote(key) === `"${closest}"` ? 'that is' : 'it is close to'} the ${closestSlot === 'flavor' ? FLAVOR_WHERE : IMAGE_WHERE} "${closest}"; the ${where} is spelt differently)`;
+    throw new MigrationPolicyError(
+      'INVALID_ARGUMENT',
+      `${where} ${quote(key)} is not a live-migration key this library reads, so the host would decide ` +
+        `instead: did you mean "${suggestion}"?${other} Known ${where} keys: ${own.map((k) => `"${k}"`).join(', ')}`,
+      { key, value: bag[key] },
+    );
+  }
+  return keys;
+}
+
+const FLAVOR_KEYS: readonly string[] = [METADATA_KEYS.autoConverge.flavor, METADATA_KEYS.postCopy.flavor];
+const IMAGE_KEYS: readonly string[] = [METADATA_KEYS.autoConverge.image, METADATA_KEYS.postCopy.image];
+
+function nestedShape(name: string, key: string, slot: Slot): MigrationPolicyError {
+  const helper = slot === 'flavor' ? 'metadataFromFlavor(flavor)' : 'metadataFromImage(image)';
+  return new MigrationPolicyError(
+    'INVALID_ARGUMENT',
+    `${name} has a "${key}" object: this looks like a whole ${slot} (or an API response) rather than its ` +
+      `${slot === 'flavor' ? 'extra specs' : 'properties'}; pass ${helper}, which reads every shape OpenStack prints`,
+    { key: `${name}.${key}`, value: '[object]' },
+  );
+}
+
+function unknownTopLevelKey(meta: Record<string, unknown>, key: string): MigrationPolicyError {
+  let hint: string;
+  if (FLAVOR_SHAPE_KEYS.has(key)) {
+    hint =
+      'this looks like a flavor (`openstack flavor show -f json`, a Nova API flavor or the os-extra_specs response): pass metadataFromFlavor(flavor)';
+  } else if (IMAGE_SHAPE_KEYS.has(key)) {
+    hint =
+      'this looks like an image (`openstack image show -f json` or a Glance v2 image): pass metadataFromImage(image)';
+  } else if (resemblesOurKey(key)) {
+    const { suggestion } = closestKey(key, key.includes(':') ? 'flavor' : 'image');
+    hint = `a live-migration key belongs inside flavorExtraSpecs or imageProperties (e.g. { flavorExtraSpecs: { "${suggestion}": "true" } })`;
+  } else {
+    const nearest = TOP_LEVEL_KEYS.reduce((a, b) => (editDistance(key, b) < editDistance(key, a) ? b : a));
+    hint = `did you mean "${nearest}"?`;
+  }
+  return new MigrationPolicyError(
+    'INVALID_ARGUMENT',
+    `instance metadata has the unknown key ${quote(key)}: it takes only flavorExtraSpecs and imageProperties; ${hint}`,
+    { key, value: meta[key] },
+  );
+}
+
+function readBoolean(bag: Record<string, unknown>, key: string, where: string): boolean | undefined {
   if (!Object.hasOwn(bag, key)) return undefined;
   const value = bag[key];
   // An explicit null/undefined is "unset", the way Nova treats a missing property.
   if (value === undefined || value === null) return undefined;
   return parseMetadataBoolean(value, key, where);
-}
-
-/**
- * A key in our namespace that is not one of ours is almost surely a typo (`..._postcopy`, a trailing space);
- * ignoring it would silently let the host decide against the user's wish.
- */
-function rejectMisspeltKeys(bag: Bag, prefix: string, where: string, slot: 'flavor' | 'image'): void {
-  const known: readonly string[] = slot === 'flavor' ? FLAVOR_KEYS : IMAGE_KEYS;
-  for (const key of Object.keys(bag)) {
-    if (!mayBeInNamespace(key, prefix) || known.includes(key)) continue;
-    if (!key.trim().toLowerCase().startsWith(prefix)) continue;
-    throw new MigrationPolicyError(
-      'INVALID_ARGUMENT',
-      `${where} ${quote(key)} is not a known live-migration key: did you mean "${closest(key, known)}"? ` +
-        `Known keys: ${known.map((k) => `"${k}"`).join(', ')}`,
-      { key, value: bag[key] },
-    );
-  }
-}
-
-/** A cheap first look (metadata bags hold dozens of unrelated keys): first non-blank letter is a "c". */
-function mayBeInNamespace(key: string, prefix: string): boolean {
-  if (key.length < prefix.length) return false;
-  const first = key.charCodeAt(0) | 0x20;
-  return first === 0x63 /* c */ || key.charCodeAt(0) <= 0x20;
-}
-
-function closest(key: string, candidates: readonly string[]): string {
-  const normalized = key
-    .trim()
-    .toLowerCase()
-    .replace(/[^a-z]/g, '');
-  let best = candidates[0] ?? '';
-  let bestScore = -1;
-  for (const candidate of candidates) {
-    const target = candidate.replace(/[^a-z]/g, '');
-    let score = 0;
-    for (let i = 0; i < Math.min(target.length, normalized.length); i++) {
-      if (target[target.length - 1 - i] === normalized[normalized.length - 1 - i]) score++;
-      else break;
-    }
-    if (score > bestScore) {
-      best = candidate;
-      bestScore = score;
-    }
-  }
-  return best;
 }

@@ -1,11 +1,14 @@
-import { completionTimeoutSeconds, type DowntimeStep, downtimeAt, downtimeSteps } from './downtime.js';
+import { MigrationPolicyError } from '../errors.js';
+import { completionTimeoutSeconds, type DowntimeSchedule, downtimeAt, downtimeSchedule } from './downtime.js';
 import type { TimeoutAction } from './host-config.js';
 import type { MigrationPlan } from './plan.js';
-import { forceCompleteAction, type MigrationStatus } from './status.js';
+import { quote } from './quote.js';
+import { checkStatus, forceCompleteAction, type MigrationStatus } from './status.js';
 
 /** The fixed inputs of a migration's monitor, derived once from its plan and size. */
 export interface MonitorSettings {
-  steps: DowntimeStep[];
+  /** The downtime schedule, as a formula (O(1) whatever `live_migration_downtime_steps` is). */
+  schedule: DowntimeSchedule;
   /** Seconds after which the timeout action fires; `undefined` when disabled. */
   completionTimeoutSeconds: number | undefined;
   timeoutAction: TimeoutAction;
@@ -41,7 +44,7 @@ export function monitorSettings(
   dataGb: number,
 ): MonitorSettings {
   return {
-    steps: downtimeSteps(dataGb, plan.host),
+    schedule: downtimeSchedule(dataGb, plan.host),
     completionTimeoutSeconds: completionTimeoutSeconds(dataGb, plan.host),
     timeoutAction: plan.host.timeoutAction,
     postCopy: plan.postCopy,
@@ -65,24 +68,33 @@ export function monitorTick(
   state: MonitorState,
   now: { elapsedSeconds: number; status: MigrationStatus },
 ): { state: MonitorState; actions: MonitorAction[] } {
-  if (now.status !== 'running') return { state, actions: [] };
+  const status = checkStatus(now?.status);
+  const elapsed = now.elapsedSeconds;
+  if (typeof elapsed !== 'number' || !(elapsed >= 0) || elapsed === Number.POSITIVE_INFINITY) {
+    throw new MigrationPolicyError(
+      'INVALID_ARGUMENT',
+      `elapsedSeconds is ${quote(elapsed)}: use the seconds since the migration started, a finite number ≥ 0`,
+      { key: 'elapsedSeconds', value: elapsed },
+    );
+  }
+  if (status !== 'running') return { state, actions: [] };
   const actions: MonitorAction[] = [];
   const next: MonitorState = { ...state };
 
-  const downtimeMs = downtimeAt(settings.steps, now.elapsedSeconds);
+  const downtimeMs = downtimeAt(settings.schedule, elapsed);
   if (downtimeMs !== undefined && downtimeMs !== state.downtimeMs) {
     actions.push({ type: 'set-downtime', downtimeMs });
     next.downtimeMs = downtimeMs;
   }
 
   const limit = settings.completionTimeoutSeconds;
-  if (limit !== undefined && !state.timedOut && now.elapsedSeconds > limit) {
+  if (limit !== undefined && !state.timedOut && elapsed > limit) {
     next.timedOut = true;
     const reason = `not complete after ${limit} s ([libvirt] live_migration_completion_timeout), action ${settings.timeoutAction}`;
     if (settings.timeoutAction === 'abort') {
       actions.push({ type: 'abort', reason });
     } else {
-      const action = forceCompleteAction({ postCopy: settings.postCopy }, now.status);
+      const action = forceCompleteAction({ postCopy: settings.postCopy }, status);
       if (action !== 'none') actions.push({ type: action, reason });
     }
   }

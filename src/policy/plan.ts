@@ -1,7 +1,11 @@
 import { MigrationPolicyError } from '../errors.js';
+import { optionalFlag } from './booleans.js';
 import { flagNames, type MigrateFlagName, MigrateFlags } from './flags.js';
-import { type HostConfig, optionLabel, resolveHostConfig } from './host-config.js';
+import { asPolicyError } from './guard.js';
+import { type HostConfig, optionLabel, originOf, resolveHostConfig } from './host-config.js';
+import { editDistance } from './key-match.js';
 import type { FeatureRequest, InstanceMetadata } from './metadata.js';
+import { quote } from './quote.js';
 import { validatedRequest } from './resolve.js';
 import { postCopyBlocker } from './traits.js';
 import { encodeVersion, formatVersion, MIN_VERSIONS, type Version } from './versions.js';
@@ -57,14 +61,37 @@ export interface MigrationPlan {
 const BASE_FLAGS =
   MigrateFlags.LIVE | MigrateFlags.PEER2PEER | MigrateFlags.PERSIST_DEST | MigrateFlags.UNDEFINE_SOURCE;
 
+const INPUT_KEYS = new Set([
+  'instance',
+  'host',
+  'blockMigration',
+  'migrateDisks',
+  'paused',
+  'libvirtVersion',
+  'qemuVersion',
+]);
+
+/** Said when a version-dependent feature is on and the versions were not given. */
+export const VERSIONS_UNCHECKED =
+  'versions not checked: libvirtVersion or qemuVersion not given, so the minimum versions of the chosen ' +
+  'features (auto-converge: libvirt 1.2.3, QEMU 1.6.0; post-copy: libvirt 1.3.3, QEMU 2.5.0; post-copy with ' +
+  'parallel connections: QEMU 10.1.0) are left to libvirt, which refuses the call on an older host';
+
 /**
  * Decides a migration the way the spec asks: the instance's metadata overrides the host's `permit_*`
  * options, post-copy wins over auto-converge at host level, and features the host cannot run are dropped
  * (from the host conf) or refused (when the instance asked for them). With no metadata the flags equal
  * Nova's `_parse_migration_flags` for the same options.
  *
- * @throws {@link MigrationPolicyError} for bad metadata or host config, `POST_COPY_UNAVAILABLE` /
- * `AUTO_CONVERGE_UNAVAILABLE` when the instance asks for what this host cannot do.
+ * Without `libvirtVersion` / `qemuVersion` the plan is Nova's: the flags are chosen from the metadata and the
+ * conf alone, nothing is held against the unknown versions, and the reasons end with
+ * {@link VERSIONS_UNCHECKED} whenever a feature with a minimum version is on; libvirt then refuses the call
+ * on a host too old for it. Pass both versions to have them checked here first.
+ *
+ * @throws {@link MigrationPolicyError} for bad metadata, host config or options (`INVALID_ARGUMENT`:
+ * an unknown option, `blockMigration` or `paused` not a real boolean, `migrateDisks` not an array of
+ * strings), `POST_COPY_UNAVAILABLE` / `AUTO_CONVERGE_UNAVAILABLE` when the instance asks for what this host
+ * cannot do. Nothing else escapes, whatever the input.
  *
  * @example
  * ```ts
@@ -78,16 +105,63 @@ const BASE_FLAGS =
  * ```
  */
 export function planMigration(input: PlanInput = {}): MigrationPlan {
-  const request = validatedRequest(input.instance);
-  const host = resolveHostConfig(input.host);
-  const libvirt =
-    input.libvirtVersion === undefined ? undefined : encodeVersion(input.libvirtVersion, 'libvirtVersion');
-  const qemu = input.qemuVersion === undefined ? undefined : encodeVersion(input.qemuVersion, 'qemuVersion');
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new MigrationPolicyError(
+      'INVALID_ARGUMENT',
+      `planMigration's input is ${quote(input)}: pass an object { instance?, host?, blockMigration?, … }, or nothing`,
+      { key: 'input', value: input },
+    );
+  }
+  let instance: PlanInput['instance'];
+  let hostInput: PlanInput['host'];
+  let blockMigration: boolean | undefined;
+  let migrateDisks: PlanInput['migrateDisks'];
+  let paused: boolean | undefined;
+  let libvirtVersion: Version | undefined;
+  let qemuVersion: Version | undefined;
+  try {
+    // One pass over the caller's own keys: each read once (a getter cannot answer twice), unknown ones refused.
+    for (const key in input) {
+      if (!Object.hasOwn(input, key)) continue;
+      const value = (input as Record<string, unknown>)[key];
+      switch (key) {
+        case 'instance':
+          instance = value as PlanInput['instance'];
+          break;
+        case 'host':
+          hostInput = value as PlanInput['host'];
+          break;
+        case 'blockMigration':
+          blockMigration = optionalFlag(value, 'blockMigration');
+          break;
+        case 'migrateDisks':
+          migrateDisks = diskList(value);
+          break;
+        case 'paused':
+          paused = optionalFlag(value, 'paused');
+          break;
+        case 'libvirtVersion':
+          libvirtVersion = value as Version | undefined;
+          break;
+        case 'qemuVersion':
+          qemuVersion = value as Version | undefined;
+          break;
+        default:
+          throw unknownInputKey(key, value);
+      }
+    }
+  } catch (err) {
+    throw asPolicyError(err, 'input', "planMigration's input");
+  }
+  const request = validatedRequest(instance);
+  const host = resolveHostConfig(hostInput);
+  const libvirt = libvirtVersion === undefined ? undefined : encodeVersion(libvirtVersion, 'libvirtVersion');
+  const qemu = qemuVersion === undefined ? undefined : encodeVersion(qemuVersion, 'qemuVersion');
   const reasons: string[] = [];
 
   let flags = BASE_FLAGS;
-  if (input.blockMigration) {
-    if (input.migrateDisks !== undefined && input.migrateDisks.length === 0) {
+  if (blockMigration === true) {
+    if (migrateDisks !== undefined && migrateDisks.length === 0) {
       reasons.push(
         'block migration without NON_SHARED_INC: no disk to copy, and libvirt would otherwise copy every disk',
       );
@@ -108,7 +182,7 @@ export function planMigration(input: PlanInput = {}): MigrationPlan {
   // A post-copy that was chosen still keeps the host's auto-converge off when only the pause drops it:
   // Nova clears POSTCOPY just before the call and never adds AUTO_CONVERGE back.
   const postCopyChosen = postCopy.enabled;
-  if (input.paused && postCopy.enabled) {
+  if (paused === true && postCopy.enabled) {
     postCopy.enabled = false;
     postCopy.reason = `post-copy dropped: the guest is paused, libvirt refuses post-copy for a paused guest and it dirties no memory anyway (${postCopy.reason})`;
   }
@@ -117,6 +191,9 @@ export function planMigration(input: PlanInput = {}): MigrationPlan {
   if (postCopy.enabled) flags |= MigrateFlags.POSTCOPY;
   if (autoConverge.enabled) flags |= MigrateFlags.AUTO_CONVERGE;
   reasons.push(postCopy.reason, autoConverge.reason);
+  if ((postCopy.enabled || autoConverge.enabled) && (libvirt === undefined || qemu === undefined)) {
+    reasons.push(VERSIONS_UNCHECKED);
+  }
 
   return {
     flags,
@@ -129,13 +206,52 @@ export function planMigration(input: PlanInput = {}): MigrationPlan {
   };
 }
 
+function diskList(value: unknown): readonly string[] | undefined {
+  if (value === undefined) return undefined;
+  if (Array.isArray(value) && value.every((disk) => typeof disk === 'string')) return value;
+  throw new MigrationPolicyError(
+    'INVALID_ARGUMENT',
+    `migrateDisks is ${quote(value)}: use an array of disk target names, e.g. ["vda"] (a string would be read ` +
+      'letter by letter), or leave it out',
+    { key: 'migrateDisks', value },
+  );
+}
+
+function unknownInputKey(key: string, value: unknown): MigrationPolicyError {
+  let nearest = 'instance';
+  for (const known of INPUT_KEYS) if (editDistance(key, known) < editDistance(key, nearest)) nearest = known;
+  return new MigrationPolicyError(
+    'INVALID_ARGUMENT',
+    `planMigration has no option ${quote(key)}: did you mean "${nearest}"? Options: ${[...INPUT_KEYS].join(', ')}`,
+    { key, value },
+  );
+}
+
+/** `[libvirt] live_migration_permit_post_copy = True`, and the file and line it was set at when known. */
+function permitLabel(host: HostConfig, key: 'permitPostCopy' | 'permitAutoConverge'): string {
+  const origin = originOf(host, key);
+  const label = host[key] ? PERMIT_LABELS[key].on : PERMIT_LABELS[key].off;
+  return origin === undefined ? label : `${label} (${origin})`;
+}
+
+const PERMIT_LABELS = {
+  permitPostCopy: {
+    on: `${optionLabel('permitPostCopy')} = True`,
+    off: `${optionLabel('permitPostCopy')} = False`,
+  },
+  permitAutoConverge: {
+    on: `${optionLabel('permitAutoConverge')} = True`,
+    off: `${optionLabel('permitAutoConverge')} = False`,
+  },
+};
+
 function decidePostCopy(
   asked: FeatureRequest | undefined,
   askedAutoConverge: FeatureRequest | undefined,
   host: HostConfig,
   blocker: string | undefined,
 ): FeatureDecision {
-  const permit = `${optionLabel('permitPostCopy')} = ${host.permitPostCopy ? 'True' : 'False'}`;
+  const permit = permitLabel(host, 'permitPostCopy');
   if (asked?.value === true) {
     if (blocker !== undefined) {
       throw new MigrationPolicyError(
@@ -175,7 +291,7 @@ function decideAutoConverge(
   libvirt: number | undefined,
   qemu: number | undefined,
 ): FeatureDecision {
-  const permit = `${optionLabel('permitAutoConverge')} = ${host.permitAutoConverge ? 'True' : 'False'}`;
+  const permit = permitLabel(host, 'permitAutoConverge');
   const blocker = autoConvergeBlocker(libvirt, qemu);
   if (asked?.value === true) {
     if (blocker !== undefined) {

@@ -1,4 +1,5 @@
 import { MigrationPolicyError } from '../errors.js';
+import { asPolicyError } from './guard.js';
 import { quote } from './quote.js';
 
 /**
@@ -21,10 +22,36 @@ export type MigrationStatus = (typeof MIGRATION_STATUSES)[number];
 /** What force-complete does for a migration in a given state. */
 export type ForceCompleteAction = 'switch-to-post-copy' | 'pause' | 'none';
 
-/** The statuses in which the migration has not yet ended. */
+const KNOWN_STATUSES: ReadonlySet<unknown> = new Set(MIGRATION_STATUSES);
+
+/**
+ * `status` when it is exactly one of {@link MIGRATION_STATUSES} (a primitive string, same case); otherwise
+ * `INVALID_ARGUMENT`, so that `'RUNNING'` or `new String('running')` is never read as "not active".
+ */
+export function checkStatus(status: unknown): MigrationStatus {
+  if (KNOWN_STATUSES.has(status)) return status as MigrationStatus;
+  throw new MigrationPolicyError(
+    'INVALID_ARGUMENT',
+    `migration status ${quote(status)} is not one of Nova's: use one of ${MIGRATION_STATUSES.map((s) => `"${s}"`).join(', ')} (lower case)`,
+    { key: 'status', value: status },
+  );
+}
+
+/**
+ * The statuses in which the migration has not yet ended.
+ *
+ * @throws {@link MigrationPolicyError} `INVALID_ARGUMENT` for a status that is not one of Nova's.
+ *
+ * @example
+ * ```ts
+ * isActiveStatus('running (post-copy)'); // true
+ * isActiveStatus('completed'); // false
+ * ```
+ */
 export function isActiveStatus(status: MigrationStatus): boolean {
+  const known = checkStatus(status);
   return (
-    status === 'queued' || status === 'preparing' || status === 'running' || status === 'running (post-copy)'
+    known === 'queued' || known === 'preparing' || known === 'running' || known === 'running (post-copy)'
   );
 }
 
@@ -44,15 +71,30 @@ export function forceCompleteAction(
   plan: { postCopy: boolean },
   status: MigrationStatus,
 ): ForceCompleteAction {
-  if (status !== 'running') return 'none';
-  return plan.postCopy ? 'switch-to-post-copy' : 'pause';
+  const known = checkStatus(status);
+  let postCopy: unknown;
+  try {
+    postCopy = typeof plan === 'object' && plan !== null ? plan.postCopy : plan;
+  } catch (err) {
+    throw asPolicyError(err, 'plan', 'the plan');
+  }
+  if (typeof postCopy !== 'boolean') {
+    throw new MigrationPolicyError(
+      'INVALID_ARGUMENT',
+      `plan.postCopy is ${quote(postCopy)}: pass the MigrationPlan, or an object whose postCopy is a real boolean`,
+      { key: 'postCopy', value: postCopy },
+    );
+  }
+  if (known !== 'running') return 'none';
+  return postCopy ? 'switch-to-post-copy' : 'pause';
 }
 
 /**
  * Refuses an abort that cannot be honoured: once in post-copy the guest already runs on the destination and
  * aborting would lose it; after the end there is nothing to abort.
  *
- * @throws {@link MigrationPolicyError} `ABORT_IN_POST_COPY` or `MIGRATION_NOT_ACTIVE`.
+ * @throws {@link MigrationPolicyError} `ABORT_IN_POST_COPY` or `MIGRATION_NOT_ACTIVE`, and `INVALID_ARGUMENT`
+ * for a status that is not one of Nova's.
  *
  * @example
  * ```ts
@@ -61,6 +103,7 @@ export function forceCompleteAction(
  * ```
  */
 export function assertAbortAllowed(status: MigrationStatus): void {
+  checkStatus(status);
   if (status === 'queued' || status === 'preparing' || status === 'running') return;
   if (status === 'running (post-copy)') {
     throw new MigrationPolicyError(

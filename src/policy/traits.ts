@@ -1,5 +1,9 @@
+import { MigrationPolicyError } from '../errors.js';
+import { optionalFlag } from './booleans.js';
+import { asPolicyError, isPlainObject } from './guard.js';
 import { type HostConfig, resolveHostConfig } from './host-config.js';
 import type { InstanceMetadata } from './metadata.js';
+import { quote } from './quote.js';
 import { validatedRequest } from './resolve.js';
 import { encodeVersion, MIN_VERSIONS, type Version } from './versions.js';
 
@@ -54,7 +58,11 @@ export interface HostCapabilities {
 /**
  * The driver's trait report for `update_provider_tree`: each trait is true when this host can run the
  * feature, regardless of the `permit_*` options (those only set the default for instances with no opinion).
- * Post-copy is not reported where the conf or the versions make it impossible.
+ * Post-copy is not reported where the conf or the versions make it impossible, or where `userfaultfd` is
+ * `false`.
+ *
+ * @throws {@link MigrationPolicyError} `INVALID_ARGUMENT` for missing or malformed versions, an unknown key, a
+ * `userfaultfd` that is not a real boolean; `INVALID_HOST_CONFIG` for a bad `config`.
  *
  * @example
  * ```ts
@@ -63,16 +71,41 @@ export interface HostCapabilities {
  * ```
  */
 export function hostTraits(capabilities: HostCapabilities): Record<Trait, boolean> {
-  const libvirt = encodeVersion(capabilities.libvirtVersion, 'libvirtVersion');
-  const qemu = encodeVersion(capabilities.qemuVersion, 'qemuVersion');
-  const config = resolveHostConfig(capabilities.config);
+  if (!isPlainObject(capabilities)) {
+    throw new MigrationPolicyError(
+      'INVALID_ARGUMENT',
+      `host capabilities are ${quote(capabilities)}: pass { libvirtVersion, qemuVersion, config?, userfaultfd? }`,
+      { key: 'capabilities', value: capabilities },
+    );
+  }
+  let read: { libvirtVersion: unknown; qemuVersion: unknown; config: unknown; userfaultfd: unknown };
+  try {
+    for (const key of Object.keys(capabilities)) {
+      if (!CAPABILITY_KEYS.includes(key)) {
+        throw new MigrationPolicyError(
+          'INVALID_ARGUMENT',
+          `host capabilities have the unknown key ${quote(key)}: use ${CAPABILITY_KEYS.join(', ')}`,
+          { key, value: capabilities[key as keyof HostCapabilities] },
+        );
+      }
+    }
+    const { libvirtVersion, qemuVersion, config, userfaultfd } = capabilities;
+    read = { libvirtVersion, qemuVersion, config, userfaultfd };
+  } catch (err) {
+    throw asPolicyError(err, 'capabilities', 'the host capabilities');
+  }
+  const libvirt = encodeVersion(read.libvirtVersion as Version, 'libvirtVersion');
+  const qemu = encodeVersion(read.qemuVersion as Version, 'qemuVersion');
+  const config = resolveHostConfig(read.config as Partial<HostConfig> | undefined);
+  const userfaultfd = optionalFlag(read.userfaultfd, 'userfaultfd');
   return {
     [Traits.AUTO_CONVERGE]:
       libvirt >= MIN_VERSIONS.autoConverge.libvirt && qemu >= MIN_VERSIONS.autoConverge.qemu,
-    [Traits.POST_COPY]:
-      capabilities.userfaultfd !== false && postCopyBlocker({ libvirt, qemu, config }) === undefined,
+    [Traits.POST_COPY]: userfaultfd !== false && postCopyBlocker({ libvirt, qemu, config }) === undefined,
   };
 }
+
+const CAPABILITY_KEYS = ['libvirtVersion', 'qemuVersion', 'config', 'userfaultfd'];
 
 /**
  * Why post-copy cannot run on this host, or `undefined` when it can. Versions left out are not held against

@@ -5,6 +5,7 @@ import {
   type HostConfig,
   type InstanceMetadata,
   planMigration,
+  VERSIONS_UNCHECKED,
 } from '../../src/index.js';
 import { AC_FLAVOR, AC_IMAGE, expectPolicyError, PC_FLAVOR, PC_IMAGE } from './helpers.js';
 
@@ -168,6 +169,7 @@ describe('planMigration: the instance overrides the host', () => {
     expect(plan.reasons).toEqual([
       `post-copy off: flavor extra spec "${PC_FLAVOR}" = false overrides [libvirt] live_migration_permit_post_copy = True`,
       'auto-converge on: [libvirt] live_migration_permit_auto_converge = True and post-copy is not in use',
+      VERSIONS_UNCHECKED,
     ]);
     expect(plan.decisions.postCopy.source).toBe('flavor');
     expect(plan.decisions.autoConverge.source).toBe('host');

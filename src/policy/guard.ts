@@ -1,0 +1,34 @@
+import { MigrationPolicyError } from '../errors.js';
+
+/**
+ * Turns whatever escaped while reading caller data (a getter that throws, a revoked `Proxy`, a trap that
+ * lies) into a `MigrationPolicyError`, so callers only ever catch one error type. Our own errors pass as is.
+ */
+export function asPolicyError(err: unknown, key: string, what: string): MigrationPolicyError {
+  if (err instanceof MigrationPolicyError) return err;
+  return new MigrationPolicyError(
+    'INVALID_ARGUMENT',
+    `reading ${what} threw (${describeThrown(err)}): pass plain data — no getters that throw, no revoked ` +
+      'proxies',
+    { key },
+  );
+}
+
+function describeThrown(err: unknown): string {
+  try {
+    const text = err instanceof Error ? `${err.name}: ${err.message}` : typeof err;
+    return text.length > 120 ? `${text.slice(0, 120)}…` : text;
+  } catch {
+    return 'an unreadable value';
+  }
+}
+
+/**
+ * An object whose prototype is `Object.prototype` or `null` — what JSON and object literals give. Everything
+ * else (a `Map`, an array, a class instance, a boxed primitive) is refused rather than silently read as empty.
+ */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
