@@ -84,6 +84,7 @@ export class MigrationJob extends EventEmitter<MigrationJobEvents> {
   #resolve: (outcome: MigrationOutcome) => void = () => undefined;
   #plan: MigrationPlan | undefined;
   #call: MigrationCall | undefined;
+  #dataGb: number | undefined;
   #progress: MigrationProgress | undefined;
   readonly #steering: SteeringEvent[] = [];
   readonly #warnings: JobWarning[] = [];
@@ -130,6 +131,14 @@ export class MigrationJob extends EventEmitter<MigrationJobEvents> {
   /** The `virDomainMigrateToURI3` arguments sent, with notes on tuning that was not sent. */
   get call(): MigrationCall | undefined {
     return this.#call;
+  }
+
+  /**
+   * The GiB counted for the downtime steps and the completion timeout: `dataGb` when given, else Nova's
+   * count from libvirt's answers. Undefined until prepared.
+   */
+  get dataGb(): number | undefined {
+    return this.#dataGb;
   }
 
   /** The latest progress report. */
@@ -271,6 +280,7 @@ export class MigrationJob extends EventEmitter<MigrationJobEvents> {
         if (this.#state.phase !== 'preparing') return;
         this.#plan = prepared.plan;
         this.#call = prepared.call;
+        this.#dataGb = prepared.dataGb;
         this.#startedAt = performance.now() - prepared.elapsedMs;
         this.#emit('plan', prepared.plan);
         this.#dispatch({

@@ -16,6 +16,8 @@ export interface Prepared {
   plan: MigrationPlan;
   call: MigrationCall;
   monitor: MonitorSettings;
+  /** The GiB the monitor counts with. */
+  dataGb: number;
   source: SourcePhase;
   /** Attach mode: libvirt's time elapsed so far, in ms. */
   elapsedMs: number;
@@ -56,7 +58,7 @@ export async function prepareMigration(
   const block = (plan.flags & MigrateFlags.NON_SHARED_INC) !== 0;
   const dataGb =
     options.dataGb ?? (await guestDataGb(domain, { block, disks: options.migrateDisks }, onDiskError));
-  return { plan, call, monitor: monitorSettings(plan, dataGb), source, elapsedMs };
+  return { plan, call, monitor: monitorSettings(plan, dataGb), dataGb, source, elapsedMs };
 }
 
 function outgoingMigration(uuid: string, stats: JobStats): number {

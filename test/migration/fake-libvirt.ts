@@ -51,6 +51,8 @@ export class FakeDomain implements LibvirtDomain {
   maxMemoryKiB = 524288;
   blocks: Record<string, BlockInfo | Error> = {};
   domainXml = '<domain><devices></devices></domain>';
+  /** libvirt's job shows up in the stats as soon as the migrate call is made (set false to start it by hand). */
+  jobOnMigrate = true;
   /** The domain left this host: every call rejects with VIR_ERR_NO_DOMAIN. */
   gone = false;
   readonly calls: string[] = [];
@@ -175,6 +177,14 @@ export class FakeDomain implements LibvirtDomain {
     this.migrations.push({ destUri, params, flags });
     const behaviour = this.#scripts.get('migrateToURI3')?.shift();
     if (behaviour?.error) return Promise.reject(behaviour.error);
+    if (this.jobOnMigrate) this.startJob();
+    return new Promise((resolve, reject) => {
+      this.#settle = { resolve, reject };
+    });
+  }
+
+  /** libvirt's migration job exists and runs pre-copy. */
+  startJob(): void {
     this.stats = {
       type: 'unbounded',
       operation: 5,
@@ -183,14 +193,14 @@ export class FakeDomain implements LibvirtDomain {
       memoryIteration: 1,
       raw: {},
     };
-    return new Promise((resolve, reject) => {
-      this.#settle = { resolve, reject };
-    });
   }
 
   /** The migration finishes: the guest leaves the source. */
-  complete(stats: JobStats = { type: 'completed', downtime: 23, timeElapsed: 4000, raw: {} }): void {
-    this.events.emit('jobCompleted', { domainUuid: this.uuid, domainName: this.name, stats });
+  complete(
+    stats: JobStats = { type: 'completed', downtime: 23, timeElapsed: 4000, raw: {} },
+    { event = true } = {},
+  ): void {
+    if (event) this.events.emit('jobCompleted', { domainUuid: this.uuid, domainName: this.name, stats });
     this.current = { state: 'shutoff', reason: 3 };
     this.stats = { type: 'none', raw: {} };
     this.#settle?.resolve();
