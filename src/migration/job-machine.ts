@@ -239,7 +239,7 @@ const failed: Row<'migrate-failed'> = (s, e) => toEnding(s, { how: 'failed', err
 /** A tick while libvirt's job runs in pre-copy: follow a post-copy switch made elsewhere, retry an abort, run Nova's monitor. */
 const precopyTick: Row<'tick'> = (s, e) => {
   if (s.mode === 'attach' && e.job === 'ended') return toEnding(s, { how: 'job-gone' });
-  if (e.source === 'post-copy' || e.source === 'post-copy-failed') return toPostCopy(s);
+  if (inPostCopy(e.source)) return toPostCopy(s);
   // In pre-copy a paused source was paused by someone else (ours is the `paused` phase); it may be resumed.
   let state: JobState =
     s.phase === 'pre-copy' && e.source !== undefined ? { ...s, pausedByOthers: e.source === 'paused' } : s;
@@ -329,8 +329,8 @@ export const TRANSITIONS: { readonly [P in Phase]: Rows } = {
       };
       if (s.mode === 'start')
         return to(ready, 'starting', {}, [{ type: 'call-migrate' }, { type: 'start-monitor' }]);
-      const phase = e.source === 'post-copy' || e.source === 'post-copy-failed' ? 'post-copy' : 'pre-copy';
-      return enterCopy(to(ready, phase, {}, [{ type: 'start-monitor' }]));
+      const entered = inPostCopy(e.source) ? toPostCopy(ready) : to(ready, 'pre-copy', {}, []);
+      return enterCopy({ state: entered.state, actions: [{ type: 'start-monitor' }, ...entered.actions] });
     },
     'prepare-failed': (s, e) => toEnding(s, { how: 'error', error: e.error }),
     abort: (s, e) =>
@@ -343,8 +343,8 @@ export const TRANSITIONS: { readonly [P in Phase]: Rows } = {
     // libvirt refuses steering until its job exists: requests wait for the first tick that shows it.
     tick: (s, e) => {
       if (e.job !== 'running') return stay(s);
-      const phase = e.source === 'post-copy' ? 'post-copy' : 'pre-copy';
-      const entered = enterCopy(to(s, phase, {}, []));
+      if (inPostCopy(e.source)) return enterCopy(toPostCopy(s));
+      const entered = enterCopy(to(s, 'pre-copy', {}, []));
       if (entered.state.phase !== 'pre-copy') return entered;
       const stepped = steer(entered.state, [], e.elapsedSeconds);
       return { state: stepped.state, actions: [...entered.actions, ...stepped.actions] };
@@ -533,6 +533,10 @@ function forceCompleteFailed(
 ): JobAction[] {
   const reason = s.forceComplete?.reason ?? 'force-complete requested';
   return [{ type: 'record', action, reason, error }, answer(error)];
+}
+
+function inPostCopy(source: SourcePhase | undefined): boolean {
+  return source === 'post-copy' || source === 'post-copy-failed';
 }
 
 function toEnding(s: JobState, cause: EndCause): Transition {

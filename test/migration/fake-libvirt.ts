@@ -32,6 +32,8 @@ export interface Behaviour {
   error?: Error;
 }
 
+let fakes = 0;
+
 export const PAUSED_USER = 1;
 export const PAUSED_POSTCOPY = 12;
 export const PAUSED_POSTCOPY_FAILED = 13;
@@ -63,9 +65,10 @@ export class FakeDomain implements LibvirtDomain {
   readonly #scripts = new Map<string, Behaviour[]>();
   #settle: { resolve: () => void; reject: (e: Error) => void } | undefined;
 
+  /** Each fake has its own UUID, so one test's unfinished job never holds another test's registry slot. */
   constructor(
     readonly name = 'guest',
-    readonly uuid = '11111111-2222-3333-4444-555555555555',
+    readonly uuid = `11111111-2222-3333-4444-${String(++fakes).padStart(12, '0')}`,
   ) {
     this.connection = new FakeConnection(this);
   }

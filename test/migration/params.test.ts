@@ -9,6 +9,12 @@ describe('destinationUris', () => {
     [{ host: 'compute-2', inboundAddress: '192.0.2.7' }, 'qemu+tcp://compute-2/system', 'tcp://192.0.2.7'],
     [{ host: '2001:db8::7' }, 'qemu+tcp://[2001:db8::7]/system', 'tcp://[2001:db8::7]'],
     [{ host: 'c2', inboundAddress: 'fd00::1' }, 'qemu+tcp://c2/system', 'tcp://[fd00::1]'],
+    [{ host: 'compute-2', scheme: 'ssh' as const }, 'qemu+ssh://compute-2/system', 'tcp://compute-2'],
+    // Already bracketed: kept as given, never double-bracketed.
+    [{ host: '[2001:db8::7]' }, 'qemu+tcp://[2001:db8::7]/system', 'tcp://[2001:db8::7]'],
+    // Item 15: a colon alone does not make an IPv6 address.
+    [{ host: 'compute-2:16509' }, 'qemu+tcp://compute-2:16509/system', 'tcp://compute-2:16509'],
+    [{ host: '192.0.2.7' }, 'qemu+tcp://192.0.2.7/system', 'tcp://192.0.2.7'],
   ])('builds Nova-style URIs from %o', (destination, uri, migrateUri) => {
     expect(destinationUris(destination)).toEqual({ destinationUri: uri, migrateUri });
   });
@@ -30,6 +36,19 @@ describe('destinationUris', () => {
     ['a host with blanks', { host: 'c 2' }],
     ['an unknown scheme', { host: 'c2', scheme: 'udp' }],
     ['a non-string uri', { uri: 42 }],
+    ['a host with a path', { host: 'evil/system?socket=/tmp/x' }],
+    ['a host with a query', { host: 'c2?no_verify=1' }],
+    ['a host with a fragment', { host: 'c2#x' }],
+    ['a host with user info', { host: 'root@c2' }],
+    ['a host with an escape', { host: 'c2%2Fx' }],
+    ['a host with a backslash', { host: 'c2\\x' }],
+    ['a host with a control character', { host: 'c2\u0007' }],
+    ['a host with a tab', { host: 'c2\tx' }],
+    ['brackets around a name', { host: '[compute-2]' }],
+    ['a half-bracketed address', { host: '[fd00::1' }],
+    ['an inbound address with a path', { host: 'c2', inboundAddress: '10.0.0.1/x' }],
+    ['an empty inbound address', { host: 'c2', inboundAddress: '' }],
+    ['an empty migrate uri', { uri: 'qemu+tcp://c2/system', migrateUri: ' ' }],
   ])('refuses %s with INVALID_OPTIONS', (_name, destination) => {
     expect(() => destinationUris(destination as never)).toThrow(MigrationJobError);
   });
@@ -61,6 +80,35 @@ describe('buildMigrationCall', () => {
     expect(off.params.autoConvergeInitial).toBeUndefined();
     expect(off.notes).toEqual([
       'auto_converge.initial/increment not sent: auto-converge is off for this migration',
+    ]);
+  });
+
+  it('accepts QEMU’s bounds 1 and 99 for auto_converge.*', () => {
+    const on = planMigration({ host: { permitAutoConverge: true } });
+    expect(
+      buildMigrationCall(on, dest, { autoConvergeInitial: 1, autoConvergeIncrement: 99 }).params,
+    ).toMatchObject({
+      autoConvergeInitial: 1,
+      autoConvergeIncrement: 99,
+    });
+    expect(
+      buildMigrationCall(on, dest, { autoConvergeInitial: 99, autoConvergeIncrement: 1 }).params,
+    ).toMatchObject({
+      autoConvergeInitial: 99,
+      autoConvergeIncrement: 1,
+    });
+    expect(
+      buildMigrationCall(on, dest, { autoConvergeIncrement: 5 }).params.autoConvergeInitial,
+    ).toBeUndefined();
+  });
+
+  it('notes migrateDisks given without block migration, and sends an empty list with none', () => {
+    expect(buildMigrationCall(planMigration(), dest, { migrateDisks: ['vda'] }).notes).toEqual([
+      'migrateDisks not sent: this is not a block migration',
+    ]);
+    expect(buildMigrationCall(planMigration(), dest, { migrateDisks: [] }).notes).toEqual([]);
+    expect(buildMigrationCall(planMigration(), dest, { tlsDestination: 'c2' }).notes).toEqual([
+      'tls.destination not sent: native TLS is off on this host',
     ]);
   });
 
@@ -104,6 +152,12 @@ describe('buildMigrationCall', () => {
   it.each<[string, object]>([
     ['a percent over 100', { autoConvergeInitial: 101 }],
     ['a negative increment', { autoConvergeIncrement: -5 }],
+    // Item 16: QEMU's cpu-throttle-initial/increment accept 1-99.
+    ['an initial throttle of 0', { autoConvergeInitial: 0 }],
+    ['an initial throttle of 100', { autoConvergeInitial: 100 }],
+    ['an increment of 0', { autoConvergeIncrement: 0 }],
+    ['an increment of 100', { autoConvergeIncrement: 100 }],
+    ['a negative post-copy bandwidth', { postCopyBandwidth: -1 }],
     ['a fractional bandwidth', { bandwidth: 1.5 }],
     ['a string bandwidth', { bandwidth: '100' }],
   ])('refuses %s', (_name, tuning) => {
