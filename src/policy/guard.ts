@@ -29,6 +29,26 @@ function describeThrown(err: unknown): string {
  */
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null) return false;
-  const proto = Object.getPrototypeOf(value);
+  let proto: unknown;
+  try {
+    proto = Object.getPrototypeOf(value);
+  } catch {
+    return false; // a revoked proxy, or a trap that throws: not plain data
+  }
   return proto === Object.prototype || proto === null;
+}
+
+/** The most characters of a caller's key an error keeps (keys are as untrusted as values). */
+const MAX_KEY_CHARS = 200;
+
+/**
+ * A key short enough to keep in an error's `key`.
+ *
+ * @example
+ * ```ts
+ * boundKey('k'.repeat(1e6)).length; // 201
+ * ```
+ */
+export function boundKey(key: string): string {
+  return key.length <= MAX_KEY_CHARS ? key : `${key.slice(0, MAX_KEY_CHARS)}…`;
 }

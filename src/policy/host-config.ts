@@ -1,5 +1,5 @@
 import { MigrationPolicyError } from '../errors.js';
-import { asPolicyError, isPlainObject } from './guard.js';
+import { asPolicyError, boundKey, isPlainObject } from './guard.js';
 import { quote } from './quote.js';
 
 /** What the monitor does when a migration exceeds its completion timeout. */
@@ -183,7 +183,7 @@ function resolveFresh(partial: object): Readonly<HostConfig> {
     keys.push(key);
     values.push(value);
     if (!Object.hasOwn(HOST_OPTIONS, key)) {
-      throw invalidHostConfig(key, value, `use one of: ${OPTION_KEYS.join(', ')}`);
+      throw invalidHostConfig(boundKey(key), value, `use one of: ${OPTION_KEYS.join(', ')}`);
     }
     if (value === undefined) continue;
     checkOptionValue(key as keyof HostConfig, value);

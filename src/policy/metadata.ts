@@ -1,6 +1,6 @@
 import { MigrationPolicyError } from '../errors.js';
 import { parseMetadataBoolean } from './booleans.js';
-import { asPolicyError, isPlainObject } from './guard.js';
+import { asPolicyError, boundKey, isPlainObject } from './guard.js';
 import { closestKey, editDistance, resemblesOurKey, type Slot } from './key-match.js';
 import { type Feature, METADATA_KEYS } from './metadata-keys.js';
 import { quote } from './quote.js';
@@ -161,7 +161,7 @@ function checkBag(bag: unknown, name: string, slot: Slot): Record<string, unknow
   if (!isPlainObject(bag)) {
     throw new MigrationPolicyError(
       'INVALID_ARGUMENT',
-      `${name} is ${quote(bag)}${bag instanceof Map ? ' (a Map)' : ''}: pass a plain object mapping keys to ` +
+      `${name} is ${quote(bag)}${isMap(bag) ? ' (a Map)' : ''}: pass a plain object mapping keys to ` +
         'string values (e.g. Object.fromEntries(map)), or leave it out',
       { key: name, value: bag },
     );
@@ -205,7 +205,7 @@ function scanKeys(bag: Record<string, unknown>, name: string, slot: Slot): strin
       'INVALID_ARGUMENT',
       `${where} ${quote(key)} is not a live-migration key this library reads, so the host would decide ` +
         `instead: did you mean "${suggestion}"?${other} Known ${where} keys: ${own.map((k) => `"${k}"`).join(', ')}`,
-      { key, value: bag[key] },
+      { key: boundKey(key), value: bag[key] },
     );
   }
   return keys;
@@ -226,10 +226,11 @@ function nestedShape(name: string, key: string, slot: Slot): MigrationPolicyErro
 
 function unknownTopLevelKey(meta: Record<string, unknown>, key: string): MigrationPolicyError {
   let hint: string;
-  if (FLAVOR_SHAPE_KEYS.has(key)) {
+  const keys = Object.keys(meta);
+  if (keys.some((k) => FLAVOR_SHAPE_KEYS.has(k))) {
     hint =
       'this looks like a flavor (`openstack flavor show -f json`, a Nova API flavor or the os-extra_specs response): pass metadataFromFlavor(flavor)';
-  } else if (IMAGE_SHAPE_KEYS.has(key)) {
+  } else if (keys.some((k) => IMAGE_SHAPE_KEYS.has(k))) {
     hint =
       'this looks like an image (`openstack image show -f json` or a Glance v2 image): pass metadataFromImage(image)';
   } else if (resemblesOurKey(key)) {
@@ -242,7 +243,7 @@ function unknownTopLevelKey(meta: Record<string, unknown>, key: string): Migrati
   return new MigrationPolicyError(
     'INVALID_ARGUMENT',
     `instance metadata has the unknown key ${quote(key)}: it takes only flavorExtraSpecs and imageProperties; ${hint}`,
-    { key, value: meta[key] },
+    { key: boundKey(key), value: meta[key] },
   );
 }
 
@@ -252,4 +253,12 @@ function readBoolean(bag: Record<string, unknown>, key: string, where: string): 
   // An explicit null/undefined is "unset", the way Nova treats a missing property.
   if (value === undefined || value === null) return undefined;
   return parseMetadataBoolean(value, key, where);
+}
+
+function isMap(value: unknown): boolean {
+  try {
+    return value instanceof Map;
+  } catch {
+    return false;
+  }
 }

@@ -131,7 +131,8 @@ function confValue(key: keyof HostConfig, raw: string, where: string): boolean |
     case 'integer': {
       if (!INTEGER.test(raw))
         throw fail('use a whole number (no unit, no comment: # and ; start comment lines only)');
-      const value = Number(raw);
+      // `+ 0` turns Python's int('-0') == 0 into 0, not JavaScript's -0.
+      const value = Number(raw) + 0;
       if (value < spec.min || value > spec.max)
         throw fail(`use a whole number from ${spec.min} to ${spec.max}`);
       return value;

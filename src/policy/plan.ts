@@ -1,7 +1,7 @@
 import { MigrationPolicyError } from '../errors.js';
 import { optionalFlag } from './booleans.js';
 import { flagNames, type MigrateFlagName, MigrateFlags } from './flags.js';
-import { asPolicyError } from './guard.js';
+import { asPolicyError, boundKey, isPlainObject } from './guard.js';
 import { type HostConfig, optionLabel, originOf, resolveHostConfig } from './host-config.js';
 import { editDistance } from './key-match.js';
 import type { FeatureRequest, InstanceMetadata } from './metadata.js';
@@ -105,7 +105,7 @@ export const VERSIONS_UNCHECKED =
  * ```
  */
 export function planMigration(input: PlanInput = {}): MigrationPlan {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+  if (typeof input !== 'object' || input === null || !isPlainObject(input)) {
     throw new MigrationPolicyError(
       'INVALID_ARGUMENT',
       `planMigration's input is ${quote(input)}: pass an object { instance?, host?, blockMigration?, … }, or nothing`,
@@ -223,7 +223,7 @@ function unknownInputKey(key: string, value: unknown): MigrationPolicyError {
   return new MigrationPolicyError(
     'INVALID_ARGUMENT',
     `planMigration has no option ${quote(key)}: did you mean "${nearest}"? Options: ${[...INPUT_KEYS].join(', ')}`,
-    { key, value },
+    { key: boundKey(key), value },
   );
 }
 

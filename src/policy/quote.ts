@@ -10,7 +10,7 @@ export function quote(value: unknown): string {
     return value.length > MAX_SHOWN ? `"${shown}…" (${value.length} characters)` : `"${shown}"`;
   }
   if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
+  if (isArray(value)) return 'an array';
   if (typeof value === 'object') return 'an object';
   if (typeof value === 'function') return 'a function';
   if (typeof value === 'symbol') return 'a symbol';
@@ -24,4 +24,13 @@ function escapeControls(text: string): string {
     out += code < 0x20 || code === 0x7f ? `\\x${code.toString(16).padStart(2, '0')}` : char;
   }
   return out;
+}
+
+/** `Array.isArray` that answers `false` for a revoked proxy instead of throwing. */
+function isArray(value: unknown): boolean {
+  try {
+    return Array.isArray(value);
+  } catch {
+    return false;
+  }
 }

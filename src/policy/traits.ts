@@ -1,6 +1,6 @@
 import { MigrationPolicyError } from '../errors.js';
 import { optionalFlag } from './booleans.js';
-import { asPolicyError, isPlainObject } from './guard.js';
+import { asPolicyError, boundKey, isPlainObject } from './guard.js';
 import { type HostConfig, resolveHostConfig } from './host-config.js';
 import type { InstanceMetadata } from './metadata.js';
 import { quote } from './quote.js';
@@ -85,7 +85,7 @@ export function hostTraits(capabilities: HostCapabilities): Record<Trait, boolea
         throw new MigrationPolicyError(
           'INVALID_ARGUMENT',
           `host capabilities have the unknown key ${quote(key)}: use ${CAPABILITY_KEYS.join(', ')}`,
-          { key, value: capabilities[key as keyof HostCapabilities] },
+          { key: boundKey(key), value: capabilities[key as keyof HostCapabilities] },
         );
       }
     }

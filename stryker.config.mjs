@@ -1,0 +1,24 @@
+// StrykerJS: `npm run test:mutation` mutates the pure policy core; another scope with
+// `npx stryker run --mutate 'src/migration/**/*.ts'`. Only the unit tests run (never the e2e lab project),
+// and mutants are type-checked against src/ alone so that work in progress in tests cannot block a run.
+// The machine is shared: keep the concurrency low.
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  testRunner: 'vitest',
+  vitest: { configFile: 'stryker.config.vitest.mts', related: false },
+  checkers: ['typescript'],
+  tsconfigFile: 'stryker.config.tsconfig.json',
+  typescriptChecker: { prioritizePerformanceOverAccuracy: true },
+  mutate: ['src/policy/**/*.ts', '!src/policy/index.ts'],
+  coverageAnalysis: 'perTest',
+  concurrency: 2,
+  timeoutMS: 10_000,
+  reporters: ['clear-text', 'progress', 'html', 'json'],
+  htmlReporter: { fileName: 'coverage/mutation/index.html' },
+  jsonReporter: { fileName: 'coverage/mutation/mutation.json' },
+  clearTextReporter: { allowColor: false, logTests: false, maxTestsToLog: 0 },
+  thresholds: { high: 90, low: 80, break: null },
+  tempDirName: 'coverage/.stryker-tmp',
+  ignorePatterns: ['coverage', 'dist', 'docs/api', 'lab/.state', 'lab/.build', 'test/e2e'],
+  cleanTempDir: true,
+};
