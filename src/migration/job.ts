@@ -110,7 +110,7 @@ export class MigrationJob extends EventEmitter<MigrationJobEvents> {
       this.#resolve = resolve;
     });
     const signal = this.#options.signal;
-    signal?.addEventListener('abort', () => this.#abortFromSignal(), { once: true });
+    signal?.addEventListener('abort', this.#onSignal, { once: true });
     // Deferred so that listeners attached right after `await migrate()` see every status change.
     setImmediate(() => {
       if (signal?.aborted) this.#abortFromSignal();
@@ -173,6 +173,9 @@ export class MigrationJob extends EventEmitter<MigrationJobEvents> {
     assertCanAbort(this.#state);
     this.#dispatch({ type: 'abort', reason: 'abort requested' });
   }
+
+  /** Bound once, so that the job can stop listening when it ends (a long-lived signal must not keep it). */
+  readonly #onSignal = (): void => this.#abortFromSignal();
 
   #abortFromSignal(): void {
     try {
@@ -389,6 +392,7 @@ export class MigrationJob extends EventEmitter<MigrationJobEvents> {
 
   #finish(): void {
     this.#ended = true;
+    this.#options.signal?.removeEventListener('abort', this.#onSignal);
     if (this.#sleep !== undefined) {
       clearTimeout(this.#sleep.timer);
       this.#sleep.wake();

@@ -172,6 +172,20 @@ describe('issue 8 §4: an AbortSignal, and the mode in progress', () => {
     ]);
   });
 
+  it('stops listening to the signal when the job ends', async () => {
+    const domain = new FakeDomain();
+    const controller = new AbortController();
+    const job = await startJob(domain, { signal: controller.signal });
+    await until(() => domain.migrating);
+    domain.complete();
+    await job.outcome;
+    // Were the job still listening, this abort would be refused (MIGRATION_NOT_ACTIVE) as a warning.
+    const warnings: unknown[] = [];
+    job.on('warning', (w) => warnings.push(w));
+    controller.abort();
+    expect(warnings).toEqual([]);
+  });
+
   it('refuses a signal that is not an AbortSignal', async () => {
     const domain = new FakeDomain();
     await expect(startJob(domain, { signal: {} as AbortSignal })).rejects.toBeInstanceOf(MigrationJobError);

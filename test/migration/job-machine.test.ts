@@ -1,0 +1,322 @@
+/** The rows of the job's state machine, one by one, without any libvirt or timer. */
+import { describe, expect, it } from 'vitest';
+import { LibvirtError } from '../../src/errors.js';
+import {
+  assertCanAbort,
+  initialState,
+  type JobEvent,
+  type JobState,
+  progressMode,
+  TRANSITIONS,
+  transition,
+} from '../../src/migration/job-machine.js';
+import { monitorSettings } from '../../src/policy/monitor.js';
+import { planMigration } from '../../src/policy/plan.js';
+
+const monitor = monitorSettings(planMigration({ host: { completionTimeout: 10 } }), 1);
+const refusal = new LibvirtError('virDomainCall', 55, 10, 'refused');
+
+function run(state: JobState, ...events: JobEvent[]) {
+  let current = state;
+  const actions = [];
+  for (const event of events) {
+    const next = transition(current, event);
+    current = next.state;
+    actions.push(...next.actions);
+  }
+  return { state: current, actions };
+}
+
+function types(actions: { type: string }[]): string[] {
+  return actions.map((a) => a.type);
+}
+
+const prepared = (postCopy = false, source: 'running' | 'paused' | 'post-copy' = 'running'): JobEvent => ({
+  type: 'prepared',
+  postCopy,
+  monitor,
+  source,
+});
+const tick = (
+  elapsedSeconds: number,
+  job: 'running' | 'ended' | 'unknown' = 'running',
+  source?: 'running' | 'paused' | 'post-copy' | 'gone',
+): JobEvent => ({
+  type: 'tick',
+  elapsedSeconds,
+  job,
+  source,
+});
+
+/** A start-mode job whose libvirt job runs pre-copy. */
+function precopy(postCopy = false): JobState {
+  return run(initialState('start'), { type: 'run' }, prepared(postCopy), tick(1, 'running', 'running')).state;
+}
+
+describe('job-machine: the table', () => {
+  it('has a row set for every phase, and no row means no change', () => {
+    expect(Object.keys(TRANSITIONS)).toHaveLength(16);
+    const state = initialState('start');
+    expect(transition(state, { type: 'resumed' })).toEqual({ state, actions: [] });
+  });
+
+  it('queued → preparing on run; a start-mode abort there cancels without libvirt', () => {
+    const { state, actions } = run(initialState('start'), { type: 'run' });
+    expect([state.phase, state.status]).toEqual(['preparing', 'preparing']);
+    expect(types(actions)).toEqual(['prepare']);
+    const aborted = run(initialState('start'), { type: 'abort', reason: 'r' });
+    expect(aborted.state.phase).toBe('cancelled');
+    expect(aborted.actions.at(-1)).toEqual({
+      type: 'finish',
+      verdict: { status: 'cancelled', guest: 'source' },
+    });
+  });
+
+  it('attach keeps an early abort and force-complete for when it follows', () => {
+    const early = run(
+      initialState('attach'),
+      { type: 'abort', reason: 'r' },
+      { type: 'force-complete', reason: 'f' },
+    );
+    expect(early.state).toMatchObject({ phase: 'queued', abort: 'wanted', forceComplete: { reason: 'f' } });
+    const follows = run(early.state, { type: 'run' }, prepared(true));
+    expect(follows.state).toMatchObject({
+      phase: 'pre-copy',
+      abort: 'sending',
+      forceComplete: { reason: 'f' },
+    });
+    expect(types(follows.actions)).toEqual(['prepare', 'start-monitor', 'abort-job']);
+    const fc = run(
+      initialState('attach'),
+      { type: 'run' },
+      { type: 'force-complete', reason: 'f' },
+      prepared(true),
+    );
+    expect(fc.state.phase).toBe('switching');
+    expect(types(fc.actions)).toEqual(['prepare', 'start-monitor', 'start-post-copy']);
+  });
+
+  it('attach starts in post-copy when the source is, and a guest found paused is not ours', () => {
+    expect(run(initialState('attach'), { type: 'run' }, prepared(true, 'post-copy')).state.phase).toBe(
+      'post-copy',
+    );
+    const paused = run(initialState('attach'), { type: 'run' }, prepared(false, 'paused'), {
+      type: 'force-complete',
+      reason: 'f',
+    });
+    expect(paused.state).toMatchObject({ phase: 'pre-copy', pausedByOthers: true });
+    expect(paused.actions.at(-1)).toEqual({ type: 'answer-force-complete', result: 'none' });
+  });
+
+  it('start mode calls libvirt once prepared and waits for its job before steering', () => {
+    const started = run(initialState('start'), { type: 'run' }, prepared());
+    expect(started.state).toMatchObject({ phase: 'starting', status: 'running' });
+    expect(types(started.actions)).toEqual(['prepare', 'call-migrate', 'start-monitor']);
+    for (const job of ['ended', 'unknown'] as const) {
+      expect(transition(started.state, tick(5, job, 'running')).state).toBe(started.state);
+    }
+    const running = transition(started.state, tick(5, 'running', 'running'));
+    expect(running.state.phase).toBe('pre-copy');
+    expect(running.actions).toEqual([{ type: 'set-downtime', downtimeMs: 50 }]);
+  });
+
+  it('records a downtime only once libvirt accepted it, and does not repeat one in flight', () => {
+    const state = precopy();
+    expect(state.downtimeInFlight).toBe(50);
+    expect(transition(state, tick(1)).actions).toEqual([]);
+    const set = transition(state, { type: 'downtime-set', downtimeMs: 50 });
+    expect(set.state.monitorState.downtimeMs).toBe(50);
+    expect(set.state.downtimeInFlight).toBeUndefined();
+    expect(set.actions).toEqual([{ type: 'record', action: 'set-downtime', reason: 'downtime step: 50 ms' }]);
+    const failed = transition(state, { type: 'downtime-failed', downtimeMs: 50, error: refusal });
+    expect(failed.state.monitorState.downtimeMs).toBeUndefined();
+    expect(transition(failed.state, tick(1)).actions).toEqual([{ type: 'set-downtime', downtimeMs: 50 }]);
+  });
+
+  it('runs the completion timeout: abort, or force-complete with force_complete', () => {
+    const timedOut = transition(precopy(), tick(11));
+    expect(timedOut.state.abort).toBe('sending');
+    expect(types(timedOut.actions)).toEqual(['abort-job']);
+    expect(transition(timedOut.state, { type: 'abort-accepted' }).actions).toEqual([
+      { type: 'record', action: 'abort', reason: expect.stringContaining('not complete after 10 s') },
+    ]);
+    const forcing = monitorSettings(
+      planMigration({
+        host: { completionTimeout: 10, timeoutAction: 'force_complete', permitPostCopy: true },
+      }),
+      1,
+    );
+    const switched = transition({ ...precopy(true), monitor: forcing }, tick(11));
+    expect(switched.state.phase).toBe('switching');
+    const paused = { ...precopy(), phase: 'paused' as const, monitor: forcing };
+    expect(types(transition(paused, tick(11)).actions)).toEqual([]);
+  });
+
+  it('retries a refused abort on the next tick', () => {
+    const sent = transition(precopy(), { type: 'abort', reason: 'user' });
+    const refused = transition(sent.state, { type: 'abort-refused', error: refusal });
+    expect(refused.state.abort).toBe('wanted');
+    expect(refused.actions).toEqual([{ type: 'record', action: 'abort', reason: 'user', error: refusal }]);
+    expect(types(transition(refused.state, tick(1)).actions)).toEqual(['abort-job']);
+  });
+
+  it('force-complete: switch, pause, a second pause, none while aborting', () => {
+    const switching = transition(precopy(true), { type: 'force-complete', reason: 'f' });
+    expect(switching.state.phase).toBe('switching');
+    const switched = transition(switching.state, { type: 'switched' });
+    expect(switched.state).toMatchObject({
+      phase: 'post-copy',
+      status: 'running (post-copy)',
+      forceComplete: undefined,
+    });
+    expect(switched.actions).toEqual([
+      { type: 'record', action: 'switch-to-post-copy', reason: 'f' },
+      { type: 'answer-force-complete', result: 'switch-to-post-copy' },
+    ]);
+    const failed = transition(switching.state, { type: 'switch-failed', error: refusal });
+    expect(failed.state.phase).toBe('pre-copy');
+    expect(failed.actions.at(-1)).toEqual({ type: 'answer-force-complete', result: refusal });
+    const pausing = transition(precopy(), { type: 'force-complete', reason: 'f' });
+    const paused = transition(pausing.state, { type: 'suspended' });
+    expect(paused.state.phase).toBe('paused');
+    expect(progressMode(paused.state)).toBe('paused-by-force-complete');
+    expect(transition(paused.state, { type: 'force-complete', reason: 'g' }).actions).toEqual([
+      { type: 'answer-force-complete', result: 'pause' },
+    ]);
+    const aborting = transition(precopy(), { type: 'abort', reason: 'a' });
+    expect(transition(aborting.state, { type: 'force-complete', reason: 'f' }).actions).toEqual([
+      { type: 'answer-force-complete', result: 'none' },
+    ]);
+  });
+
+  it('guards abort: post-copy, switching and ending refuse it', () => {
+    expect(() => assertCanAbort(precopy())).not.toThrow();
+    expect(() => assertCanAbort({ ...precopy(), phase: 'switching' })).toThrow(
+      expect.objectContaining({ code: 'ABORT_IN_POST_COPY' }),
+    );
+    expect(() => assertCanAbort({ ...precopy(), phase: 'ending' })).toThrow(
+      expect.objectContaining({ code: 'MIGRATION_NOT_ACTIVE' }),
+    );
+    expect(() => assertCanAbort({ ...precopy(), phase: 'resuming' })).toThrow(
+      expect.objectContaining({ code: 'MIGRATION_NOT_ACTIVE' }),
+    );
+  });
+
+  it('a refused abort in post-copy is dropped', () => {
+    const sent = transition(precopy(), { type: 'abort', reason: 'a' });
+    const post = transition(sent.state, tick(1, 'running', 'post-copy'));
+    expect(post.state).toMatchObject({ phase: 'post-copy', abort: 'sending' });
+    expect(progressMode(post.state)).toBe('post-copy');
+    expect(transition(post.state, { type: 'abort-refused', error: refusal }).state.abort).toBe('none');
+  });
+});
+
+describe('job-machine: how it ends', () => {
+  const ending = (state: JobState, event: JobEvent) => transition(state, event).state;
+
+  it('keeps the running status while it reads how the migration ended', () => {
+    const state = ending(precopy(), { type: 'migrate-returned' });
+    expect(state).toMatchObject({
+      phase: 'ending',
+      status: 'running',
+      end: { how: 'returned', pausedByUs: false },
+    });
+    const concluded = transition(state, {
+      type: 'concluded',
+      source: undefined,
+      stats: { type: 'completed', raw: {} },
+    });
+    expect(concluded.state.phase).toBe('completed');
+    expect(concluded.actions.at(-1)).toEqual({
+      type: 'finish',
+      verdict: { status: 'completed', guest: 'destination', stats: { type: 'completed', raw: {} } },
+    });
+  });
+
+  it.each([
+    ['no abort', 'none', undefined, 1, 'failed'],
+    ['an abort libvirt accepted', 'sent', undefined, 1, 'cancelled'],
+    ['an abort only wanted', 'wanted', undefined, 1, 'failed'],
+    ['libvirt saying cancelled', 'none', 'cancelled', 1, 'cancelled'],
+    ['OPERATION_ABORTED', 'none', undefined, 78, 'cancelled'],
+  ] as const)('a failure with %s is %s', (_n, abort, statsType, code, status) => {
+    const error = new LibvirtError('virDomainMigrateToURI3', code, 10, 'x');
+    const state = ending({ ...precopy(), abort }, { type: 'migrate-failed', error });
+    const stats = statsType ? { type: statsType, raw: {} } : undefined;
+    const { actions } = transition(state, { type: 'concluded', source: 'running', stats });
+    expect(actions.at(-1)).toMatchObject({ type: 'finish', verdict: { status, guest: 'source', error } });
+  });
+
+  it('resumes only our own pause, and only when the guest is still paused', () => {
+    const paused = { ...precopy(), phase: 'paused' as const };
+    const state = ending(paused, { type: 'migrate-failed', error: refusal });
+    expect(state.end?.pausedByUs).toBe(true);
+    const resuming = transition(state, { type: 'concluded', source: 'paused', stats: undefined });
+    expect(resuming.state.phase).toBe('resuming');
+    expect(resuming.actions).toEqual([{ type: 'resume' }]);
+    const done = transition(resuming.state, { type: 'resumed' });
+    expect(done.state.phase).toBe('failed');
+    expect(types(done.actions)).toEqual(['record', 'answer-force-complete', 'finish']);
+    expect(
+      types(transition(state, { type: 'concluded', source: 'running', stats: undefined }).actions),
+    ).toEqual(['answer-force-complete', 'finish']);
+    const notOurs = ending(precopy(), { type: 'migrate-failed', error: refusal });
+    expect(transition(notOurs, { type: 'concluded', source: 'paused', stats: undefined }).state.phase).toBe(
+      'failed',
+    );
+  });
+
+  it('a suspend that lands after the end is still undone', () => {
+    const pausing = transition(precopy(), { type: 'force-complete', reason: 'f' }).state;
+    const state = ending(pausing, { type: 'migrate-failed', error: refusal });
+    expect(state.end?.pausedByUs).toBe(false);
+    expect(ending(state, { type: 'suspended' }).end?.pausedByUs).toBe(true);
+  });
+
+  it('a failed post-copy ends in postcopy-failed with the guest on the destination', () => {
+    const post = transition(precopy(true), tick(1, 'running', 'post-copy')).state;
+    const state = ending(post, { type: 'migrate-failed', error: refusal });
+    const { state: next, actions } = transition(state, {
+      type: 'concluded',
+      source: 'post-copy-failed',
+      stats: undefined,
+    });
+    expect(next).toMatchObject({ phase: 'postcopy-failed', status: 'failed' });
+    expect(actions.at(-1)).toMatchObject({
+      verdict: { status: 'failed', guest: 'destination', postCopyFailed: true },
+    });
+  });
+
+  it('attach: the job gone and the domain gone is a completion; a start that could not start is an error', () => {
+    const attach = run(initialState('attach'), { type: 'run' }, prepared()).state;
+    const gone = ending(attach, tick(3, 'ended', 'gone'));
+    expect(gone.end?.how).toBe('job-gone');
+    expect(transition(gone, { type: 'concluded', source: 'gone', stats: undefined }).state.phase).toBe(
+      'completed',
+    );
+    expect(
+      transition(gone, { type: 'concluded', source: undefined, stats: undefined }).actions.at(-1),
+    ).toMatchObject({
+      verdict: { status: 'failed', guest: 'unknown' },
+    });
+    const failed = run(
+      initialState('start'),
+      { type: 'run' },
+      { type: 'prepare-failed', error: refusal },
+    ).state;
+    expect(
+      transition(failed, { type: 'concluded', source: 'running', stats: undefined }).actions.at(-1),
+    ).toMatchObject({
+      verdict: { status: 'error', guest: 'source', error: refusal },
+    });
+    // Start mode learns the end from the migrate call only.
+    expect(transition(precopy(), tick(3, 'ended', 'gone')).state.phase).toBe('pre-copy');
+  });
+
+  it('answers force-complete with none after the end', () => {
+    const done = run(initialState('start'), { type: 'abort', reason: 'a' }).state;
+    expect(transition(done, { type: 'force-complete', reason: 'f' }).actions).toEqual([
+      { type: 'answer-force-complete', result: 'none' },
+    ]);
+  });
+});
