@@ -63,7 +63,7 @@ pkgdir="$scratch/unpacked/package"
 cat >"$scratch/contents.cjs" <<'EOF'
 const fs = require('node:fs');
 const path = require('node:path');
-const root = process.argv[2];
+const root = path.resolve(process.argv[2]);
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
 const files = [];
 const walk = (d) => {
@@ -92,6 +92,23 @@ for (const [sub, v] of Object.entries(pkg.exports ?? {})) {
 for (const f of [pkg.main, pkg.types].filter(Boolean)) if (!has(f)) problems.push(`${f} (main/types) not in the tarball`);
 for (const f of Array.isArray(pkg.sideEffects) ? pkg.sideEffects : []) {
   if (!/[*?]/.test(f) && !has(f)) problems.push(`sideEffects lists ${f}, not in the tarball`);
+}
+// sideEffects: false everywhere but the listed files; a worker entry (top-level code run by `new Worker`)
+// has side effects and must be listed; so must any file that mentions workerData or parentPort.
+if (pkg.sideEffects !== false && !Array.isArray(pkg.sideEffects)) problems.push('no "sideEffects" field');
+const globRe = (g) => {
+  const body = g
+    .replace(/^\.\//, '')
+    .replace(/[.+^$()|[\]\\{}]/g, '\\$&')
+    .replace(/\*\*\/?|\*/g, (m) => (m === '*' ? '[^/]*' : '(?:.*/)?'));
+  return new RegExp(`^${body}$`);
+};
+const sideEffectful = (f) => Array.isArray(pkg.sideEffects) && pkg.sideEffects.some((g) => globRe(g).test(f));
+for (const f of files.filter((x) => x.startsWith('dist/') && x.endsWith('.js'))) {
+  const text = fs.readFileSync(path.join(root, f), 'utf8');
+  if (/\b(workerData|parentPort)\b/.test(text) && !sideEffectful(f)) {
+    problems.push(`${f} looks like a worker entry (uses workerData/parentPort) but "sideEffects" does not list it`);
+  }
 }
 // Every source map's sources resolve to a shipped file.
 let maps = 0;
