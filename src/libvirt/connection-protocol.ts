@@ -53,6 +53,7 @@ export interface DomainRef {
 
 /** Worker → main. */
 export type ConnectionReply =
+  | { kind: 'opening' }
   | { kind: 'opened'; keepAlive: 'on' | 'off' | 'unsupported' }
   | { kind: 'openFailed'; error: WireError }
   | { kind: 'result'; id: number; value: unknown }

@@ -104,6 +104,8 @@ const connectionCalls: Record<string, ConnCall> = {
     check(rc, 'virConnectIsAlive');
     return rc === 1;
   },
+  // Test hook: how many domain references this worker holds (see KoffiConnection.debugHandleCount).
+  debugHandleCount: () => domains.size,
   // Test hook: blocks this worker in C (libc usleep) as a hung daemon would; see KoffiConnection.debugBlock.
   debugBlock: (_c, ms: number) => {
     const koffi = getKoffi();
@@ -297,6 +299,8 @@ function run(req: Extract<ConnectionRequest, { op: 'call' }>): void {
 
 function open(): void {
   sym = loadLibvirt(data.libraryPath);
+  // The open deadline runs from here: starting this thread is our cost, not the daemon's.
+  post({ kind: 'opening' });
   const call = data.readOnly ? 'virConnectOpenReadOnly' : 'virConnectOpen';
   const ptr = data.readOnly ? sym.virConnectOpenReadOnly(data.uri) : sym.virConnectOpen(data.uri);
   if (ptr === null) throw lastError(sym, call);

@@ -126,28 +126,29 @@ export class KoffiConnection implements LibvirtConnection {
     });
   }
 
-  /** @internal Resolves once the worker opened the connection; rejects with libvirt's error or on the deadline. */
+  /**
+   * @internal Resolves once the worker opened the connection; rejects with libvirt's error, or when
+   * `virConnectOpen` outlasts the deadline (counted from the worker's start of the call, not from spawning it).
+   */
   opened(): Promise<void> {
     const call = this.readOnly ? 'virConnectOpenReadOnly' : 'virConnectOpen';
     return new Promise<void>((resolve, reject) => {
       this.worker.ref();
-      const timer = setTimeout(() => {
-        // libvirt has no open timeout; the worker ends once virConnectOpen returns, closing what it got.
-        this.openWaiter?.reject(
-          this.timeoutError(
-            call,
-            this.callTimeoutMs,
-            'the connection was not opened; it is closed if it opens later',
-          ),
-        );
-        void this.close();
-      }, this.callTimeoutMs);
+      let timer: NodeJS.Timeout | undefined;
       const done = (): void => {
         clearTimeout(timer);
         this.openWaiter = undefined;
         this.worker.unref();
       };
       this.openWaiter = {
+        startDeadline: () => {
+          timer = setTimeout(() => {
+            // libvirt has no open timeout; the worker ends once virConnectOpen returns, closing what it got.
+            const detail = 'the connection was not opened; it is closed if it opens later';
+            this.openWaiter?.reject(this.timeoutError(call, this.callTimeoutMs, detail));
+            void this.close();
+          }, this.callTimeoutMs);
+        },
         resolve: () => {
           done();
           resolve();
@@ -160,7 +161,7 @@ export class KoffiConnection implements LibvirtConnection {
     });
   }
 
-  private openWaiter: { resolve(): void; reject(err: Error): void } | undefined;
+  private openWaiter: { startDeadline(): void; resolve(): void; reject(err: Error): void } | undefined;
 
   /** @internal The libvirt library this connection's workers load. */
   get libraryPath(): string {
@@ -173,6 +174,9 @@ export class KoffiConnection implements LibvirtConnection {
 
   private receive(msg: ConnectionReply): void {
     switch (msg.kind) {
+      case 'opening':
+        this.openWaiter?.startDeadline();
+        return;
       case 'opened':
         this.keepAliveState = msg.keepAlive;
         if (this.state === 'opening') this.state = 'open';
@@ -387,6 +391,19 @@ export class KoffiConnection implements LibvirtConnection {
    */
   debugBlock(ms: number, options?: CallOptions): Promise<void> {
     return this.call('debugBlock', undefined, [ms], options);
+  }
+
+  /**
+   * @internal Test hook: how many `virDomainPtr`s the worker holds (lookups not yet released).
+   *
+   * @example
+   * ```ts
+   * await conn.lookupDomainByName('test');
+   * await conn.debugHandleCount(); // 1 until the domain object is garbage-collected
+   * ```
+   */
+  debugHandleCount(options?: CallOptions): Promise<number> {
+    return this.call('debugHandleCount', undefined, [], options);
   }
 
   /**

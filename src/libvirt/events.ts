@@ -48,6 +48,8 @@ class EventLoopHost {
   ) {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
+    // Only ever posted to; whether the process stays alive is the worker's ref (updateRef), not this port's.
+    port1.unref();
     this.running = new Promise<void>((resolve, reject) => {
       this.markRunning = resolve;
       this.failRunning = reject;
@@ -64,7 +66,6 @@ class EventLoopHost {
           };
           const worker = spawnWorker('event-worker', data, [port2]);
           this.worker = worker;
-          this.updateRef();
           worker.on('message', (msg: WorkerMessage) => this.dispatch(msg));
           worker.on('error', (err) => this.failAll(err));
           worker.once('exit', () => {
@@ -72,6 +73,8 @@ class EventLoopHost {
             this.failAll(new Error('the event loop worker exited'));
             resolve();
           });
+          // After the listeners: attaching them refs the worker's port again.
+          this.updateRef();
         }),
     );
   }
@@ -94,11 +97,12 @@ class EventLoopHost {
     return this.exited;
   }
 
-  // Streams deliver events the program waits for, so they keep the process alive like a socket would;
-  // connections alone must not (an idle, forgotten connection should not hold the process open).
+  // Streams deliver events the program waits for, so they keep the process alive like a socket would, and so
+  // does starting (someone awaits `running`); connections alone must not (an idle, forgotten connection
+  // should not hold the process open).
   updateRef(): void {
     if (!this.worker) return;
-    if (this.streams.size > 0 && !this.stopping) this.worker.ref();
+    if ((this.streams.size > 0 || this.timer < 0) && !this.stopping) this.worker.ref();
     else this.worker.unref();
   }
 
@@ -124,6 +128,7 @@ class EventLoopHost {
   private dispatch(msg: WorkerMessage): void {
     if (msg.kind === 'loop') {
       this.timer = msg.timer;
+      this.updateRef();
       this.markRunning();
       return;
     }

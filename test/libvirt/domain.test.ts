@@ -7,7 +7,7 @@ import {
   LibvirtErrorCode,
   openConnection,
 } from '../../src/libvirt/index.js';
-import { rejection, TEST_URI, testDomainXml } from './helpers.js';
+import { rejection, TEST_URI, testDomainXml, virshFields } from './helpers.js';
 
 let conn: LibvirtConnection;
 beforeAll(async () => {
@@ -51,10 +51,17 @@ describe('domain on test:///default', () => {
     expect(await (await conn.lookupDomainByName('test')).xml()).toMatch(/<domain type='test'/);
   });
 
-  // Observed with libvirt 9.0: the test driver's built-in domain has 8 GiB max, 2 GiB current, 2 vCPUs.
-  it('info() decodes virDomainInfo: state, max and current memory in KiB, vCPUs', async () => {
+  // virsh decodes the same struct with libvirt's own C code: an independent check of the koffi layout.
+  it('info() decodes virDomainInfo as virsh dominfo does: state, memory in KiB, vCPUs', async () => {
     const info = await (await conn.lookupDomainByName('test')).info();
-    expect(info).toMatchObject({ state: 'running', maxMemoryKiB: 8_388_608, memoryKiB: 2_097_152, vcpus: 2 });
+    const virsh = virshFields('dominfo', 'test');
+    expect(info).toMatchObject({
+      state: 'running',
+      maxMemoryKiB: Number.parseInt(virsh['Max memory'] ?? '', 10),
+      memoryKiB: Number.parseInt(virsh['Used memory'] ?? '', 10),
+      vcpus: Number(virsh['CPU(s)']),
+    });
+    expect(info.maxMemoryKiB).toBeGreaterThan(info.memoryKiB);
     expect(info.cpuTimeNs).toBeGreaterThan(0);
   });
 
@@ -70,15 +77,17 @@ describe('domain on test:///default', () => {
     }
   });
 
-  // Observed with libvirt 9.0: the test driver reports fixed sizes for its built-in disk, capacity differing
-  // from allocation and physical; values above 2^32 in distinct fields pin the struct's u64 layout.
-  it('blockInfo() decodes virDomainBlockInfo in bytes', async () => {
+  // The test driver's disk has capacity ≠ allocation, both above 2^32: distinct u64 fields pin the layout.
+  it('blockInfo() decodes virDomainBlockInfo in bytes, as virsh domblkinfo does', async () => {
     const info = await (await conn.lookupDomainByName('test')).blockInfo('vda');
+    const virsh = virshFields('domblkinfo', 'test', 'vda');
     expect(info).toEqual({
-      capacity: 1_099_506_450_432,
-      allocation: 1_099_511_627_776,
-      physical: 1_099_511_627_776,
+      capacity: Number(virsh.Capacity),
+      allocation: Number(virsh.Allocation),
+      physical: Number(virsh.Physical),
     });
+    expect(info.capacity).toBeGreaterThan(2 ** 32);
+    expect(info.capacity).not.toBe(info.allocation);
   });
 
   it('blockInfo() of a disk the domain lacks is libvirt’s VIR_ERR_INVALID_ARG (8)', async () => {

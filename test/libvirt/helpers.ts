@@ -25,6 +25,17 @@ export function virshVersion(): { library: number; hypervisor: number } | undefi
   };
 }
 
+/** `virsh <args…>` on the test driver, as `Field: value` pairs (dominfo, domblkinfo). */
+export function virshFields(...args: string[]): Record<string, string> {
+  const out = execFileSync('virsh', ['-c', TEST_URI, ...args], { encoding: 'utf8' });
+  const fields: Record<string, string> = {};
+  for (const line of out.split('\n')) {
+    const m = /^([^:]+):\s+(.*)$/.exec(line);
+    if (m?.[1] && m[2] !== undefined) fields[m[1].trim()] = m[2].trim();
+  }
+  return fields;
+}
+
 /** Minimal domain the test driver accepts. */
 export function testDomainXml(name: string): string {
   return `<domain type='test'><name>${name}</name><memory>1024</memory><vcpu>1</vcpu><os><type>hvm</type></os></domain>`;
