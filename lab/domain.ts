@@ -37,6 +37,47 @@ export interface LabInfo {
   };
   /** Address for `migrate_uri` (`tcp://<migrateAddress>`). */
   migrateAddress: string;
+  /** The hypervisor stack the lab runs on (`LAB_STACK`, see lab/stack.sh): every figure is quoted with it. */
+  stack: LabStack;
+}
+
+/** The lab's hypervisor stack, as `lab/up.sh` read it from the running daemons. */
+export interface LabStack {
+  /** `lab` (QEMU 10 + libvirt 9.0), `backports` (QEMU 10 + libvirt 11.3) or `distro` (QEMU 7.2 + libvirt 9.0). */
+  name: 'lab' | 'backports' | 'distro';
+  /** libvirtd's version, e.g. `9.0.0`. */
+  libvirt: string;
+  /** QEMU's version, e.g. `10.0.2`. */
+  qemu: string;
+  libvirtPackage: string;
+  qemuPackage: string;
+  accel: 'TCG' | 'KVM';
+}
+
+/** `lab stack: libvirt 9.0.0, QEMU 10.0.2, TCG` — the label every lab figure carries. */
+export function stackLabel(lab: Pick<LabInfo, 'stack'>): string {
+  const s = lab.stack;
+  return `${s.name} stack: libvirt ${s.libvirt}, QEMU ${s.qemu}, ${labDomainType() === 'kvm' ? 'KVM' : 'TCG'}`;
+}
+
+/** Major version of the lab's QEMU, e.g. 10. */
+export function qemuMajor(lab: Pick<LabInfo, 'stack'>): number {
+  return Number.parseInt(lab.stack.qemu, 10);
+}
+
+/**
+ * Wake-ups per second of the guest's TLB-flush helper: 1000 on QEMU < 9, whose TCG loses dirty pages during
+ * migration without it (docs/lab.md, "Known problems"); 0 (off) on QEMU ≥ 9, where the bug is fixed and the
+ * helper would only hide a regression. `LAB_FLUSH_HZ` overrides.
+ */
+export function labFlushHz(lab: Pick<LabInfo, 'stack'>): number {
+  const forced = process.env.LAB_FLUSH_HZ;
+  if (forced !== undefined && forced !== '') {
+    if (!/^\d+$/.test(forced))
+      throw new Error(`LAB_FLUSH_HZ is "${forced}": use a whole number (0 turns the helper off)`);
+    return Number(forced);
+  }
+  return qemuMajor(lab) < 9 ? 1000 : 0;
 }
 
 /** Guest workload: `cpu` = CPU work + page rewrite, `mem` = rewrite only, `idle` = fill once. */
@@ -54,6 +95,8 @@ export interface GuestXmlOptions {
   work?: number;
   /** Console file path as the host's QEMU sees it. */
   consolePath: string;
+  /** The guest's TLB-flush helper (`lmp.flush_hz`); default {@link labFlushHz} in {@link startGuest}. */
+  flushHz?: number;
   /** `qemu` (TCG) or `kvm`; default {@link labDomainType}. */
   domainType?: 'qemu' | 'kvm';
   kernel: string;
@@ -150,11 +193,15 @@ export function guestXml(o: GuestXmlOptions): string {
     `lmp.buffer_mib=${o.bufferMiB ?? 192}`,
     `lmp.mode=${o.mode ?? 'cpu'}`,
     ...(o.work === undefined ? [] : [`lmp.work=${o.work}`]),
+    ...(o.flushHz === undefined ? [] : [`lmp.flush_hz=${o.flushHz}`]),
   ].join(' ');
   return `<domain type='${type}'>
   <name>${esc(o.name)}</name>
   <memory unit='MiB'>${o.memoryMiB ?? 384}</memory>
   <vcpu>1</vcpu>${type === 'kvm' ? "\n  <cpu mode='host-model'/>" : ''}
+  <features>
+    <acpi/>
+  </features>
   <os>
     <type arch='x86_64' machine='pc'>hvm</type>
     <kernel>${esc(o.kernel)}</kernel>
@@ -241,6 +288,13 @@ export function consoleLines(host: LabHost, name: string): ConsoleLine[] {
   return out;
 }
 
+/** The last `lines` lines of guest `name`'s raw console on `host` (kernel messages included). */
+export function consoleTail(host: LabHost, name: string, lines = 30): string {
+  const file = consolePath(host, name);
+  if (!existsSync(file)) return `(no console file ${file})`;
+  return readFileSync(file, 'utf8').replace(/\r/g, '').trimEnd().split('\n').slice(-lines).join('\n');
+}
+
 /** Polls the console until `predicate` accepts a line; resolves with it, rejects after `timeoutMs`. */
 export async function waitForConsole(
   host: LabHost,
@@ -276,6 +330,7 @@ export function startGuest(
   const consoleFile = consolePath(h, opts.name);
   rmSync(consoleFile, { force: true });
   const xml = guestXml({
+    flushHz: labFlushHz(lab),
     ...opts,
     kernel: lab.guest.kernel,
     initrd: lab.guest.initrd,
@@ -298,6 +353,54 @@ export function destroyGuest(lab: LabInfo, host: HostName, name: string): void {
   } catch (err) {
     if (!/failed to get domain|not found|not running/i.test(String(err))) throw err;
   }
+}
+
+/** What went wrong with a guest that should be alive and intact. */
+export type GuestFault = 'crashed' | 'corrupt' | 'elsewhere' | 'stalled';
+
+const PANIC = /Kernel panic|kernel BUG|Oops:|general protection fault|NX-protected|LMP error/;
+
+/**
+ * Why guest `name` is not alive and intact on `host`, in words a failing test can print: the guest crashed
+ * (a kernel panic or the workload's own error on its console), corrupted pages (`LMP CORRUPT`), is simply
+ * not running where expected (with each host's `domstate`), or runs but shows no progress — each with the
+ * console's tail.
+ */
+export function diagnoseGuest(
+  lab: LabInfo,
+  host: HostName,
+  name: string,
+): { fault: GuestFault; report: string } {
+  const h = lab.hosts[host];
+  const raw = existsSync(consolePath(h, name)) ? readFileSync(consolePath(h, name), 'utf8') : '';
+  const states = (Object.keys(lab.hosts) as HostName[])
+    .map((n) => {
+      let st: string;
+      try {
+        st = virsh(lab.hosts[n].uri, 'domstate', name, '--reason').trim();
+      } catch {
+        st = 'absent';
+      }
+      return `${n}: ${st}`;
+    })
+    .join('; ');
+  const lines = consoleLines(h, name);
+  let fault: GuestFault;
+  if (PANIC.test(raw)) fault = 'crashed';
+  else if (lines.some((l) => l.kind === 'corrupt' || (l.kind === 'stats' && l.corrupt > 0)))
+    fault = 'corrupt';
+  else if (!states.includes(`${host}: running`)) fault = 'elsewhere';
+  else fault = 'stalled';
+  const what = {
+    crashed: `guest ${name} crashed on ${host} (kernel panic or workload error on its console)`,
+    corrupt: `guest ${name} on ${host} found corrupt pages in its memory (LMP CORRUPT)`,
+    elsewhere: `guest ${name} is not running on ${host}, where it was expected`,
+    stalled: `guest ${name} runs on ${host} but its console shows no progress`,
+  }[fault];
+  return {
+    fault,
+    report: `${what} [${stackLabel(lab)}]; domstate ${states}; console tail (${consolePath(h, name)}):\n${consoleTail(h, name)}`,
+  };
 }
 
 /** Names of the running domains on `host`. */

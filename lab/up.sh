@@ -4,13 +4,16 @@
 # the path of lab.json. See docs/lab.md.
 #
 # Env: LAB_NAME (default lmp), LAB_ROOT (default /var/tmp/lmp-lab; the state
-# dir is $LAB_ROOT/$LAB_NAME), LAB_TIMEOUT (seconds to wait for the daemons, 120).
+# dir is $LAB_ROOT/$LAB_NAME), LAB_TIMEOUT (seconds to wait for the daemons, 120),
+# LAB_STACK (lab | backports | distro, see lab/stack.sh; default lab).
 set -euo pipefail
 # shellcheck source=lab/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=lab/stack.sh
+source "$(dirname "${BASH_SOURCE[0]}")/stack.sh"
 
-PACKAGES=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils
-  cpio gcc libc6-dev iproute2 util-linux)
+# Besides the hypervisor stack (lab/stack.sh): the guest's build tools and the namespace tools.
+PACKAGES=(cpio gcc libc6-dev iproute2 util-linux)
 LAB_TIMEOUT="${LAB_TIMEOUT:-120}"
 STARTED=0
 
@@ -47,6 +50,13 @@ json_str() {
   s="${s//\\/\\\\}"
   s="${s//\"/\\\"}"
   printf '"%s"' "$s"
+}
+
+# The version the running daemon reports: library (libvirtd) or hypervisor (QEMU), e.g. 9.0.0.
+daemon_version() {
+  local pattern='^Running against daemon:'
+  [[ "$2" == hypervisor ]] && pattern='^Running hypervisor:'
+  timeout 10 virsh -c "$(host_uri "$1")" version --daemon 2>/dev/null | awk -v p="$pattern" '$0 ~ p { print $NF }'
 }
 
 host_answers() { timeout 10 virsh -q -c "$(host_uri "$1")" version >/dev/null 2>&1; }
@@ -167,11 +177,18 @@ write_lab_json() {
     printf '\n  },\n  "guest": {\n'
     printf '    "kernel": %s,\n    "initrd": %s,\n' "$(json_str "$kernel")" "$(json_str "$initrd")"
     printf '    "consoleDir": %s\n  },\n' "$(json_str "$LAB_GUEST_CONSOLE_DIR")"
+    printf '  "stack": {\n    "name": %s,\n' "$(json_str "$LAB_STACK")"
+    printf '    "libvirt": %s,\n    "qemu": %s,\n' "$(json_str "$(daemon_version src library)")" \
+      "$(json_str "$(daemon_version src hypervisor)")"
+    printf '    "libvirtPackage": %s,\n    "qemuPackage": %s,\n' "$(json_str "$(pkg_version libvirt-daemon)")" \
+      "$(json_str "$(pkg_version qemu-system-x86)")"
+    printf '    "accel": %s\n  },\n' "$(json_str "$([[ "${LAB_DOMAIN_TYPE:-qemu}" == kvm ]] && echo KVM || echo TCG)")"
     printf '  "migrateAddress": "127.0.0.1"\n}\n'
   } >"$tmp"
   mv "$tmp" "$LAB_STATE/lab.json"
 }
 
+ensure_stack
 ensure_packages "${PACKAGES[@]}"
 for b in virsh libvirtd virtlogd qemu-system-x86_64 unshare; do
   command -v "$b" >/dev/null || die "$b not found after installing packages"
@@ -185,7 +202,7 @@ all_up=1
 for h in "${LAB_HOSTS[@]}"; do host_running "$h" || all_up=0; done
 if ((all_up)) && [[ -s "$LAB_STATE/lab.json" ]]; then
   write_lab_json "${guest[0]}" "${guest[1]}"
-  log "already up"
+  log "already up (stack $LAB_STACK: $(stack_describe))"
   printf '%s\n' "$LAB_STATE/lab.json"
   exit 0
 fi
@@ -201,6 +218,6 @@ wait_hosts
 [[ "$(cat "$(host_dir src)/host-uuid")" != "$(cat "$(host_dir dst)/host-uuid")" ]] || die "host UUIDs collide"
 write_lab_json "${guest[0]}" "${guest[1]}"
 STARTED=0
-log "up: src=$(host_uri src)"
+log "up on stack $LAB_STACK ($(stack_describe)): src=$(host_uri src)"
 log "    dst=$(host_uri dst)"
 printf '%s\n' "$LAB_STATE/lab.json"

@@ -4,11 +4,13 @@
  * where a missing lab fails the run.
  */
 import { describe, it } from 'vitest';
-import { type LabInfo, labAnswers, labStateDir, readLab } from '../../lab/domain.js';
+import { type LabInfo, labAnswers, labStateDir, readLab, stackLabel } from '../../lab/domain.js';
 
 /** Why the lab is unusable, or `undefined` when it is up. */
 function labProblem(lab: LabInfo | undefined): string | undefined {
   if (!lab) return `no lab is up (no ${labStateDir()}/lab.json)`;
+  if (!lab.stack)
+    return `the lab in ${lab.stateDir} predates LAB_STACK (no "stack" in lab.json): run lab/up.sh again`;
   if (!labAnswers(lab)) return `the lab in ${lab.stateDir} does not answer (stale lab.json?)`;
   return undefined;
 }
@@ -28,7 +30,8 @@ let announced = false;
 export function describeLab(name: string, fn: (lab: LabInfo) => void): void {
   if (lab) {
     const l = lab;
-    describe(name, () => fn(l));
+    // The stack in the suite's name puts it on every result line: no figure is quoted without it.
+    describe(`${name} [${stackLabel(l)}]`, () => fn(l));
     return;
   }
   const how = 'start it with `sudo npm run lab:up` (stop: `npm run lab:down`), see docs/lab.md';

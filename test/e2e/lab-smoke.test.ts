@@ -30,6 +30,32 @@ describeLab('lab smoke: boot on src, live-migrate to dst', (lab) => {
     destroyGuest(lab, 'dst', name);
   });
 
+  it('runs the stack lab.json names, on both hosts, from the packages the stack selects', async () => {
+    const majors = { lab: [9, 10], backports: [11, 10], distro: [9, 7] } as const;
+    const [libvirtMajor, qemuMajor] = majors[lab.stack.name];
+    for (const host of [src, dst]) {
+      const out = virsh(host.uri, 'version', '--daemon');
+      expect(out).toMatch(
+        new RegExp(`Running against daemon: ${lab.stack.libvirt.replace(/\./g, '\\.')}\\s`),
+      );
+      expect(out).toMatch(new RegExp(`Running hypervisor: QEMU ${lab.stack.qemu.replace(/\./g, '\\.')}\\s`));
+    }
+    expect(Number.parseInt(lab.stack.libvirt, 10)).toBe(libvirtMajor);
+    expect(Number.parseInt(lab.stack.qemu, 10)).toBe(qemuMajor);
+    const { stdout } = await run('dpkg-query', [
+      '-W',
+      '-f=${Version}\\n',
+      'libvirt0',
+      'libvirt-daemon',
+      'qemu-system-x86',
+    ]);
+    const [client, daemon, qemu] = stdout.trim().split('\n');
+    // The library the tests load is the daemon's own release: no client/daemon mix that wasn't asked for.
+    expect(client).toBe(daemon);
+    expect(daemon).toBe(lab.stack.libvirtPackage);
+    expect(qemu).toBe(lab.stack.qemuPackage);
+  });
+
   it('boots, migrates with auto-converge and keeps its memory intact', async () => {
     const t0 = Date.now();
     startGuest(lab, 'src', { name, memoryMiB: 384, bufferMiB: 192, mode: 'cpu' });

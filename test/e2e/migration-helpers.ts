@@ -6,6 +6,7 @@ import { expect } from 'vitest';
 import {
   type ConsoleLine,
   consoleLines,
+  diagnoseGuest,
   type HostName,
   type LabInfo,
   migrationCapabilities,
@@ -50,7 +51,7 @@ export interface LabMigration extends Partial<Omit<MigrateOptions, 'providers'>>
 }
 
 /** migrate() from the lab's src to its dst, with the given metadata and host config as providers. */
-export function labMigrate(lab: LabInfo, name: string, options: LabMigration = {}): MigrationJob {
+export function labMigrate(lab: LabInfo, name: string, options: LabMigration = {}): Promise<MigrationJob> {
   const { instance = {}, host = {}, ...rest } = options;
   return migrate({
     source: { uri: lab.hosts.src.uri },
@@ -116,22 +117,33 @@ export async function expectIntact(lab: LabInfo, host: HostName, name: string): 
   const h = lab.hosts[host];
   const statsOf = () => consoleLines(h, name).filter((l): l is Stats => l.kind === 'stats');
   const start = statsOf().at(-1);
-  const first = (await waitForConsole(
-    h,
-    name,
-    (l) => l.kind === 'stats' && (start === undefined || l.t > start.t),
-    60_000,
-  )) as Stats;
-  const last = (await waitForConsole(
-    h,
-    name,
-    (l) => l.kind === 'stats' && l.sweeps >= first.sweeps + 1 && l.t > first.t,
-    120_000,
-  )) as Stats;
+  const diagnosed = (err: unknown): Error =>
+    new Error(
+      `${diagnoseGuest(lab, host, name).report}\n(${err instanceof Error ? err.message.split('\n')[0] : String(err)})`,
+    );
+  let first: Stats;
+  let last: Stats;
+  try {
+    first = (await waitForConsole(
+      h,
+      name,
+      (l) => l.kind === 'stats' && (start === undefined || l.t > start.t),
+      60_000,
+    )) as Stats;
+    last = (await waitForConsole(
+      h,
+      name,
+      (l) => l.kind === 'stats' && l.sweeps >= first.sweeps + 1 && l.t > first.t,
+      120_000,
+    )) as Stats;
+  } catch (err) {
+    throw diagnosed(err);
+  }
   const corrupt = consoleLines(h, name).filter(
     (l) => l.kind === 'corrupt' || (l.kind === 'stats' && l.corrupt > 0),
   );
-  expect(corrupt.map((l) => l.raw)).toEqual([]);
+  if (corrupt.length > 0)
+    throw diagnosed(new Error(`${corrupt.length} corrupt report(s): ${corrupt[0]?.raw}`));
   expect(last.gen).toBeGreaterThan(first.gen);
   expect(last.verified).toBeGreaterThan(first.verified);
   return last;
