@@ -47,7 +47,7 @@ describeLab('attachMigration() to a running migration', (lab) => {
     // Wait until libvirt's job is there to attach to.
     for (let i = 0; i < 100 && !qemuFeatures(lab, name).postCopy; i++)
       await new Promise((r) => setTimeout(r, 100));
-    const job = attachMigration({
+    const job = await attachMigration({
       source: { uri: lab.hosts.src.uri },
       domain: { name },
       destination: { uri: lab.hosts.dst.uri },

@@ -35,7 +35,7 @@ describeLab('a busy guest under a 64 MiB/s cap', (lab) => {
 
   it('pre-copy alone does not converge: the completion timeout aborts and the guest stays on the source, intact', async () => {
     await fresh();
-    const job = labMigrate(lab, name, { bandwidth: CAP, dataGb: 2, host: { completionTimeout: 10 } });
+    const job = await labMigrate(lab, name, { bandwidth: CAP, dataGb: 2, host: { completionTimeout: 10 } });
     const progress = recordProgress(job);
     const outcome = await job.outcome;
     expect(job.plan?.flagNames).not.toContain('AUTO_CONVERGE');
@@ -53,7 +53,7 @@ describeLab('a busy guest under a 64 MiB/s cap', (lab) => {
 
   it('auto-converge converges with a visible throttle, sends auto_converge.*, and the guest arrives intact', async () => {
     await fresh();
-    const job = labMigrate(lab, name, {
+    const job = await labMigrate(lab, name, {
       bandwidth: CAP,
       instance: { flavorExtraSpecs: { 'compute:live_migration_auto_converge': 'true' } },
       autoConvergeInitial: 30,
@@ -84,7 +84,7 @@ describeLab('a busy guest under a 64 MiB/s cap', (lab) => {
 
   it('post-copy completes after force-complete, refuses abort meanwhile, and the guest arrives intact', async () => {
     await fresh();
-    const job = labMigrate(lab, name, {
+    const job = await labMigrate(lab, name, {
       bandwidth: CAP,
       instance: { imageProperties: { compute_live_migration_post_copy: 'true' } },
       postCopyBandwidth: CAP,
@@ -120,7 +120,7 @@ describeLab('a busy guest under a 64 MiB/s cap', (lab) => {
 
   it('a migration that fails after force-complete paused the guest leaves it running on the source, intact', async () => {
     await fresh();
-    const job = labMigrate(lab, name, {
+    const job = await labMigrate(lab, name, {
       bandwidth: 16,
       instance: { flavorExtraSpecs: { 'compute:live_migration_auto_converge': 'true' } },
     });
@@ -144,7 +144,7 @@ describeLab('a busy guest under a 64 MiB/s cap', (lab) => {
 
   it('force-complete pauses an auto-converge instance on a post-copy host, never switching to post-copy', async () => {
     await fresh();
-    const job = labMigrate(lab, name, {
+    const job = await labMigrate(lab, name, {
       bandwidth: CAP,
       instance: { flavorExtraSpecs: { 'compute:live_migration_auto_converge': 'true' } },
       host: { permitPostCopy: true },

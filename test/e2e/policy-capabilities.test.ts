@@ -41,7 +41,7 @@ describeLab('policy → QEMU migration capabilities', (lab) => {
     qemu: { autoConverge: boolean; postCopy: boolean };
     plan: { autoConverge: boolean; postCopy: boolean };
   }> {
-    const job = labMigrate(lab, name, { bandwidth: 4, ...options });
+    const job = await labMigrate(lab, name, { bandwidth: 4, ...options });
     await progressWhere(job, (p) => (p.memoryProcessed ?? 0) > 0);
     const qemu = qemuFeatures(lab, name);
     job.abort();
@@ -126,7 +126,7 @@ describeLab('policy → QEMU migration capabilities', (lab) => {
         confPath,
         '[libvirt]\nlive_migration_permit_auto_converge = True\nlive_migration_permit_post_copy = True\n',
       );
-      const job = labMigrate(lab, name, { bandwidth: 4, ...options });
+      const job = await labMigrate(lab, name, { bandwidth: 4, ...options });
       // A resize lands after migrate() returned, before libvirt is called.
       instance = { flavorExtraSpecs: { [PC_FLAVOR]: 'false' } };
       await progressWhere(job, (p) => (p.memoryProcessed ?? 0) > 0);
@@ -139,12 +139,12 @@ describeLab('policy → QEMU migration capabilities', (lab) => {
     }
   });
 
-  it("reports both traits from the live host's versions (libvirt 9 / QEMU 7.2)", () => {
-    const connection = openConnection(lab.hosts.src.uri);
+  it("reports both traits from the live host's versions", async () => {
+    const connection = await openConnection(lab.hosts.src.uri);
     try {
       const versions = {
-        libvirtVersion: connection.libVersion(),
-        qemuVersion: connection.hypervisorVersion(),
+        libvirtVersion: await connection.libVersion(),
+        qemuVersion: await connection.hypervisorVersion(),
       };
       expect(versions.libvirtVersion).toBeGreaterThanOrEqual(9_000_000);
       expect(versions.qemuVersion).toBeGreaterThanOrEqual(7_002_000);
@@ -155,7 +155,7 @@ describeLab('policy → QEMU migration capabilities', (lab) => {
       // The same host with a tunnelled conf cannot offer post-copy.
       expect(hostTraits({ ...versions, config: { tunnelled: true } }).COMPUTE_MIGRATE_POST_COPY).toBe(false);
     } finally {
-      connection.close();
+      await connection.close();
     }
   });
 });
