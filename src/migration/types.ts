@@ -81,7 +81,14 @@ export interface MigrationProgress {
   stats: JobStats;
 }
 
-/** A steering call a job makes. */
+/**
+ * A steering call a job makes.
+ *
+ * @example
+ * ```ts
+ * const paused = outcome.steering.some((s) => s.action === ('pause' satisfies SteeringAction) && !s.error);
+ * ```
+ */
 export type SteeringAction = 'set-downtime' | 'abort' | 'switch-to-post-copy' | 'pause' | 'resume';
 
 /** Something the job did, or tried, to steer the migration, for logs and progress bars. */
@@ -97,6 +104,11 @@ export interface SteeringEvent {
 /**
  * Something that went wrong without changing the migration: a steering call libvirt refused, a listener
  * that threw, an event stream that could not start, a size libvirt could not tell, an abort signal refused.
+ *
+ * @example
+ * ```ts
+ * job.on('warning', (w) => log.warn(`${w.source}: ${w.message}`, w.error)); // e.g. steering: set-downtime refused by libvirt …
+ * ```
  */
 export interface JobWarning {
   source: 'steering' | 'listener' | 'events' | 'size' | 'signal';
