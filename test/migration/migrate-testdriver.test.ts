@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { LibvirtError, MigrationJobError, migrate, openConnection } from '../../src/index.js';
 
-describe('migrate() on test:///default', () => {
+// Each connection and migrate call starts a worker thread (seconds on a loaded 2-core machine).
+describe('migrate() on test:///default', { timeout: 20_000 }, () => {
   it('plans from the providers, calls libvirt, and reports its refusal with the guest still on the source', async () => {
     const connection = await openConnection('test:///default');
     try {
