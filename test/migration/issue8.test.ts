@@ -87,6 +87,35 @@ describe('issue 8 §3: MigrationJob bugs', () => {
     expect((await again.outcome).status).toBe('cancelled');
   });
 
+  it('4. an event stream that never starts is given up after 5 s: the migration goes on by polling', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const domain = new FakeDomain();
+      domain.events.ready = new Promise(() => undefined);
+      const job = await startJob(domain);
+      const turn = () => new Promise((resolve) => setImmediate(resolve));
+      await turn();
+      await vi.advanceTimersByTimeAsync(4990);
+      expect(domain.migrating).toBe(false);
+      await vi.advanceTimersByTimeAsync(20);
+      for (let i = 0; i < 5 && !domain.migrating; i++) await turn();
+      expect(domain.migrating).toBe(true);
+      expect(domain.events.closed).toBe(true);
+      domain.complete();
+      await vi.advanceTimersByTimeAsync(200);
+      const outcome = await job.outcome;
+      expect(outcome.status).toBe('completed');
+      expect(outcome.warnings).toEqual([
+        expect.objectContaining({
+          source: 'events',
+          error: expect.objectContaining({ message: 'the event stream did not start within 5000 ms' }),
+        }),
+      ]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('4. a close() that hangs does not keep the slot', async () => {
     const domain = new FakeDomain();
     domain.events.closeHangs = true;
