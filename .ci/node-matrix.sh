@@ -22,7 +22,7 @@ if [[ ! -f node_modules/vitest/vitest.mjs ]]; then
   echo "FAIL node-matrix: node_modules/vitest is missing; run npm ci first"
   exit 1
 fi
-echo "node-matrix: the machine's node is $(node --version) (its run is npm test's); here: ${versions[*]}"
+echo "node-matrix: the machine's node is $(node --version) (npm test runs the whole suite there); here: ${versions[*]}"
 
 for v in "${versions[@]}"; do
   start=$SECONDS
