@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # The package as a consumer gets it: builds, packs the tarball, installs it in an empty scratch project with
 # the current TypeScript, and checks
-#   - what the tarball holds (exports targets, declarations, source maps that resolve, no stray files);
+#   - what the tarball holds (exports and bin targets, source maps that resolve, sideEffects, no stray files);
 #   - the shipped declarations compile for a consumer (`tsc --strict --module nodenext --noEmit`), ESM and CJS;
 #   - `import` and `require()` of the root and of `/policy` work, and the pure policy answers correctly;
 #   - `/policy` (and the root, until its first `open()`) never loads koffi, and importing the root has no side
 #     effects (no globals, no process listeners, no handles), as `sideEffects` claims.
 # One PASS/FAIL line per check; exits non-zero when any fails.
 #
-# Env: PACKAGE_CHECK_TS=<npm spec of typescript> (default: typescript@latest), PACKAGE_CHECK_KEEP=1 keeps the
-# scratch directory, PACKAGE_CHECK_NO_BUILD=1 packs the dist/ already there.
+# Env: PACKAGE_CHECK_TS=<npm spec of typescript> (default: typescript@latest), PACKAGE_CHECK_NODES="22 24" (the
+# other Node majors the runtime checks also run on), PACKAGE_CHECK_KEEP=1 keeps the scratch directory,
+# PACKAGE_CHECK_NO_BUILD=1 packs the dist/ already there, PACKAGE_CHECK_VERBOSE=1 shows passing checks' output.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -90,6 +91,11 @@ for (const [sub, v] of Object.entries(pkg.exports ?? {})) {
   for (const t of targets(v)) if (!has(t)) problems.push(`exports["${sub}"] -> ${t}: not in the tarball`);
 }
 for (const f of [pkg.main, pkg.types].filter(Boolean)) if (!has(f)) problems.push(`${f} (main/types) not in the tarball`);
+const bins = typeof pkg.bin === 'string' ? { [pkg.name]: pkg.bin } : (pkg.bin ?? {});
+for (const [name, f] of Object.entries(bins)) {
+  if (!has(f)) problems.push(`bin ${name} -> ${f}: not in the tarball`);
+  else if (!fs.readFileSync(path.join(root, f), 'utf8').startsWith('#!')) problems.push(`bin ${name} -> ${f}: no #! line`);
+}
 for (const f of Array.isArray(pkg.sideEffects) ? pkg.sideEffects : []) {
   if (!/[*?]/.test(f) && !has(f)) problems.push(`sideEffects lists ${f}, not in the tarball`);
 }
@@ -282,6 +288,17 @@ check "control: the koffi detector sees koffi when it is required" node_run cont
 for spec in libvirt-migration-policy libvirt-migration-policy/policy; do
   check "ESM import('$spec'): plan answers, koffi not loaded" node_run --import ./refuse-koffi.mjs esm.mjs "$spec"
   check "CJS require('$spec'): plan answers, koffi not loaded" node_run cjs.cjs "$spec"
+done
+# The same import/require on the other Node majors CI supports (fetched with npx -y node@N).
+for v in ${PACKAGE_CHECK_NODES-22 24}; do
+  if ! nodebin=$(npx -y "node@$v" -p process.execPath 2>/dev/null); then
+    check "Node $v: could not get it through npx -y node@$v" false
+    continue
+  fi
+  check "Node $("$nodebin" --version): import and require() of the root and /policy" bash -c "
+    cd '$app' && for s in libvirt-migration-policy libvirt-migration-policy/policy; do
+      timeout 60 '$nodebin' --import ./refuse-koffi.mjs esm.mjs \$s && timeout 60 '$nodebin' cjs.cjs \$s || exit 1
+    done"
 done
 check "importing the root has no side effects (globals, process listeners, handles)" node_run side-effects.mjs
 check "require() of the root and of /policy share one MigrationPolicyError class" node_run -e "
