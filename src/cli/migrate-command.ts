@@ -1,0 +1,189 @@
+/**
+ * `migrate`: a real migration through the library's `migrate()`, drawn live, steerable from the keyboard
+ * (Ctrl-C asks to abort) and by `--force-complete-after`. Everything it decides is the library's: this
+ * module wires the job's events to the screen.
+ */
+import {
+  type Destination,
+  type LibvirtBackend,
+  type MigrateOptions,
+  type MigrationJob,
+  type MigrationOutcome,
+  MigrationPolicyError,
+  migrate,
+} from '../index.js';
+import { CliError } from './cli-error.js';
+import { ExitCode, type ExitCodeValue } from './exit-codes.js';
+import { bytes, grouped, seconds } from './format.js';
+import { type ConfPaths, readHostConfig, readInstanceFiles } from './inputs.js';
+import { type OutputStream, progressDisplay } from './progress.js';
+
+/** The command line of `migrate`, parsed. */
+export interface MigrateInput extends ConfPaths {
+  domain: string;
+  destination: string;
+  connect: string;
+  flavor?: string;
+  image?: string;
+  migrateUri?: string;
+  bandwidth?: number;
+  forceCompleteAfter?: number;
+  block: boolean;
+  autoConvergeInitial?: number;
+  pollMs?: number;
+}
+
+/** What the command needs from its surroundings; the tests pass their own. */
+export interface MigrateEnvironment {
+  stdout: OutputStream;
+  /** Registers a Ctrl-C handler; returns its removal. */
+  onInterrupt(handler: () => void): () => void;
+  /** The libvirt binding (koffi's by default). */
+  backend?: LibvirtBackend;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Runs the migration to its end; the exit code says how it ended. */
+export async function runMigrate(input: MigrateInput, env: MigrateEnvironment): Promise<ExitCodeValue> {
+  // Read once now, so that a typo is reported before anything touches libvirt; read again by the providers
+  // just before the call, as the library intends (an edit in between is honoured).
+  readInstanceFiles(input);
+  readHostConfig(input);
+  const out = (line: string) => env.stdout.write(`${line}\n`);
+  const controller = new AbortController();
+  let job: MigrationJob | undefined;
+  let display: ReturnType<typeof progressDisplay> | undefined;
+  let interrupts = 0;
+  const stopListening = env.onInterrupt(() => {
+    interrupts++;
+    if (job === undefined) {
+      // Before the job exists, the signal is the only way to reach it: migrate() honours it on start.
+      out('Ctrl-C: aborting before the migration starts');
+      controller.abort();
+      return;
+    }
+    requestAbort(job, interrupts, (line) => display?.log(line) ?? out(line));
+  });
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const options: MigrateOptions = {
+      source: { uri: input.connect },
+      domain: UUID.test(input.domain) ? { uuid: input.domain } : { name: input.domain },
+      destination: destinationOf(input),
+      providers: {
+        instanceMetadata: () => readInstanceFiles(input).metadata,
+        hostConfig: () => readHostConfig(input),
+      },
+      blockMigration: input.block,
+      signal: controller.signal,
+      ...(input.bandwidth === undefined ? {} : { bandwidth: input.bandwidth }),
+      ...(input.autoConvergeInitial === undefined ? {} : { autoConvergeInitial: input.autoConvergeInitial }),
+      ...(input.pollMs === undefined ? {} : { pollIntervalMs: input.pollMs }),
+      ...(env.backend === undefined ? {} : { backend: env.backend }),
+    };
+    job = await migrate(options);
+    const title = `${input.domain} → ${input.destination}`;
+    display = progressDisplay(env.stdout, title);
+    const show = display;
+    job.on('plan', (plan) => {
+      show.log(`Plan: ${plan.flagNames.join('|')} = ${plan.flags}`);
+      for (const reason of plan.reasons) show.log(`  - ${reason}`);
+    });
+    job.on('status', (status) => show.log(`Status: ${status}`));
+    job.on('progress', (progress) => show.update(progress));
+    job.on('steering', (event) =>
+      show.log(
+        `Steering: ${event.action} (${event.reason})${event.error ? ` refused by libvirt: ${event.error.message}` : ''}`,
+      ),
+    );
+    job.on('warning', (warning) => show.log(`Warning: ${warning.message}: ${warning.error.message}`));
+    if (input.forceCompleteAfter !== undefined) {
+      const running = job;
+      timer = setTimeout(() => {
+        running.forceComplete().then(
+          (action) => show.log(`Force-complete after ${grouped(input.forceCompleteAfter ?? 0)} s: ${action}`),
+          (error: Error) => show.log(`Force-complete refused: ${error.message}`),
+        );
+      }, input.forceCompleteAfter * 1000);
+    }
+    const outcome = await job.outcome;
+    display.done();
+    for (const line of outcomeText(outcome)) out(line);
+    return outcome.status === 'completed' ? ExitCode.OK : ExitCode.MIGRATION_FAILED;
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+    stopListening();
+  }
+}
+
+/** Ctrl-C during the migration: abort when allowed, otherwise say why not and carry on. */
+function requestAbort(job: MigrationJob, interrupts: number, say: (line: string) => void): void {
+  if (interrupts > 1 && job.status !== 'running (post-copy)') {
+    say('Ctrl-C: the abort was already requested; waiting for libvirt to cancel the migration');
+    return;
+  }
+  try {
+    job.abort();
+    say('Ctrl-C: abort requested; the guest stays on the source');
+  } catch (err) {
+    if (err instanceof MigrationPolicyError) {
+      say(`Ctrl-C: abort refused (${err.code}): ${err.message}. The migration goes on.`);
+      return;
+    }
+    throw err;
+  }
+}
+
+function destinationOf(input: MigrateInput): Destination {
+  const isUri = input.destination.includes('://');
+  if (isUri) {
+    return input.migrateUri === undefined
+      ? { uri: input.destination }
+      : { uri: input.destination, migrateUri: input.migrateUri };
+  }
+  if (input.migrateUri !== undefined) {
+    throw new CliError(
+      `--migrate-uri needs DEST as a libvirt URI (e.g. qemu+tcp://${input.destination}/system); with a host ` +
+        'name the stream goes to tcp://HOST, as Nova does',
+    );
+  }
+  return { host: input.destination };
+}
+
+/** The ending, with the completed job's stats. */
+export function outcomeText(outcome: MigrationOutcome): string[] {
+  const where = {
+    destination: 'the guest runs on the destination',
+    source: 'the guest runs on the source',
+    unknown: 'where the guest runs is unknown: check both hosts',
+  }[outcome.guest];
+  const lines = [`Outcome: ${outcome.status}: ${where}`];
+  if (outcome.error !== undefined) lines.push(`  error: ${outcome.error.message}`);
+  if (outcome.postCopyFailed) {
+    lines.push(
+      '  post-copy failed: the guest is paused on the source and runs degraded on the destination; recover it ' +
+        'with a POSTCOPY_RESUME migration, never by resuming the source',
+    );
+  }
+  const s = outcome.stats;
+  if (s !== undefined) {
+    if (s.downtime !== undefined) lines.push(`  downtime: ${grouped(s.downtime)} ms`);
+    if (s.timeElapsed !== undefined) lines.push(`  total time: ${seconds(s.timeElapsed)}`);
+    if (s.dataProcessed !== undefined) lines.push(`  data moved: ${bytes(s.dataProcessed)}`);
+    if (s.memoryProcessed !== undefined) lines.push(`  memory moved: ${bytes(s.memoryProcessed)}`);
+    if (s.memoryIteration !== undefined) lines.push(`  passes: ${s.memoryIteration}`);
+    if (s.memoryPostcopyRequests !== undefined)
+      lines.push(`  post-copy requests: ${grouped(s.memoryPostcopyRequests)}`);
+    if (s.autoConvergeThrottle !== undefined) lines.push(`  last throttle: ${s.autoConvergeThrottle}%`);
+  }
+  if (outcome.plan !== undefined)
+    lines.push(`  flags: ${outcome.plan.flagNames.join('|')} = ${outcome.plan.flags}`);
+  for (const step of outcome.steering) {
+    lines.push(
+      `  steering at ${seconds(step.elapsedMs)}: ${step.action} (${step.reason})${step.error ? ' — refused' : ''}`,
+    );
+  }
+  if (outcome.warnings.length > 0) lines.push(`  warnings: ${outcome.warnings.length} (printed above)`);
+  return lines;
+}

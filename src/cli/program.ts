@@ -1,0 +1,328 @@
+/**
+ * The `libvirt-migration-policy` command line: argument parsing (commander), the three commands, and the
+ * one place where every error becomes a message and an exit code. `main.ts` runs it on the real process;
+ * the tests run it in-process with their own streams and libvirt backend.
+ */
+import { createRequire } from 'node:module';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import {
+  type LibvirtBackend,
+  LibvirtError,
+  LibvirtMigrationError,
+  LibvirtUnavailableError,
+  MigrationJobError,
+  MigrationPolicyError,
+} from '../index.js';
+import { CliError } from './cli-error.js';
+import { ExitCode, type ExitCodeValue } from './exit-codes.js';
+import { type ExplainInput, explain, parseMemoryMiB } from './explain.js';
+import { explanationText } from './explain-text.js';
+import { type MigrateInput, runMigrate } from './migrate-command.js';
+import type { OutputStream } from './progress.js';
+import { type TraitsInput, traitsReport, traitsText } from './traits-command.js';
+
+/** Where the CLI reads and writes; `main.ts` passes the process's. */
+export interface CliEnvironment {
+  stdout: OutputStream;
+  stderr: OutputStream;
+  /** Registers a Ctrl-C handler; returns its removal. */
+  onInterrupt(handler: () => void): () => void;
+  /** The libvirt binding; koffi's by default. */
+  backend?: LibvirtBackend;
+}
+
+const NAME = 'libvirt-migration-policy';
+
+/** Runs one command line (without `node` and the script) and resolves its exit code. Never rejects. */
+export async function runCli(argv: readonly string[], env: CliEnvironment): Promise<ExitCodeValue> {
+  let code: ExitCodeValue = ExitCode.OK;
+  const program = buildProgram(env, (c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return code;
+  } catch (err) {
+    return report(err, env.stderr);
+  }
+}
+
+function buildProgram(env: CliEnvironment, setCode: (code: ExitCodeValue) => void): Command {
+  const print = (lines: string[]) => env.stdout.write(`${lines.join('\n')}\n`);
+  const program = new Command(NAME)
+    .description(
+      'Per-instance live-migration policy for libvirt/QEMU clouds: explain the decision for an instance, ' +
+        "report a host's traits, run a migration.",
+    )
+    .version(packageVersion(), '-V, --version')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => env.stdout.write(text),
+      writeErr: (text) => env.stderr.write(text),
+    })
+    .showHelpAfterError('(add --help for usage)')
+    .addHelpText('after', EXIT_CODES_HELP);
+
+  program
+    .command('explain')
+    .description(
+      'Explain the migration decision for one instance on one host: the features and where each came from, ' +
+        'what was dropped and why, required traits, flags, force-complete and the completion timeout.',
+    )
+    .option(
+      '--flavor <file>',
+      'the flavor: `openstack flavor show -f json`, a Nova API flavor or os-extra_specs',
+    )
+    .option('--image <file>', 'the image: `openstack image show -f json` or a Glance v2 image')
+    .option('--conf <file>', 'a nova.conf file, as --config-file (repeat: later files win)', collect, [])
+    .option(
+      '--conf-dir <dir>',
+      "a nova.conf.d directory: its *.conf files, sorted, after the --conf's",
+      collect,
+      [],
+    )
+    .option('--paused', 'the guest is paused (libvirt refuses post-copy for it)', false)
+    .option('--block', 'block migration: the disks are copied too', false)
+    .option('--qemu-version <version>', 'check the features against this QEMU version, e.g. 7.2.0')
+    .option('--libvirt-version <version>', 'check the features against this libvirt version, e.g. 9.0.0')
+    .option(
+      '--memory-mib <MiB>',
+      "the guest's RAM for the timeouts (default: the flavor's ram)",
+      cliParse(parseMemoryMiB),
+    )
+    .option('--json', 'print the explanation, the plan included, as JSON', false)
+    .addHelpText('after', EXPLAIN_EXAMPLE)
+    .action((opts: ExplainOptions) => {
+      const explanation = explain(explainInput(opts));
+      if (opts.json) print([JSON.stringify(explanation, null, 2)]);
+      else print(explanationText(explanation));
+      setCode(ExitCode.OK);
+    });
+
+  program
+    .command('traits')
+    .description(
+      "Report the host's placement traits (COMPUTE_MIGRATE_AUTO_CONVERGE, COMPUTE_MIGRATE_POST_COPY) from its " +
+        'versions and nova.conf, given or read from a live libvirtd.',
+    )
+    .option('--conf <file>', 'a nova.conf file (repeat: later files win)', collect, [])
+    .option('--conf-dir <dir>', 'a nova.conf.d directory', collect, [])
+    .option('--connect <uri>', 'ask this libvirtd for its versions, e.g. qemu:///system')
+    .option('--libvirt-version <version>', "the host's libvirt version, e.g. 9.0.0")
+    .option('--qemu-version <version>', "the host's QEMU version, e.g. 7.2.0")
+    .option('--json', 'print the report as JSON', false)
+    .action(async (opts: TraitsOptions) => {
+      const input: TraitsInput = {
+        files: opts.conf,
+        dirs: opts.confDir,
+        ...(opts.connect === undefined ? {} : { connect: opts.connect }),
+        ...(opts.libvirtVersion === undefined ? {} : { libvirtVersion: opts.libvirtVersion }),
+        ...(opts.qemuVersion === undefined ? {} : { qemuVersion: opts.qemuVersion }),
+      };
+      const report = await traitsReport(input, env.backend);
+      print(opts.json ? [JSON.stringify(report, null, 2)] : traitsText(report));
+      setCode(ExitCode.OK);
+    });
+
+  program
+    .command('migrate')
+    .description(
+      'Live-migrate DOMAIN (name or UUID) to DEST (a host name, or a libvirt URI such as ' +
+        'qemu+tcp://compute-2/system) with the flags decided from the flavor, image and nova.conf just before ' +
+        'the call; progress is drawn live, Ctrl-C asks to abort.',
+    )
+    .argument('<domain>', "the guest's name or UUID on the source")
+    .argument('<dest>', 'the destination host (URIs built as Nova does) or libvirt URI')
+    .requiredOption('--connect <uri>', 'the source libvirtd, e.g. qemu:///system')
+    .option('--flavor <file>', 'the flavor JSON')
+    .option('--image <file>', 'the image JSON')
+    .option('--conf <file>', 'a nova.conf file (repeat: later files win)', collect, [])
+    .option('--conf-dir <dir>', 'a nova.conf.d directory', collect, [])
+    .option('--migrate-uri <uri>', "where QEMU's stream goes, e.g. tcp://192.0.2.7 (DEST must be a URI)")
+    .option(
+      '--bandwidth <MiB/s>',
+      "bandwidth limit (default: nova.conf's live_migration_bandwidth)",
+      cliParse(wholeNumber('--bandwidth', 0)),
+    )
+    .option(
+      '--force-complete-after <seconds>',
+      'force-complete after this many seconds',
+      cliParse(wholeNumber('--force-complete-after', 0)),
+    )
+    .option('--block', 'block migration: copy the disks too', false)
+    .option(
+      '--auto-converge-initial <percent>',
+      "auto-converge's first throttle, 1-99 (sent only when it is on)",
+      cliParse(wholeNumber('--auto-converge-initial', 1, 99)),
+    )
+    .addOption(
+      new Option('--poll-ms <ms>', 'how often job stats are read')
+        .argParser(cliParse(wholeNumber('--poll-ms', 10)))
+        .hideHelp(),
+    )
+    .action(async (domain: string, dest: string, opts: MigrateOptionsCli) => {
+      const input: MigrateInput = {
+        domain,
+        destination: dest,
+        connect: opts.connect,
+        files: opts.conf,
+        dirs: opts.confDir,
+        block: opts.block,
+        ...(opts.flavor === undefined ? {} : { flavor: opts.flavor }),
+        ...(opts.image === undefined ? {} : { image: opts.image }),
+        ...(opts.migrateUri === undefined ? {} : { migrateUri: opts.migrateUri }),
+        ...(opts.bandwidth === undefined ? {} : { bandwidth: opts.bandwidth }),
+        ...(opts.forceCompleteAfter === undefined ? {} : { forceCompleteAfter: opts.forceCompleteAfter }),
+        ...(opts.autoConvergeInitial === undefined ? {} : { autoConvergeInitial: opts.autoConvergeInitial }),
+        ...(opts.pollMs === undefined ? {} : { pollMs: opts.pollMs }),
+      };
+      setCode(
+        await runMigrate(input, {
+          stdout: env.stdout,
+          onInterrupt: env.onInterrupt,
+          ...(env.backend === undefined ? {} : { backend: env.backend }),
+        }),
+      );
+    });
+  return program;
+}
+
+interface ExplainOptions {
+  flavor?: string;
+  image?: string;
+  conf: string[];
+  confDir: string[];
+  paused: boolean;
+  block: boolean;
+  qemuVersion?: string;
+  libvirtVersion?: string;
+  memoryMib?: number;
+  json: boolean;
+}
+
+interface TraitsOptions {
+  conf: string[];
+  confDir: string[];
+  connect?: string;
+  libvirtVersion?: string;
+  qemuVersion?: string;
+  json: boolean;
+}
+
+interface MigrateOptionsCli {
+  connect: string;
+  flavor?: string;
+  image?: string;
+  conf: string[];
+  confDir: string[];
+  migrateUri?: string;
+  bandwidth?: number;
+  forceCompleteAfter?: number;
+  block: boolean;
+  autoConvergeInitial?: number;
+  pollMs?: number;
+}
+
+function explainInput(opts: ExplainOptions): ExplainInput {
+  return {
+    files: opts.conf,
+    dirs: opts.confDir,
+    paused: opts.paused,
+    block: opts.block,
+    ...(opts.flavor === undefined ? {} : { flavor: opts.flavor }),
+    ...(opts.image === undefined ? {} : { image: opts.image }),
+    ...(opts.qemuVersion === undefined ? {} : { qemuVersion: opts.qemuVersion }),
+    ...(opts.libvirtVersion === undefined ? {} : { libvirtVersion: opts.libvirtVersion }),
+    ...(opts.memoryMib === undefined ? {} : { memoryMiB: opts.memoryMib }),
+  };
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** A commander argument parser from one of ours: its message becomes commander's usage error. */
+function cliParse<T>(parse: (text: string) => T): (text: string) => T {
+  return (text) => {
+    try {
+      return parse(text);
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message);
+    }
+  };
+}
+
+function wholeNumber(option: string, min: number, max = Number.MAX_SAFE_INTEGER): (text: string) => number {
+  return (text) => {
+    const value = Number(text);
+    if (!/^\d+$/.test(text.trim()) || value < min || value > max) {
+      throw new CliError(
+        `${option} is "${text}": use a whole number${max === Number.MAX_SAFE_INTEGER ? ` of at least ${min}` : ` from ${min} to ${max}`}`,
+      );
+    }
+    return value;
+  };
+}
+
+/** Prints one line for an error and picks its exit code; a stack only for what must be a bug. */
+function report(err: unknown, stderr: OutputStream): ExitCodeValue {
+  if (err instanceof CommanderError) {
+    // commander already printed its message (and the help hint) through configureOutput.
+    return err.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
+  }
+  const fail = (code: ExitCodeValue, message: string) => {
+    stderr.write(`${NAME}: ${message}\n`);
+    return code;
+  };
+  if (err instanceof CliError) return fail(err.exitCode, `error: ${err.message}`);
+  if (err instanceof MigrationPolicyError) {
+    const refused = POLICY_REFUSALS.has(err.code);
+    return fail(refused ? ExitCode.POLICY_REFUSED : ExitCode.USAGE, `${err.code}: ${err.message}`);
+  }
+  if (err instanceof MigrationJobError) {
+    return fail(
+      err.code === 'INVALID_OPTIONS' ? ExitCode.USAGE : ExitCode.MIGRATION_FAILED,
+      `${err.code}: ${err.message}`,
+    );
+  }
+  if (err instanceof LibvirtUnavailableError || err instanceof LibvirtError) {
+    return fail(ExitCode.LIBVIRT, `${err.code}: ${err.message}`);
+  }
+  if (err instanceof LibvirtMigrationError) return fail(ExitCode.INTERNAL, `${err.code}: ${err.message}`);
+  return fail(
+    ExitCode.INTERNAL,
+    `internal error (please report it): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+  );
+}
+
+/** Well-formed input the policy refuses for this instance on this host. */
+const POLICY_REFUSALS = new Set<string>([
+  'FLAVOR_IMAGE_CONFLICT',
+  'CONFLICTING_FEATURES',
+  'POST_COPY_UNAVAILABLE',
+  'AUTO_CONVERGE_UNAVAILABLE',
+]);
+
+function packageVersion(): string {
+  // ../../package.json from both src/cli and dist/cli.
+  const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
+  return pkg.version;
+}
+
+const EXIT_CODES_HELP = `
+Exit codes:
+  0   done (explanation or report printed, migration completed)
+  1   the migration did not complete (failed, cancelled, error)
+  2   bad input: options, missing file, wrong JSON shape, invalid nova.conf (file and line given)
+  3   libvirt unavailable, connection failed or lost, domain not found
+  4   the policy refuses the instance on this host (e.g. it requires post-copy the host cannot do)
+  70  internal error (a bug)
+
+Documentation: docs/cli.md`;
+
+const EXPLAIN_EXAMPLE = `
+Example:
+  openstack flavor show m1.db -f json > flavor.json
+  openstack image show debian-12 -f json > image.json
+  ${NAME} explain --flavor flavor.json --image image.json \\
+    --conf /etc/nova/nova.conf --conf-dir /etc/nova/nova.conf.d`;
