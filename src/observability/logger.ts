@@ -1,0 +1,144 @@
+/**
+ * A migration job's decisions, steering and warnings as structured log records, for any logger with pino's
+ * calling convention (`logger.info(object, message)`): pino itself, bunyan, or a child logger of either.
+ */
+import type { MigrationJob } from '../migration/job.js';
+import type { JobWarning, MigrationOutcome, MigrationProgress, SteeringEvent } from '../migration/types.js';
+import type { MigrationPlan } from '../policy/plan.js';
+
+/** What {@link logMigration} writes to: pino's `info`/`warn`/`error` (`debug` used when present). */
+export interface MigrationLogger {
+  info(record: object, message: string): void;
+  warn(record: object, message: string): void;
+  error(record: object, message: string): void;
+  debug?(record: object, message: string): void;
+}
+
+/** Options of {@link logMigration}. */
+export interface LogMigrationOptions {
+  /** The `domain` field of every record. Default: the job's domain UUID. */
+  domain?: string;
+  /** Log every progress report at `debug` (when the logger has it). Default false: they come every second. */
+  progress?: boolean;
+}
+
+/**
+ * Logs one job until it ends, one record per event, each with an `event` field (`migration.plan`,
+ * `migration.status`, `migration.steering`, `migration.warning`, `migration.outcome`, `migration.progress`)
+ * and the `domain`. Errors go in `err`, where pino's serializer looks for them. Returns a function that stops
+ * logging earlier.
+ *
+ * @example
+ * ```ts
+ * import pino from 'pino';
+ * import { logMigration, migrate } from 'libvirt-migration-policy';
+ *
+ * const job = await migrate(options);
+ * logMigration(job, pino().child({ component: 'migration' }), { domain: instance.name });
+ * // {"event":"migration.plan","domain":"instance-0001","flags":8219,"reasons":[…],"msg":"migration plan: …"}
+ * ```
+ */
+export function logMigration(
+  job: MigrationJob,
+  logger: MigrationLogger,
+  options: LogMigrationOptions = {},
+): () => void {
+  const domain = options.domain ?? job.domainUuid;
+  const onPlan = (plan: MigrationPlan) =>
+    logger.info(
+      {
+        event: 'migration.plan',
+        domain,
+        flags: plan.flags,
+        flagNames: plan.flagNames,
+        postCopy: plan.decisions.postCopy,
+        autoConverge: plan.decisions.autoConverge,
+        reasons: plan.reasons,
+      },
+      `migration plan: ${plan.flagNames.join('|')}; ${plan.reasons.join('; ')}`,
+    );
+  const onStatus = (status: string) =>
+    logger.info({ event: 'migration.status', domain, status }, `migration ${status}`);
+  const onSteering = (e: SteeringEvent) => {
+    const record = {
+      event: 'migration.steering',
+      domain,
+      action: e.action,
+      reason: e.reason,
+      elapsedMs: e.elapsedMs,
+    };
+    if (e.error === undefined) logger.info(record, `migration steering: ${e.action} (${e.reason})`);
+    else
+      logger.warn(
+        { ...record, err: e.error },
+        `migration steering refused by libvirt: ${e.action} (${e.reason})`,
+      );
+  };
+  const onWarning = (w: JobWarning) =>
+    logger.warn(
+      { event: 'migration.warning', domain, source: w.source, elapsedMs: w.elapsedMs, err: w.error },
+      `migration warning: ${w.message}`,
+    );
+  const onProgress = options.progress
+    ? (p: MigrationProgress) =>
+        logger.debug?.(
+          {
+            event: 'migration.progress',
+            domain,
+            status: p.status,
+            mode: p.mode,
+            elapsedMs: p.elapsedMs,
+            memoryRemaining: p.memoryRemaining,
+            iteration: p.iteration,
+            dirtyRate: p.dirtyRate,
+            bandwidth: p.bandwidth,
+            throttle: p.throttle,
+            postCopyRequests: p.postCopyRequests,
+          },
+          'migration progress',
+        )
+    : undefined;
+  job.on('plan', onPlan);
+  job.on('status', onStatus);
+  job.on('steering', onSteering);
+  job.on('warning', onWarning);
+  if (onProgress) job.on('progress', onProgress);
+  let following = true;
+  const stop = () => {
+    following = false;
+    job.off('plan', onPlan);
+    job.off('status', onStatus);
+    job.off('steering', onSteering);
+    job.off('warning', onWarning);
+    if (onProgress) job.off('progress', onProgress);
+  };
+  void job.outcome.then((outcome) => {
+    if (!following) return;
+    stop();
+    logOutcome(logger, domain, outcome);
+  });
+  return stop;
+}
+
+function logOutcome(logger: MigrationLogger, domain: string, outcome: MigrationOutcome): void {
+  const record = {
+    event: 'migration.outcome',
+    domain,
+    status: outcome.status,
+    guest: outcome.guest,
+    postCopyFailed: outcome.postCopyFailed,
+    downtimeMs: outcome.stats?.downtime,
+    timeElapsedMs: outcome.stats?.timeElapsed,
+    dataProcessed: outcome.stats?.dataProcessed,
+    steering: outcome.steering.length,
+    warnings: outcome.warnings.length,
+  };
+  if (outcome.status === 'completed') {
+    logger.info(record, `migration completed: the guest runs on the destination`);
+    return;
+  }
+  logger.error(
+    { ...record, err: outcome.error },
+    `migration ${outcome.status}: the guest runs on the ${outcome.guest === 'unknown' ? 'source or the destination (unknown)' : outcome.guest}${outcome.error ? `: ${outcome.error.message}` : ''}`,
+  );
+}

@@ -1,0 +1,247 @@
+/**
+ * Prometheus metrics of live migrations, in the spirit of KubeVirt's `kubevirt_vmi_migration_*`, fed from
+ * a {@link MigrationJob}'s events. Names follow Prometheus' conventions: base units (bytes, seconds), `_total`
+ * for counters, `_ratio` for fractions, rates as `_bytes_per_second` gauges because libvirt reports them as
+ * instantaneous rates.
+ */
+import type { MigrationJob } from '../migration/job.js';
+import type { MigrationOutcome, MigrationProgress, SteeringEvent } from '../migration/types.js';
+import {
+  type CounterLike,
+  type GaugeLike,
+  loadPromClient,
+  type MetricsRegistry,
+  type PromClientModule,
+} from './prom-client.js';
+
+/** Options of {@link createMigrationMetrics}. */
+export interface MigrationMetricsOptions {
+  /** The `prom-client` registry to register the metrics in. */
+  registry: MetricsRegistry;
+  /** Prefix of every metric name. Default `libvirt_`. */
+  prefix?: string;
+  /** The `prom-client` module to use instead of the one this package resolves (bundlers, several copies). */
+  promClient?: PromClientModule;
+}
+
+/** Options of {@link MigrationMetrics.observe} and {@link observeMigration}. */
+export interface ObserveOptions {
+  /** The `domain` label's value. Default: the job's domain UUID. */
+  domain?: string;
+}
+
+/** The migration metrics of one registry. */
+export interface MigrationMetrics {
+  /**
+   * Follows one job until it ends: its progress sets the per-domain gauges, its steering and its outcome
+   * count. Returns a function that stops following it earlier.
+   */
+  observe(job: MigrationJob, options?: ObserveOptions): () => void;
+  /** Removes one domain's per-migration series (the gauges keep a finished migration's last values). */
+  forget(domain: string): void;
+}
+
+const GAUGES = {
+  dataTotal: [
+    'migration_data_total_bytes',
+    'Bytes the migration has to move in all (memory and copied disks).',
+  ],
+  dataProcessed: ['migration_data_processed_bytes', 'Bytes the migration has moved so far.'],
+  dataRemaining: ['migration_data_remaining_bytes', 'Bytes the migration still has to move.'],
+  dirtyRate: [
+    'migration_dirty_memory_rate_bytes_per_second',
+    'How fast the guest dirties memory (libvirt reports pages per second; times the page size).',
+  ],
+  transferRate: ['migration_memory_transfer_rate_bytes_per_second', 'How fast memory is being copied.'],
+  iteration: ['migration_memory_iteration', 'The pre-copy pass, from 1.'],
+  throttle: ['migration_auto_converge_throttle_ratio', "Auto-converge's current vCPU throttle, 0 to 1."],
+  allowedDowntime: [
+    'migration_allowed_downtime_seconds',
+    "The maximum downtime the monitor set last (Nova's downtime steps).",
+  ],
+  downtime: [
+    'migration_downtime_seconds',
+    "The guest's pause at the switch-over, from the completed job's stats.",
+  ],
+  active: ['migration_active', '1 while a migration of the domain runs, 0 after.'],
+  postCopy: ['migration_post_copy', '1 while the guest runs on the destination in post-copy.'],
+  startTime: ['migration_start_time_seconds', 'When the migration started, in Unix seconds.'],
+  endTime: ['migration_end_time_seconds', 'When the migration ended, in Unix seconds.'],
+} as const;
+
+const COUNTERS = {
+  postCopyRequests: [
+    'migration_postcopy_requests_total',
+    'Pages the destination fetched on demand during post-copy.',
+    ['domain'],
+  ],
+  outcomes: [
+    'migrations_total',
+    'Migrations ended, by outcome status (completed, failed, cancelled, error) and the mode they ended in.',
+    ['status', 'mode'],
+  ],
+  steering: [
+    'migration_steering_actions_total',
+    'Steering calls made (set-downtime, switch-to-post-copy, pause, resume, abort), by whether libvirt accepted them.',
+    ['action', 'result'],
+  ],
+} as const;
+
+type Gauges = Record<keyof typeof GAUGES, GaugeLike>;
+type Counters = Record<keyof typeof COUNTERS, CounterLike>;
+
+const BY_REGISTRY = new WeakMap<MetricsRegistry, MigrationMetrics>();
+
+/**
+ * Registers the migration metrics in `registry` and returns what feeds them. Loads `prom-client` (an
+ * optional peer dependency) now, not when this package is imported. Registering twice in one registry
+ * fails as `prom-client` does; {@link observeMigration} keeps one set per registry for you.
+ *
+ * @throws {@link MigrationJobError} `INVALID_OPTIONS` when `prom-client` is not installed.
+ *
+ * @example
+ * ```ts
+ * import { register } from 'prom-client';
+ * import { createMigrationMetrics, migrate } from 'libvirt-migration-policy';
+ *
+ * const metrics = createMigrationMetrics({ registry: register });
+ * const job = await migrate(options);
+ * metrics.observe(job, { domain: instance.name });
+ * // libvirt_migration_data_remaining_bytes{domain="instance-0001"} 1.2e9 …
+ * ```
+ */
+export function createMigrationMetrics(options: MigrationMetricsOptions): MigrationMetrics {
+  const prom = options.promClient ?? loadPromClient();
+  const prefix = options.prefix ?? 'libvirt_';
+  const registers = [options.registry];
+  const gauges = {} as Gauges;
+  for (const [key, [name, help]] of Object.entries(GAUGES)) {
+    gauges[key as keyof Gauges] = new prom.Gauge({
+      name: prefix + name,
+      help,
+      labelNames: ['domain'],
+      registers,
+    });
+  }
+  const counters = {} as Counters;
+  for (const [key, [name, help, labelNames]] of Object.entries(COUNTERS)) {
+    counters[key as keyof Counters] = new prom.Counter({ name: prefix + name, help, labelNames, registers });
+  }
+  return {
+    observe: (job, observeOptions) => follow(job, observeOptions?.domain ?? job.domainUuid, gauges, counters),
+    forget: (domain) => {
+      for (const gauge of Object.values(gauges)) gauge.remove({ domain });
+      counters.postCopyRequests.remove({ domain });
+    },
+  };
+}
+
+/**
+ * Follows one migration job in `registry`'s migration metrics, registering them on first use for that
+ * registry. Returns a function that stops following it before it ends.
+ *
+ * @throws {@link MigrationJobError} `INVALID_OPTIONS` when `prom-client` is not installed.
+ *
+ * @example
+ * ```ts
+ * import { Registry } from 'prom-client';
+ * import { migrate, observeMigration } from 'libvirt-migration-policy';
+ *
+ * const registry = new Registry();
+ * const job = await migrate(options);
+ * observeMigration(job, { registry, domain: 'instance-0001' });
+ * await job.outcome;
+ * console.log(await registry.metrics()); // libvirt_migrations_total{status="completed",mode="post-copy"} 1 …
+ * ```
+ */
+export function observeMigration(
+  job: MigrationJob,
+  options: ObserveOptions & { registry: MetricsRegistry },
+): () => void {
+  let metrics = BY_REGISTRY.get(options.registry);
+  if (metrics === undefined) {
+    metrics = createMigrationMetrics({ registry: options.registry });
+    BY_REGISTRY.set(options.registry, metrics);
+  }
+  return metrics.observe(job, options.domain === undefined ? {} : { domain: options.domain });
+}
+
+function follow(job: MigrationJob, domain: string, g: Gauges, c: Counters): () => void {
+  const labels = { domain };
+  let mode: MigrationProgress['mode'] | 'none' = 'none';
+  let requestsSeen = 0;
+  g.active.set(labels, 1);
+  g.postCopy.set(labels, 0);
+  g.startTime.set(labels, Date.now() / 1000);
+  g.endTime.remove(labels);
+  g.downtime.remove(labels);
+
+  const onPlan = () => {
+    if (mode === 'none') mode = 'pre-copy';
+  };
+  const onProgress = (p: MigrationProgress) => {
+    mode = p.mode;
+    const s = p.stats;
+    setIf(g.dataTotal, labels, s.dataTotal ?? p.memoryTotal);
+    setIf(g.dataProcessed, labels, s.dataProcessed ?? p.memoryProcessed);
+    setIf(g.dataRemaining, labels, p.dataRemaining ?? p.memoryRemaining);
+    // libvirt gives pages per second; without the page size there is no honest byte figure.
+    if (p.dirtyRate !== undefined && s.memoryPageSize !== undefined) {
+      g.dirtyRate.set(labels, p.dirtyRate * s.memoryPageSize);
+    }
+    setIf(g.transferRate, labels, p.bandwidth);
+    setIf(g.iteration, labels, p.iteration);
+    setIf(g.throttle, labels, p.throttle === undefined ? undefined : p.throttle / 100);
+    setIf(g.allowedDowntime, labels, p.downtimeMs === undefined ? undefined : p.downtimeMs / 1000);
+    g.postCopy.set(labels, p.mode === 'post-copy' ? 1 : 0);
+    // libvirt's figure is cumulative for this migration: the counter moves by what is new.
+    if (p.postCopyRequests !== undefined && p.postCopyRequests > requestsSeen) {
+      c.postCopyRequests.inc(labels, p.postCopyRequests - requestsSeen);
+      requestsSeen = p.postCopyRequests;
+    }
+  };
+  const onStatus = (status: string) => {
+    if (status === 'running (post-copy)') {
+      mode = 'post-copy';
+      g.postCopy.set(labels, 1);
+    }
+  };
+  const onSteering = (e: SteeringEvent) => {
+    c.steering.inc({ action: e.action, result: e.error === undefined ? 'accepted' : 'refused' });
+  };
+  job.on('plan', onPlan);
+  job.on('progress', onProgress);
+  job.on('status', onStatus);
+  job.on('steering', onSteering);
+  let following = true;
+  const stop = () => {
+    following = false;
+    job.off('plan', onPlan);
+    job.off('progress', onProgress);
+    job.off('status', onStatus);
+    job.off('steering', onSteering);
+  };
+  void job.outcome.then((outcome: MigrationOutcome) => {
+    if (!following) return;
+    stop();
+    const s = outcome.stats;
+    if (s !== undefined) {
+      setIf(g.dataTotal, labels, s.dataTotal);
+      setIf(g.dataProcessed, labels, s.dataProcessed);
+      setIf(g.dataRemaining, labels, s.dataRemaining);
+      setIf(g.downtime, labels, s.downtime === undefined ? undefined : s.downtime / 1000);
+      if (s.memoryPostcopyRequests !== undefined && s.memoryPostcopyRequests > requestsSeen) {
+        c.postCopyRequests.inc(labels, s.memoryPostcopyRequests - requestsSeen);
+      }
+    }
+    g.active.set(labels, 0);
+    g.postCopy.set(labels, 0);
+    g.endTime.set(labels, Date.now() / 1000);
+    c.outcomes.inc({ status: outcome.status, mode: outcome.plan === undefined ? 'none' : mode });
+  });
+  return stop;
+}
+
+function setIf(gauge: GaugeLike, labels: Record<string, string>, value: number | undefined): void {
+  if (value !== undefined) gauge.set(labels, value);
+}

@@ -1,0 +1,60 @@
+/**
+ * Loads `prom-client`, an optional peer dependency, the first time metrics are asked for: importing this
+ * package never needs it. Only the few constructors used are typed here, so that the package's declarations
+ * compile for a consumer who has not installed it.
+ */
+import { createRequire } from 'node:module';
+import { MigrationJobError } from '../errors.js';
+
+/** The part of a `prom-client` `Registry` this module uses; pass your registry (`register` or your own). */
+export interface MetricsRegistry {
+  registerMetric(metric: never): void;
+  getSingleMetric(name: string): unknown;
+}
+
+/** A labelled gauge, as much of `prom-client`'s as is used. */
+export interface GaugeLike {
+  set(labels: Record<string, string>, value: number): void;
+  remove(labels: Record<string, string>): void;
+}
+
+/** A labelled counter, as much of `prom-client`'s as is used. */
+export interface CounterLike {
+  inc(labels: Record<string, string>, value?: number): void;
+  remove(labels: Record<string, string>): void;
+}
+
+interface MetricConfig {
+  name: string;
+  help: string;
+  labelNames: readonly string[];
+  registers: MetricsRegistry[];
+}
+
+/** The constructors of `prom-client` this package uses. */
+export interface PromClientModule {
+  Gauge: new (config: MetricConfig) => GaugeLike;
+  Counter: new (config: MetricConfig) => CounterLike;
+}
+
+let loaded: PromClientModule | undefined;
+
+/**
+ * `prom-client`, resolved from this package's location (the integrator's copy, as a peer).
+ *
+ * @throws {@link MigrationJobError} `INVALID_OPTIONS` when it is not installed, saying how to install it.
+ */
+export function loadPromClient(): PromClientModule {
+  if (loaded !== undefined) return loaded;
+  try {
+    loaded = createRequire(import.meta.url)('prom-client') as PromClientModule;
+    return loaded;
+  } catch (cause) {
+    throw new MigrationJobError(
+      'INVALID_OPTIONS',
+      'migration metrics need prom-client, an optional peer dependency of libvirt-migration-policy: ' +
+        '`npm i prom-client` (version 15), then pass your registry',
+      { cause },
+    );
+  }
+}
