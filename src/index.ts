@@ -5,8 +5,6 @@
  *
  * @module
  */
-
-export { readNovaConfSources } from './config-files.js';
 export {
   boundValue,
   type ErrorCode,
@@ -14,15 +12,16 @@ export {
   LibvirtError,
   type LibvirtErrorKind,
   LibvirtMigrationError,
-  LibvirtUnavailableError,
   MAX_ERROR_VALUE_CHARS,
+  type SerializedError,
+  LibvirtUnavailableError,
   MigrationJobError,
   type MigrationJobErrorCode,
   MigrationPolicyError,
   type MigrationPolicyErrorCode,
-  type SerializedError,
 } from './errors.js';
 export * from './libvirt/index.js';
 export * from './migration/index.js';
 export * from './observability/index.js';
 export * from './policy/index.js';
+export { readNovaConfSources } from './config-files.js';
