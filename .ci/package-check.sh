@@ -8,12 +8,11 @@
 #     effects (no globals, no process listeners, no handles), as `sideEffects` claims.
 # One PASS/FAIL line per check; exits non-zero when any fails.
 #
-# Env: PACKAGE_CHECK_TS=<npm spec of typescript> (default: typescript@latest), PACKAGE_CHECK_NODES="22 24" (the
-# other Node majors the runtime checks also run on), PACKAGE_CHECK_KEEP=1 keeps the scratch directory,
+# Env: PACKAGE_CHECK_TS=<npm spec of typescript> (default: typescript@latest), PACKAGE_CHECK_NODES="20.19.0 22.12.0 24" (the
+# other Node versions the runtime checks also run on), PACKAGE_CHECK_KEEP=1 keeps the scratch directory,
 # PACKAGE_CHECK_NO_BUILD=1 packs the dist/ already there, PACKAGE_CHECK_VERBOSE=1 shows passing checks' output.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-repo=$PWD
 ts_spec="${PACKAGE_CHECK_TS:-typescript@latest}"
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/package-check.XXXXXX")
 if [[ "${PACKAGE_CHECK_KEEP:-}" == 1 ]]; then
@@ -289,8 +288,9 @@ for spec in libvirt-migration-policy libvirt-migration-policy/policy; do
   check "ESM import('$spec'): plan answers, koffi not loaded" node_run --import ./refuse-koffi.mjs esm.mjs "$spec"
   check "CJS require('$spec'): plan answers, koffi not loaded" node_run cjs.cjs "$spec"
 done
-# The same import/require on the other Node majors CI supports (fetched with npx -y node@N).
-for v in ${PACKAGE_CHECK_NODES-22 24}; do
+# The same import/require on the lowest versions `engines` admits (22.11 has no require(esm): it fails) and
+# on Node 24, each fetched with npx -y node@N.
+for v in ${PACKAGE_CHECK_NODES-20.19.0 22.12.0 24}; do
   if ! nodebin=$(npx -y "node@$v" -p process.execPath 2>/dev/null); then
     check "Node $v: could not get it through npx -y node@$v" false
     continue
