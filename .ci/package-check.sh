@@ -8,9 +8,10 @@
 #     effects (no globals, no process listeners, no handles), as `sideEffects` claims.
 # One PASS/FAIL line per check; exits non-zero when any fails.
 #
-# Env: PACKAGE_CHECK_TS=<npm spec of typescript> (default: typescript@latest), PACKAGE_CHECK_NODES="20.19.0 22.12.0 24" (the
-# other Node versions the runtime checks also run on), PACKAGE_CHECK_KEEP=1 keeps the scratch directory,
-# PACKAGE_CHECK_NO_BUILD=1 packs the dist/ already there, PACKAGE_CHECK_VERBOSE=1 shows passing checks' output.
+# Env: PACKAGE_CHECK_TS=<npm spec of typescript> (default: typescript@latest);
+#      PACKAGE_CHECK_NODES="20.19.0 22.12.0 24": the other Node versions the runtime checks also run on;
+#      PACKAGE_CHECK_KEEP=1 keeps the scratch directory; PACKAGE_CHECK_NO_BUILD=1 packs the dist/ already there;
+#      PACKAGE_CHECK_VERBOSE=1 shows the output of passing checks too.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ts_spec="${PACKAGE_CHECK_TS:-typescript@latest}"
