@@ -103,11 +103,14 @@ export interface LibvirtConnection {
   defineDomainXML(xml: string, options?: CallOptions): Promise<LibvirtDomain>;
   /** Names of all domains, active and inactive (`virConnectListAllDomains`). */
   listDomainNames(options?: CallOptions): Promise<string[]>;
-  /** `virConnectIsAlive`: false once the daemon went away. */
+  /** `virConnectIsAlive`: false once the daemon went away, and (without asking libvirt) once closed or lost. */
   isAlive(options?: CallOptions): Promise<boolean>;
   /** Closes the connection and ends its worker; later calls reject. Idempotent. */
   close(): Promise<void>;
-  /** Opens a domain event stream on its own connection to {@link uri}. */
+  /**
+   * Opens a domain event stream on its own connection to {@link uri}, with this connection's keepalive. Throws
+   * `LibvirtError` `LIBVIRT_CONNECTION_LOST` when this connection is no longer open.
+   */
   events(): DomainEventStream;
 }
 
@@ -299,8 +302,9 @@ export interface JobCompletedEvent {
 
 /**
  * Domain events received on the stream's own connection to the same URI. libvirt's event loop runs
- * synchronously in a worker thread; it is process-wide, so one such worker serves all open streams and
- * ends with the last one.
+ * synchronously in a worker thread; it is process-wide, so one such worker serves all open streams (and the
+ * keepalive of every connection) and ends when none is left. A stream whose connection dies (keepalive,
+ * daemon gone) emits `error` with a `LibvirtError` code `LIBVIRT_CONNECTION_LOST`. See docs/threading.md.
  *
  * @example
  * ```ts
