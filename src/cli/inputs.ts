@@ -30,7 +30,7 @@ export interface ConfPaths {
 
 /** Reads and parses one JSON file; `what` names it in messages ("flavor", "image"). */
 export function readJsonFile(path: string, what: string): unknown {
-  const text = readText(path, what);
+  const text = readText(path, `${what} file`);
   try {
     return JSON.parse(text);
   } catch (err) {
@@ -67,7 +67,7 @@ export function readInstanceFiles(paths: { flavor?: string; image?: string }): I
  */
 export function readHostConfig(paths: ConfPaths): HostConfig | undefined {
   if (paths.files.length === 0 && paths.dirs.length === 0) return undefined;
-  for (const file of paths.files) readText(file, 'nova.conf'); // names a missing file before oslo's order does
+  for (const file of paths.files) readText(file, 'nova.conf file'); // names a missing file before oslo's order does
   let sources: ReturnType<typeof readNovaConfSources>;
   try {
     sources = readNovaConfSources({ files: paths.files, dirs: paths.dirs });
@@ -89,10 +89,10 @@ function readText(path: string, what: string): string {
 
 function fileError(err: unknown, path: string, what: string): CliError {
   const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return new CliError(`${what} file ${path} does not exist`);
-  if (code === 'EISDIR') return new CliError(`${what} file ${path} is a directory: pass a file`);
+  if (code === 'ENOENT') return new CliError(`${what} ${path} does not exist`);
+  if (code === 'EISDIR') return new CliError(`${what} ${path} is a directory: pass a file`);
   if (code === 'ENOTDIR') return new CliError(`${what} ${path} is not a directory`);
-  if (code === 'EACCES') return new CliError(`${what} file ${path} cannot be read: permission denied`);
+  if (code === 'EACCES') return new CliError(`${what} ${path} cannot be read: permission denied`);
   return new CliError(`${what} ${path} cannot be read: ${(err as Error).message}`);
 }
 
