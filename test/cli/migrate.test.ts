@@ -1,0 +1,230 @@
+import { describe, expect, it } from 'vitest';
+import { FakeDomain, fakeBackend, libvirtError, until } from '../migration/fake-libvirt.js';
+import { fixture, start } from './run.js';
+
+const GiB = 1024 ** 3;
+
+/** `migrate guest compute-2` against a fake libvirt, polled every 10 ms. */
+function migrateCli(domain: FakeDomain, extra: string[] = [], options: { tty?: boolean } = {}) {
+  const backend = fakeBackend(domain);
+  const running = start(
+    [
+      'migrate',
+      domain.name,
+      'compute-2',
+      '--connect',
+      'qemu:///system',
+      '--conf',
+      fixture('nova.conf'),
+      '--conf-dir',
+      fixture('nova.conf.d'),
+      '--poll-ms',
+      '10',
+      ...extra,
+    ],
+    { backend, ...options },
+  );
+  return Object.assign(running, { backend });
+}
+
+/** Pre-copy in its third pass: 1 GiB of 4 left, 100 MiB/s copied, 25,600 pages of 4 KiB dirtied per second. */
+function precopy(domain: FakeDomain): void {
+  domain.stats = {
+    type: 'unbounded',
+    operation: 5,
+    memoryTotal: 4 * GiB,
+    memoryProcessed: 3 * GiB,
+    memoryRemaining: GiB,
+    memoryIteration: 3,
+    memoryBps: 100 * 1024 ** 2,
+    memoryDirtyRate: 25_600,
+    memoryPageSize: 4096,
+    autoConvergeThrottle: 20,
+    raw: {},
+  };
+}
+
+describe('migrate: a migration to its end', () => {
+  it('prints the plan, plain progress lines off a terminal, and the outcome with the completed stats', async () => {
+    const domain = new FakeDomain('web-1');
+    const run = migrateCli(domain, ['--flavor', fixture('flavor-no-post-copy.json')]);
+    await until(() => domain.migrating);
+    precopy(domain);
+    await until(() => run.stdout.text.includes('pass 3'));
+    domain.complete({
+      type: 'completed',
+      downtime: 23,
+      timeElapsed: 4000,
+      dataProcessed: 4 * GiB,
+      memoryIteration: 4,
+      raw: {},
+    });
+    expect(await run.code).toBe(0);
+    const out = run.stdout.text;
+    expect(run.backend.opened).toEqual(['qemu:///system']);
+    // The flags were decided from the files just before the call, and sent.
+    expect(out).toContain('Plan: LIVE|PEER2PEER|PERSIST_DEST|UNDEFINE_SOURCE|AUTO_CONVERGE = 8219');
+    expect(domain.migrations[0]).toMatchObject({
+      destUri: 'qemu+tcp://compute-2/system',
+      flags: 8219,
+      params: { migrateUri: 'tcp://compute-2' },
+    });
+    const progress = out.split('\n').find((line) => line.includes('pass 3'));
+    expect(progress).toMatch(
+      /^\[\d+\.\d s\] {2}running {2}pre-copy {2}pass 3 {2}remaining 1\.0 GiB of 4\.0 GiB {2}dirty 100\.0 MiB\/s {2}bandwidth 100\.0 MiB\/s {2}throttle 20% {2}post-copy requests –/,
+    );
+    expect(out).toContain('Status: running');
+    expect(out).toContain('Outcome: completed: the guest runs on the destination');
+    expect(out).toContain('  downtime: 23 ms\n  total time: 4.0 s\n  data moved: 4.0 GiB');
+    expect(out).not.toContain('\u001b[');
+    expect(run.listening).toBe(false);
+  });
+
+  it("a failed migration exits 1 with libvirt's error and where the guest is", async () => {
+    const domain = new FakeDomain();
+    const run = migrateCli(domain);
+    await until(() => domain.migrating);
+    domain.fail(libvirtError(1, 'internal error: connection reset', 'virDomainMigrateToURI3'));
+    expect(await run.code).toBe(1);
+    expect(run.stdout.text).toContain('Outcome: failed: the guest runs on the source');
+    expect(run.stdout.text).toContain('error: virDomainMigrateToURI3: internal error: connection reset');
+  });
+
+  it('--force-complete-after switches a post-copy migration, then shows post-copy requests', async () => {
+    const domain = new FakeDomain();
+    const run = migrateCli(domain, ['--force-complete-after', '0']);
+    await until(() => run.stdout.text.includes('Force-complete after 0 s: switch-to-post-copy'));
+    expect(domain.calls).toContain('startPostCopy');
+    domain.stats = {
+      type: 'unbounded',
+      operation: 5,
+      memoryRemaining: GiB,
+      memoryPostcopyRequests: 1234,
+      raw: {},
+    };
+    await until(() => run.stdout.text.includes('post-copy requests 1,234'));
+    domain.complete({ type: 'completed', downtime: 4, memoryPostcopyRequests: 1500, raw: {} });
+    expect(await run.code).toBe(0);
+    expect(run.stdout.text).toContain('Status: running (post-copy)');
+    expect(run.stdout.text).toContain('  post-copy requests: 1,500');
+    expect(run.stdout.text).toMatch(
+      /steering at \d+\.\d s: switch-to-post-copy \(force-complete requested\)/,
+    );
+  });
+});
+
+describe('migrate: Ctrl-C', () => {
+  it('aborts a pre-copy migration: cancelled, exit 1, the guest stays on the source', async () => {
+    const domain = new FakeDomain();
+    const run = migrateCli(domain);
+    await until(() => domain.migrating);
+    run.interrupt();
+    expect(await run.code).toBe(1);
+    expect(domain.calls).toContain('abortJob');
+    expect(run.stdout.text).toContain('Ctrl-C: abort requested; the guest stays on the source');
+    expect(run.stdout.text).toContain('Outcome: cancelled: the guest runs on the source');
+  });
+
+  it('is refused in post-copy with the reason, and the migration goes on to complete', async () => {
+    const domain = new FakeDomain();
+    const run = migrateCli(domain);
+    await until(() => domain.migrating);
+    domain.current = { state: 'paused', reason: 12 }; // libvirt switched to post-copy
+    await until(() => run.stdout.text.includes('Status: running (post-copy)'));
+    run.interrupt();
+    expect(run.stdout.text).toContain(
+      'Ctrl-C: abort refused (ABORT_IN_POST_COPY): the migration is in post-copy (status "running (post-copy)"): ' +
+        'the guest already runs on the destination',
+    );
+    expect(run.stdout.text).toContain('The migration goes on.');
+    expect(domain.calls).not.toContain('abortJob');
+    domain.complete();
+    expect(await run.code).toBe(0);
+    expect(run.stdout.text).toContain('Outcome: completed');
+  });
+});
+
+describe('migrate: a terminal', () => {
+  it('draws the live block in place, events persisted above it', async () => {
+    const domain = new FakeDomain('db-1');
+    const run = migrateCli(domain, [], { tty: true });
+    await until(() => domain.migrating);
+    precopy(domain);
+    await until(() => run.stdout.text.includes('pass 3'));
+    domain.complete();
+    expect(await run.code).toBe(0);
+    const out = run.stdout.text;
+    expect(out).toContain('\u001b['); // log-update's cursor movements
+    const plain = out.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '');
+    expect(plain).toContain('db-1 → compute-2   running · pre-copy');
+    expect(plain).toMatch(/ {2}memory {4}\[#{30}-{10}\] 1\.0 GiB of 4\.0 GiB remaining · pass 3/);
+    expect(plain).toContain('  dirty     100.0 MiB/s       bandwidth 100.0 MiB/s');
+    expect(plain).toContain('  throttle  20%               post-copy requests –');
+    expect(plain).toContain('Outcome: completed');
+  });
+});
+
+describe('migrate: errors before the migration', () => {
+  it('a domain libvirt does not know: exit 3', async () => {
+    const domain = new FakeDomain('real');
+    const backend = fakeBackend(domain);
+    const run = start(['migrate', 'missing', 'compute-2', '--connect', 'qemu:///system'], { backend });
+    expect(await run.code).toBe(3);
+    expect(run.stderr.text).toContain(
+      "LIBVIRT_ERROR: virDomainCall: Domain not found: no domain with name 'missing'",
+    );
+  });
+
+  it('a bad flavor file: exit 2 before libvirt is opened', async () => {
+    const domain = new FakeDomain();
+    const run = migrateCli(domain, ['--flavor', fixture('flavor-array.json')]);
+    expect(await run.code).toBe(2);
+    expect(run.backend.opened).toEqual([]);
+    expect(run.stderr.text).toContain('flavor is an array, not a shape this reads');
+  });
+
+  it('--migrate-uri with a host name as DEST: exit 2, saying to pass a URI', async () => {
+    const domain = new FakeDomain();
+    const run = migrateCli(domain, ['--migrate-uri', 'tcp://192.0.2.7']);
+    expect(await run.code).toBe(2);
+    expect(run.stderr.text).toContain(
+      '--migrate-uri needs DEST as a libvirt URI (e.g. qemu+tcp://compute-2/system)',
+    );
+    expect(run.backend.opened).toEqual([]);
+  });
+
+  it('--migrate-uri with a URI DEST is sent', async () => {
+    const domain = new FakeDomain();
+    const backend = fakeBackend(domain);
+    const run = start(
+      [
+        'migrate',
+        domain.uuid,
+        'qemu+tls://dest/system',
+        '--connect',
+        'qemu:///system',
+        '--migrate-uri',
+        'tcp://192.0.2.7',
+        '--bandwidth',
+        '500',
+        '--poll-ms',
+        '10',
+      ],
+      { backend },
+    );
+    await until(() => domain.migrating);
+    expect(domain.migrations[0]).toMatchObject({
+      destUri: 'qemu+tls://dest/system',
+      params: { migrateUri: 'tcp://192.0.2.7', bandwidth: 500 },
+    });
+    domain.complete();
+    expect(await run.code).toBe(0);
+  });
+
+  it('a bad --bandwidth is a usage error', async () => {
+    const domain = new FakeDomain();
+    const run = migrateCli(domain, ['--bandwidth', 'fast']);
+    expect(await run.code).toBe(2);
+    expect(run.stderr.text).toContain('--bandwidth is "fast": use a whole number of at least 0');
+  });
+});
