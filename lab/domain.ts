@@ -22,6 +22,12 @@ export interface LabHost {
   logDir: string;
   hostUuid: string;
   pids: { libvirtd: number; virtlogd: number };
+  /** The host's own network namespace (`ip netns`): its QEMUs' migration streams live there. */
+  netns: string;
+  /** This host's end of the veth pair to the other host (the same name on both ends). */
+  link: string;
+  /** This host's address on that link. */
+  address: string;
 }
 
 /** Content of lab.json. */
@@ -401,6 +407,73 @@ export function diagnoseGuest(
     fault,
     report: `${what} [${stackLabel(lab)}]; domstate ${states}; console tail (${consolePath(h, name)}):\n${consoleTail(h, name)}`,
   };
+}
+
+/** Runs `ip`, `tc` or `ss` for the lab's network; throws with stderr on failure. */
+function net(command: 'ip' | 'tc' | 'ss', args: string[]): string {
+  try {
+    return execFileSync(command, args, {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 10_000,
+    });
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new Error(`${command} ${args.join(' ')} failed: ${(e.stderr ?? '').trim() || e.message}`);
+  }
+}
+
+/**
+ * Takes the migration link between the hosts down or up (`ip link set … down|up` on the source's end of the
+ * veth pair) — a cable pulled, not a connection reset: TCP notices only through its retransmission timeout
+ * (`LAB_TCP_RETRIES2`, ~13 s by default in the lab).
+ */
+export function setLink(lab: LabInfo, state: 'up' | 'down'): void {
+  net('ip', ['-n', lab.hosts.src.netns, 'link', 'set', lab.hosts.src.link, state]);
+}
+
+/** Shapes the link to `rateMbit` in both directions (a `tbf` qdisc: this kernel has no `netem`); `undefined` removes it. */
+export function shapeLink(lab: LabInfo, rateMbit: number | undefined): void {
+  for (const h of Object.values(lab.hosts)) {
+    if (rateMbit === undefined) {
+      try {
+        net('tc', ['-n', h.netns, 'qdisc', 'del', 'dev', h.link, 'root']);
+      } catch {
+        // No qdisc of ours there.
+      }
+      continue;
+    }
+    const burstKbit = Math.max(32, Math.ceil(rateMbit * 10)); // ~10 ms of traffic: enough for the timer granularity
+    net('tc', [
+      '-n',
+      h.netns,
+      'qdisc',
+      'replace',
+      'dev',
+      h.link,
+      'root',
+      'tbf',
+      'rate',
+      `${rateMbit}mbit`,
+      'burst',
+      `${burstKbit}kbit`,
+      'latency',
+      '100ms',
+    ]);
+  }
+}
+
+/**
+ * Resets every TCP connection between the hosts (`ss -K` in the source's namespace): with libvirt ≥ 10 a
+ * post-copy migration has two (main and postcopy-preempt channel). Returns how many were there.
+ */
+export function killMigrationConnections(lab: LabInfo): number {
+  const filter = ['dst', lab.hosts.dst.address];
+  const count = net('ss', ['-N', lab.hosts.src.netns, '-H', '-t', 'state', 'established', ...filter])
+    .split('\n')
+    .filter((l) => l.trim()).length;
+  net('ss', ['-N', lab.hosts.src.netns, '-K', '-t', ...filter]);
+  return count;
 }
 
 /** Names of the running domains on `host`. */

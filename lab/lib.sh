@@ -9,6 +9,14 @@ LAB_HOSTS=(src dst)
 # Path of the console files as each host's QEMU sees them (inside its private /var/lib/libvirt).
 LAB_GUEST_CONSOLE_DIR=/var/lib/libvirt/lmp-console
 
+# Each host has its own network namespace, joined to the other's by one veth pair named LAB_LINK on both
+# ends: the migration stream crosses it, so a test can cut or shape it. Link-local addresses: they never leave
+# the pair. Unix sockets (libvirt's RPC) are paths, so they reach across namespaces as before.
+LAB_LINK=lab0
+declare -A LAB_ADDR=([src]=169.254.77.1 [dst]=169.254.77.2)
+lab_netns() { printf 'lmp-%s-%s' "$LAB_NAME" "$1"; }
+netns_exists() { [[ -e "/run/netns/$1" ]]; }
+
 log() { printf '[lab %s] %s\n' "$LAB_NAME" "$*" >&2; }
 die() {
   printf '[lab %s] ERROR: %s\n' "$LAB_NAME" "$*" >&2
@@ -105,4 +113,6 @@ stop_host() {
   # the namespace must be empty now
   if [[ -n "$(pids_in_ns "$ns")" ]]; then die "$h: processes left in its namespace: $(pids_in_ns "$ns" | tr '\n' ' ')"; fi
   rm -f "$d/pids/"*.pid "$d/pids/mntns" "$d/sock/"libvirt-* 2>/dev/null || true
+  # Deleting a namespace deletes its end of the veth pair, and with it the other end.
+  if netns_exists "$(lab_netns "$h")"; then ip netns del "$(lab_netns "$h")" || die "$h: ip netns del $(lab_netns "$h") failed"; fi
 }

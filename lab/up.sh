@@ -5,7 +5,9 @@
 #
 # Env: LAB_NAME (default lmp), LAB_ROOT (default /var/tmp/lmp-lab; the state
 # dir is $LAB_ROOT/$LAB_NAME), LAB_TIMEOUT (seconds to wait for the daemons, 120),
-# LAB_STACK (lab | backports | distro, see lab/stack.sh; default lab).
+# LAB_STACK (lab | backports | distro, see lab/stack.sh; default lab),
+# LAB_TCP_RETRIES2 (the hosts' net.ipv4.tcp_retries2, default 5: a dead link fails a
+# transfer in ~13 s instead of ~15 min).
 set -euo pipefail
 # shellcheck source=lab/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -59,6 +61,10 @@ daemon_version() {
   timeout 10 virsh -c "$(host_uri "$1")" version --daemon 2>/dev/null | awk -v p="$pattern" '$0 ~ p { print $NF }'
 }
 
+host_network_ok() {
+  netns_exists "$(lab_netns "$1")" && ip -n "$(lab_netns "$1")" link show "$LAB_LINK" 2>/dev/null | grep -q 'state UP'
+}
+
 host_answers() { timeout 10 virsh -q -c "$(host_uri "$1")" version >/dev/null 2>&1; }
 
 host_running() {
@@ -68,7 +74,7 @@ host_running() {
     p="$(cat "$d/pids/$f.pid" 2>/dev/null || true)"
     [[ -n "$p" ]] && pid_alive "$p" && [[ "$(cat "/proc/$p/comm" 2>/dev/null)" == "$f" ]] || return 1
   done
-  host_answers "$1"
+  host_network_ok "$1" && host_answers "$1"
 }
 
 write_host_config() {
@@ -103,6 +109,32 @@ cgroup_controllers = [ ]
 EOF
 }
 
+# Both hosts' network namespaces and the veth pair between them (idempotent: a complete pair is kept).
+setup_network() {
+  local h ns
+  for h in "${LAB_HOSTS[@]}"; do
+    ns="$(lab_netns "$h")"
+    netns_exists "$ns" || ip netns add "$ns" || die "ip netns add $ns failed"
+    ip -n "$ns" link set lo up
+  done
+  if ! ip -n "$(lab_netns src)" link show "$LAB_LINK" >/dev/null 2>&1 ||
+    ! ip -n "$(lab_netns dst)" link show "$LAB_LINK" >/dev/null 2>&1; then
+    ip -n "$(lab_netns src)" link del "$LAB_LINK" 2>/dev/null || true
+    ip -n "$(lab_netns dst)" link del "$LAB_LINK" 2>/dev/null || true
+    ip link add name "$LAB_LINK" netns "$(lab_netns src)" type veth peer name "$LAB_LINK" netns "$(lab_netns dst)" ||
+      die "creating the veth pair between $(lab_netns src) and $(lab_netns dst) failed"
+  fi
+  for h in "${LAB_HOSTS[@]}"; do
+    ns="$(lab_netns "$h")"
+    ip -n "$ns" addr replace "${LAB_ADDR[$h]}/24" dev "$LAB_LINK"
+    ip -n "$ns" link set "$LAB_LINK" up
+    # A shaped link from an earlier run must not leak into this one.
+    tc -n "$ns" qdisc del dev "$LAB_LINK" root 2>/dev/null || true
+    ip netns exec "$ns" sysctl -q -w "net.ipv4.tcp_retries2=${LAB_TCP_RETRIES2:-5}" >/dev/null ||
+      die "$h: setting net.ipv4.tcp_retries2 in $ns failed"
+  done
+}
+
 start_host() {
   local h="$1" d
   d="$(host_dir "$h")"
@@ -113,7 +145,7 @@ start_host() {
   # The inner shell sets up the private mounts, starts both daemons (-d: they
   # daemonize and keep the namespace alive) and exits.
   # shellcheck disable=SC2016
-  unshare -m --propagation private -- /bin/bash -c '
+  nsenter --net="/run/netns/$(lab_netns "$h")" -- unshare -m --propagation private -- /bin/bash -c '
     set -euo pipefail
     d="$1"
     mount -t tmpfs -o mode=0755,size=64m lmp-run /run
@@ -170,6 +202,8 @@ write_lab_json() {
       printf '      "consoleDir": %s,\n' "$(json_str "$d/lib/lmp-console")"
       printf '      "logDir": %s,\n' "$(json_str "$d/log")"
       printf '      "hostUuid": %s,\n' "$(json_str "$(cat "$d/host-uuid")")"
+      printf '      "netns": %s,\n      "link": %s,\n      "address": %s,\n' "$(json_str "$(lab_netns "$h")")" \
+        "$(json_str "$LAB_LINK")" "$(json_str "${LAB_ADDR[$h]}")"
       printf '      "pids": { "libvirtd": %s, "virtlogd": %s }\n' "$(cat "$d/pids/libvirtd.pid")" \
         "$(cat "$d/pids/virtlogd.pid")"
       printf '    }'
@@ -183,7 +217,7 @@ write_lab_json() {
     printf '    "libvirtPackage": %s,\n    "qemuPackage": %s,\n' "$(json_str "$(pkg_version libvirt-daemon)")" \
       "$(json_str "$(pkg_version qemu-system-x86)")"
     printf '    "accel": %s\n  },\n' "$(json_str "$([[ "${LAB_DOMAIN_TYPE:-qemu}" == kvm ]] && echo KVM || echo TCG)")"
-    printf '  "migrateAddress": "127.0.0.1"\n}\n'
+    printf '  "migrateAddress": %s\n}\n' "$(json_str "${LAB_ADDR[dst]}")"
   } >"$tmp"
   mv "$tmp" "$LAB_STATE/lab.json"
 }
@@ -210,6 +244,7 @@ fi
 rm -f "$LAB_STATE/lab.json"
 for h in "${LAB_HOSTS[@]}"; do stop_host "$h"; done # leftovers of a half-started lab
 for d in /etc/libvirt /var/lib/libvirt /var/log/libvirt /var/cache/libvirt; do mkdir -p "$d"; done
+setup_network
 for h in "${LAB_HOSTS[@]}"; do
   write_host_config "$h"
   start_host "$h"
