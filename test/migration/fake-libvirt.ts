@@ -8,6 +8,7 @@ import { LibvirtError } from '../../src/errors.js';
 import type { DomainState } from '../../src/libvirt/constants.js';
 import type {
   BlockInfo,
+  CallOptions,
   ConnectionClosed,
   DomainEventStream,
   DomainInfo,
@@ -60,6 +61,8 @@ export class FakeDomain implements LibvirtDomain {
   readonly calls: string[] = [];
   jobStatsCalls = 0;
   readonly migrations: MigrateCall[] = [];
+  /** The deadline each call was given (`timeoutMs`), by method. */
+  readonly deadlines: [method: string, timeoutMs: number | undefined][] = [];
   downtimes: number[] = [];
   events = new FakeEvents();
   readonly #scripts = new Map<string, Behaviour[]>();
@@ -79,8 +82,9 @@ export class FakeDomain implements LibvirtDomain {
     return this;
   }
 
-  async #op<T>(method: string, answer: () => T, record = method): Promise<T> {
+  async #op<T>(method: string, answer: () => T, record = method, options?: CallOptions): Promise<T> {
     if (record) this.calls.push(record);
+    this.deadlines.push([method, options?.timeoutMs]);
     const behaviour = this.#scripts.get(method)?.shift();
     if (behaviour?.delayMs) await new Promise((resolve) => setTimeout(resolve, behaviour.delayMs));
     if (behaviour?.hang) return new Promise<T>(() => undefined);
@@ -89,8 +93,8 @@ export class FakeDomain implements LibvirtDomain {
     return answer();
   }
 
-  state() {
-    return this.#op('state', () => ({ ...this.current }));
+  state(options?: CallOptions) {
+    return this.#op('state', () => ({ ...this.current }), 'state', options);
   }
   info(): Promise<DomainInfo> {
     return this.#op('info', () => ({
@@ -119,7 +123,7 @@ export class FakeDomain implements LibvirtDomain {
   isActive(): Promise<boolean> {
     return this.#op('isActive', () => true);
   }
-  jobStats(options?: { completed?: boolean }): Promise<JobStats> {
+  jobStats(options?: { completed?: boolean } & CallOptions): Promise<JobStats> {
     if (!options?.completed) this.jobStatsCalls++;
     return this.#op(
       options?.completed ? 'completedStats' : 'jobStats',
@@ -129,45 +133,67 @@ export class FakeDomain implements LibvirtDomain {
         return this.completedStats;
       },
       '',
+      options,
     );
   }
-  startPostCopy(): Promise<void> {
-    return this.#op('startPostCopy', () => {
-      this.current = { state: 'paused', reason: PAUSED_POSTCOPY };
-    });
+  startPostCopy(options?: CallOptions): Promise<void> {
+    return this.#op(
+      'startPostCopy',
+      () => {
+        this.current = { state: 'paused', reason: PAUSED_POSTCOPY };
+      },
+      'startPostCopy',
+      options,
+    );
   }
-  abortJob(): Promise<void> {
-    return this.#op('abortJob', () => {
-      if (this.current.reason === PAUSED_POSTCOPY && this.current.state === 'paused')
-        throw libvirtError(55, 'cannot abort in post-copy');
-      if (!this.#settle && this.stats.type === 'none')
-        throw libvirtError(55, 'no job is active on the domain');
-      this.stats = { type: 'none', raw: {} };
-      this.completedStats = { type: 'cancelled', errorMessage: 'operation aborted', raw: {} };
-      this.fail(libvirtError(78, 'operation aborted: migration out job: canceled by client'));
-    });
+  abortJob(options?: CallOptions): Promise<void> {
+    return this.#op(
+      'abortJob',
+      () => {
+        if (this.current.reason === PAUSED_POSTCOPY && this.current.state === 'paused')
+          throw libvirtError(55, 'cannot abort in post-copy');
+        if (!this.#settle && this.stats.type === 'none')
+          throw libvirtError(55, 'no job is active on the domain');
+        this.stats = { type: 'none', raw: {} };
+        this.completedStats = { type: 'cancelled', errorMessage: 'operation aborted', raw: {} };
+        this.fail(libvirtError(78, 'operation aborted: migration out job: canceled by client'));
+      },
+      'abortJob',
+      options,
+    );
   }
-  setMaxDowntime(ms: number): Promise<void> {
+  setMaxDowntime(ms: number, options?: CallOptions): Promise<void> {
     return this.#op(
       'setMaxDowntime',
       () => {
         this.downtimes.push(ms);
       },
       `setMaxDowntime:${ms}`,
+      options,
     );
   }
   setMaxSpeed(): Promise<void> {
     return this.#op('setMaxSpeed', () => undefined);
   }
-  suspend(): Promise<void> {
-    return this.#op('suspend', () => {
-      this.current = { state: 'paused', reason: PAUSED_USER };
-    });
+  suspend(options?: CallOptions): Promise<void> {
+    return this.#op(
+      'suspend',
+      () => {
+        this.current = { state: 'paused', reason: PAUSED_USER };
+      },
+      'suspend',
+      options,
+    );
   }
-  resume(): Promise<void> {
-    return this.#op('resume', () => {
-      this.current = { state: 'running', reason: 5 };
-    });
+  resume(options?: CallOptions): Promise<void> {
+    return this.#op(
+      'resume',
+      () => {
+        this.current = { state: 'running', reason: 5 };
+      },
+      'resume',
+      options,
+    );
   }
   destroy(): Promise<void> {
     return this.#op('destroy', () => undefined);

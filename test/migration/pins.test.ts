@@ -319,3 +319,26 @@ describe('migrate(): connections and options', () => {
     }
   });
 });
+
+describe('deadlines', () => {
+  it('gives every call a deadline: 10 s for state reads and steering, 100 ms for the completed stats', async () => {
+    const domain = new FakeDomain();
+    domain.completedStats = { type: 'completed', raw: {} };
+    const job = await startJob(domain, { dataGb: 2 }, { flavorExtraSpecs: { [AC]: 'true' } });
+    await until(() => domain.downtimes.length > 0);
+    await job.forceComplete();
+    job.abort();
+    const outcome = await job.outcome;
+    expect(outcome.status).toBe('cancelled');
+    const deadlines = new Map(domain.deadlines.filter(([, ms]) => ms !== undefined));
+    expect(Object.fromEntries(deadlines)).toEqual({
+      state: 10_000,
+      jobStats: 10_000,
+      setMaxDowntime: 10_000,
+      suspend: 10_000,
+      abortJob: 10_000,
+      resume: 10_000,
+      completedStats: 100,
+    });
+  });
+});
