@@ -12,4 +12,10 @@ export {
   type ObserveOptions,
   observeMigration,
 } from './metrics.js';
-export type { CounterLike, GaugeLike, MetricsRegistry, PromClientModule } from './prom-client.js';
+export type {
+  CounterLike,
+  GaugeLike,
+  MetricConfig,
+  MetricsRegistry,
+  PromClientModule,
+} from './prom-client.js';

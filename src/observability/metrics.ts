@@ -10,6 +10,7 @@ import {
   type CounterLike,
   type GaugeLike,
   loadPromClient,
+  type MetricConfig,
   type MetricsRegistry,
   type PromClientModule,
 } from './prom-client.js';
@@ -111,7 +112,10 @@ const BY_REGISTRY = new WeakMap<MetricsRegistry, MigrationMetrics>();
  * ```
  */
 export function createMigrationMetrics(options: MigrationMetricsOptions): MigrationMetrics {
-  const prom = options.promClient ?? loadPromClient();
+  const prom = (options.promClient ?? loadPromClient()) as unknown as {
+    Gauge: new (config: MetricConfig) => GaugeLike;
+    Counter: new (config: MetricConfig) => CounterLike;
+  };
   const prefix = options.prefix ?? 'libvirt_';
   const registers = [options.registry];
   const gauges = {} as Gauges;

@@ -24,17 +24,21 @@ export interface CounterLike {
   remove(labels: Record<string, string>): void;
 }
 
-interface MetricConfig {
+/** What this package passes to the constructors. */
+export interface MetricConfig {
   name: string;
   help: string;
   labelNames: readonly string[];
   registers: MetricsRegistry[];
 }
 
-/** The constructors of `prom-client` this package uses. */
+/**
+ * The constructors of `prom-client` this package uses: `import * as promClient from 'prom-client'` fits. Their
+ * parameter is left open (`never`) so that prom-client's own, stricter configuration types are accepted.
+ */
 export interface PromClientModule {
-  Gauge: new (config: MetricConfig) => GaugeLike;
-  Counter: new (config: MetricConfig) => CounterLike;
+  Gauge: new (config: never) => GaugeLike;
+  Counter: new (config: never) => CounterLike;
 }
 
 let loaded: PromClientModule | undefined;

@@ -45,7 +45,7 @@ describe('observeMigration: gauges from progress, counters from steering and the
     expect(await value(registry, 'libvirt_migration_post_copy', d)).toBe(0);
     await until(() => job.progress?.downtimeMs !== undefined);
     expect(await value(registry, 'libvirt_migration_allowed_downtime_seconds', d)).toBe(
-      job.progress!.downtimeMs! / 1000,
+      (job.progress?.downtimeMs ?? Number.NaN) / 1000,
     );
     expect(
       await value(registry, 'libvirt_migration_steering_actions_total', {
