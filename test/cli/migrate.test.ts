@@ -1,3 +1,4 @@
+import { stripVTControlCharacters } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { FakeDomain, fakeBackend, libvirtError, until } from '../migration/fake-libvirt.js';
 import { fixture, start } from './run.js';
@@ -155,7 +156,7 @@ describe('migrate: a terminal', () => {
     expect(await run.code).toBe(0);
     const out = run.stdout.text;
     expect(out).toContain('\u001b['); // log-update's cursor movements
-    const plain = out.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '');
+    const plain = stripVTControlCharacters(out);
     expect(plain).toContain('db-1 → compute-2   running · pre-copy');
     expect(plain).toMatch(/ {2}memory {4}\[#{30}-{10}\] 1\.0 GiB of 4\.0 GiB remaining · pass 3/);
     expect(plain).toContain('  dirty     100.0 MiB/s       bandwidth 100.0 MiB/s');

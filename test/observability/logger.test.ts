@@ -92,11 +92,11 @@ describe('logMigration', () => {
     expect(pause?.message).toBe('migration steering refused by libvirt: pause (force-complete requested)');
     const [warning] = log.of('migration.warning');
     expect(warning).toMatchObject({ level: 'warn', record: { source: 'events' } });
-    expect((warning?.record.err as Error).message).toBe('no event loop');
+    expect((warning?.record.err as Error | undefined)?.message).toBe('no event loop');
     const [outcome] = log.of('migration.outcome');
     expect(outcome?.level).toBe('error');
     expect(outcome?.record).toMatchObject({ status: 'failed', guest: 'source' });
-    expect((outcome?.record.err as Error).message).toContain('connection reset');
+    expect((outcome?.record.err as Error | undefined)?.message).toContain('connection reset');
     expect(outcome?.message).toContain('migration failed: the guest runs on the source: ');
   });
 
