@@ -23,7 +23,13 @@ import {
   CURRENT,
   type DomainRef,
 } from './connection-protocol.js';
-import { DOMAIN_STATE_NAMES, LibvirtErrorCode, VIR_DOMAIN_ABORT_JOB_POSTCOPY } from './constants.js';
+import {
+  DOMAIN_STATE_NAMES,
+  DomainEventId,
+  LibvirtErrorCode,
+  VIR_DOMAIN_ABORT_JOB_POSTCOPY,
+} from './constants.js';
+import type { EventCallbacks } from './event-worker.js';
 import { decodeJobStats } from './job-stats.js';
 import { toWireError } from './spawn-worker.js';
 import {
@@ -49,6 +55,7 @@ let conn: Pointer | null = null;
 const domains = new Map<number, Pointer>();
 let nextHandle = 1;
 let aliveTimer: NodeJS.Timeout | undefined;
+const eventCallbackIds: number[] = [];
 
 function domainRef(call: string, ptr: Pointer | null): DomainRef {
   if (ptr === null) throw lastError(sym, call);
@@ -103,6 +110,24 @@ const connectionCalls: Record<string, ConnCall> = {
     const rc = sym.virConnectIsAlive(c);
     check(rc, 'virConnectIsAlive');
     return rc === 1;
+  },
+  // The stream's callbacks live in the event-loop worker (libvirt calls them from its loop, on that thread);
+  // registering them here keeps every RPC off the loop thread. The stream id rides as libvirt's opaque.
+  registerDomainEvents: (c, callbacks: EventCallbacks, streamId: number) => {
+    for (const [eventId, cb, name] of [
+      [DomainEventId.LIFECYCLE, callbacks.lifecycle, 'lifecycle'],
+      [DomainEventId.MIGRATION_ITERATION, callbacks.migrationIteration, 'migration iteration'],
+      [DomainEventId.JOB_COMPLETED, callbacks.jobCompleted, 'job completed'],
+    ] as const) {
+      const cbId = sym.virConnectDomainEventRegisterAny(c, null, eventId, cb, BigInt(streamId), null);
+      if (cbId < 0) {
+        const err = lastError(sym, `virConnectDomainEventRegisterAny(${name})`);
+        deregisterEvents();
+        throw err;
+      }
+      eventCallbackIds.push(cbId);
+    }
+    return undefined;
   },
   // Test hook: how many domain references this worker holds (see KoffiConnection.debugHandleCount).
   debugHandleCount: () => domains.size,
@@ -235,9 +260,16 @@ function asLost(err: unknown, call: string): LibvirtError {
   );
 }
 
+function deregisterEvents(): void {
+  // Failures are moot: the connection closes right after, which drops whatever is left.
+  if (conn !== null) for (const id of eventCallbackIds) sym.virConnectDomainEventDeregisterAny(conn, id);
+  eventCallbackIds.length = 0;
+}
+
 function shutdown(): void {
   if (aliveTimer) clearInterval(aliveTimer);
   aliveTimer = undefined;
+  deregisterEvents();
   for (const ptr of domains.values()) sym.virDomainFree(ptr);
   domains.clear();
   if (conn !== null) {

@@ -439,8 +439,24 @@ export class KoffiConnection implements LibvirtConnection {
 
   events(): DomainEventStream {
     if (this.state !== 'open') throw this.lostError('events');
-    return new WorkerEventStream(this.sym, this.uri, this.readOnly, this.keepAlive);
+    const { uri, readOnly, callTimeoutMs, keepAlive } = this;
+    return new WorkerEventStream(this.sym, () =>
+      openKoffiConnection(this.sym, uri, { readOnly, callTimeoutMs, keepAlive }),
+    );
   }
+}
+
+async function openKoffiConnection(
+  sym: LibvirtSymbols,
+  uri: string,
+  options: OpenOptions,
+): Promise<KoffiConnection> {
+  const callTimeoutMs = checkTimeout('callTimeoutMs', options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS);
+  const keepAlive = checkKeepAlive(options.keepAlive ?? DEFAULT_KEEPALIVE);
+  const release = await leaseEventLoop(sym);
+  const conn = new KoffiConnection(sym, uri, options.readOnly ?? false, callTimeoutMs, keepAlive, release);
+  await conn.opened();
+  return conn;
 }
 
 /** Options of {@link koffiBackend}. */
@@ -462,24 +478,8 @@ export function koffiBackend(options: KoffiBackendOptions = {}): LibvirtBackend 
   const libraryPath = options.libraryPath ?? DEFAULT_LIBRARY;
   return {
     async open(uri: string, openOptions: OpenOptions = {}): Promise<LibvirtConnection> {
-      const callTimeoutMs = checkTimeout(
-        'callTimeoutMs',
-        openOptions.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS,
-      );
-      const keepAlive = checkKeepAlive(openOptions.keepAlive ?? DEFAULT_KEEPALIVE);
       // Loading runs virInitialize, no RPC; it is here so a missing library fails before any thread starts.
-      const sym = loadLibvirt(libraryPath);
-      const release = await leaseEventLoop(sym);
-      const conn = new KoffiConnection(
-        sym,
-        uri,
-        openOptions.readOnly ?? false,
-        callTimeoutMs,
-        keepAlive,
-        release,
-      );
-      await conn.opened();
-      return conn;
+      return openKoffiConnection(loadLibvirt(libraryPath), uri, openOptions);
     },
   };
 }

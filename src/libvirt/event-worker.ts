@@ -1,54 +1,49 @@
 /**
- * Worker entry: runs libvirt's default event loop synchronously and hosts one connection per event stream.
+ * Worker entry: runs libvirt's default event loop, synchronously, for the whole process.
  *
  * libvirt's default event loop is process-wide: two threads running it would dispatch each other's koffi
- * callbacks across threads and deadlock (observed with two streams). So one such worker serves every
- * stream of the process, each stream keeping its own connection.
+ * callbacks across threads and deadlock (observed with two streams). So one such worker runs it for
+ * everyone. It is what makes libvirt's keepalive work for every connection of the process: connections are
+ * opened only after this worker has called `virEventRegisterDefaultImpl` (see docs/threading.md).
  *
- * The loop never returns to Node's event loop, so commands (`open` / `close` a stream) are pulled with
- * `receiveMessageOnPort` between iterations; the parent fires the worker's timer to make it look sooner.
- * Messages posted to the parent carry the stream `id` (see `EventLoopMessage`).
+ * It also owns the domain event callbacks. libvirt dispatches events from a timer of this loop, so the
+ * callbacks run on this thread, where koffi created them; but the connections they are registered on live
+ * in connection workers, which register them by address (`EventCallbacks`) with the stream's id as opaque.
+ * This thread therefore makes no RPC at all: a hung daemon cannot stall the loop.
  *
- * This loop is also what makes libvirt's keepalive work for every connection of the process (connection
- * workers, migration workers): they wait until it has called `virEventRegisterDefaultImpl` before opening
- * (see docs/threading.md).
+ * The loop never returns to Node's event loop; the stop flag is read between iterations, which a 200 ms
+ * timer bounds; the parent fires that timer to stop sooner. Messages posted to the parent carry the
+ * stream `id` (see `EventLoopMessage`).
  *
  * @module
  */
-import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { LibvirtError } from '../errors.js';
-import { DOMAIN_EVENT_NAMES, DomainEventId, DomainJobType, LibvirtErrorCode } from './constants.js';
+import { parentPort, workerData } from 'node:worker_threads';
+import { DOMAIN_EVENT_NAMES, DomainJobType } from './constants.js';
 import { decodeJobStats } from './job-stats.js';
 import { toWireError } from './spawn-worker.js';
 import { getKoffi, type LibvirtSymbols, lastError, loadLibvirt, type Pointer } from './symbols.js';
 import { decodeTypedParams } from './typed-params.js';
-import type { KeepAliveOptions } from './types.js';
 
 /** What the event-loop host hands this worker. */
 export interface EventWorkerData {
   libraryPath: string;
-  /** Int32Array view: [0] stop flag set by the parent once no stream is left. */
+  /** Int32Array view: [0] stop flag set by the parent once no user is left. */
   control: SharedArrayBuffer;
-  /** Where the parent sends {@link EventLoopCommand}s. */
-  commands: MessagePort;
 }
 
-/** Parent → worker. */
-export type EventLoopCommand =
-  | { op: 'open'; id: number; uri: string; readOnly: boolean; keepAlive: KeepAliveOptions }
-  | { op: 'close'; id: number };
+/** Addresses of this worker's callbacks, for `virConnectDomainEventRegisterAny` in another thread. */
+export interface EventCallbacks {
+  lifecycle: bigint;
+  migrationIteration: bigint;
+  jobCompleted: bigint;
+}
 
-/** How often the loop wakes on its own to look for commands and the stop flag. */
+/** How often the loop wakes on its own to look at the stop flag. */
 export const POLL_MS = 200;
 
 const data = workerData as EventWorkerData;
 const control = new Int32Array(data.control);
 const post = (msg: unknown): void => parentPort?.postMessage(msg);
-
-interface Stream {
-  conn: Pointer;
-  callbackIds: number[];
-}
 
 function domainIdentity(sym: LibvirtSymbols, dom: Pointer): { domainUuid: string; domainName: string } {
   const buf = Buffer.alloc(37);
@@ -59,10 +54,9 @@ function domainIdentity(sym: LibvirtSymbols, dom: Pointer): { domainUuid: string
 function run(): void {
   const koffi = getKoffi();
   const sym = loadLibvirt(data.libraryPath);
-  // Must precede opening any connection that wants events.
+  // Must precede opening any connection that wants keepalive or events.
   if (sym.virEventRegisterDefaultImpl() < 0) throw lastError(sym, 'virEventRegisterDefaultImpl');
 
-  const streams = new Map<number, Stream>();
   // The stream id travels as libvirt's opaque pointer, so one set of callbacks serves every stream.
   const streamId = (opaque: Pointer | null): number => Number(opaque ?? 0n);
 
@@ -124,92 +118,19 @@ function run(): void {
     koffi.pointer(koffi.proto('void evTimeout(int timer, void *opaque)')),
   );
 
-  const closeStream = (id: number): void => {
-    const stream = streams.get(id);
-    if (!stream) return;
-    streams.delete(id);
-    for (const cbId of stream.callbackIds) sym.virConnectDomainEventDeregisterAny(stream.conn, cbId);
-    sym.virConnectClose(stream.conn);
-  };
-
-  const openStream = (id: number, uri: string, readOnly: boolean, keepAlive: KeepAliveOptions): void => {
-    const conn = readOnly ? sym.virConnectOpenReadOnly(uri) : sym.virConnectOpen(uri);
-    if (conn === null) throw lastError(sym, readOnly ? 'virConnectOpenReadOnly' : 'virConnectOpen');
-    const stream: Stream = { conn, callbackIds: [] };
-    streams.set(id, stream);
-    // Without keepalive a stream on a hung daemon would wait forever, silently; NO_SUPPORT is an in-process
-    // driver (test:///), which has no daemon to lose.
-    if (
-      keepAlive.intervalSeconds > 0 &&
-      sym.virConnectSetKeepAlive(conn, keepAlive.intervalSeconds, keepAlive.count) < 0
-    ) {
-      const err = lastError(sym, 'virConnectSetKeepAlive');
-      if (err.libvirtCode !== LibvirtErrorCode.NO_SUPPORT) {
-        closeStream(id);
-        throw err;
-      }
-    }
-    for (const [eventId, cb, name] of [
-      [DomainEventId.LIFECYCLE, lifecycleCb, 'lifecycle'],
-      [DomainEventId.MIGRATION_ITERATION, iterationCb, 'migration iteration'],
-      [DomainEventId.JOB_COMPLETED, completedCb, 'job completed'],
-    ] as const) {
-      const cbId = sym.virConnectDomainEventRegisterAny(conn, null, eventId, cb, BigInt(id), null);
-      if (cbId < 0) {
-        const err = lastError(sym, `virConnectDomainEventRegisterAny(${name})`);
-        closeStream(id);
-        throw err;
-      }
-      stream.callbackIds.push(cbId);
-    }
-  };
-
-  const drainCommands = (): void => {
-    for (let m = receiveMessageOnPort(data.commands); m; m = receiveMessageOnPort(data.commands)) {
-      const cmd = m.message as EventLoopCommand;
-      if (cmd.op === 'close') {
-        closeStream(cmd.id);
-        post({ kind: 'closed', id: cmd.id });
-        continue;
-      }
-      try {
-        openStream(cmd.id, cmd.uri, cmd.readOnly, cmd.keepAlive);
-        post({ kind: 'ready', id: cmd.id });
-      } catch (err) {
-        post({ kind: 'error', id: cmd.id, error: toWireError(err), fatal: true });
-      }
-    }
-  };
-
-  // Keepalive (or the daemon's exit) closes a stream's connection inside this loop; report it, as nothing
-  // else would: the stream would just stay silent.
-  const dropDeadStreams = (): void => {
-    for (const [id, stream] of streams) {
-      if (sym.virConnectIsAlive(stream.conn) !== 0) continue;
-      closeStream(id);
-      const error = new LibvirtError(
-        'virConnectIsAlive',
-        0,
-        0,
-        'the event stream’s connection is no longer alive (daemon gone or keepalive expired)',
-        'LIBVIRT_CONNECTION_LOST',
-      );
-      post({ kind: 'error', id, error: toWireError(error), fatal: true });
-    }
-  };
-
   try {
     timer = sym.virEventAddTimeout(POLL_MS, timerCb, null, null);
     if (timer < 0) throw lastError(sym, 'virEventAddTimeout');
-    post({ kind: 'loop', timer });
-    drainCommands();
+    const callbacks: EventCallbacks = {
+      lifecycle: BigInt(koffi.address(lifecycleCb)),
+      migrationIteration: BigInt(koffi.address(iterationCb)),
+      jobCompleted: BigInt(koffi.address(completedCb)),
+    };
+    post({ kind: 'loop', timer, callbacks });
     while (Atomics.load(control, 0) === 0) {
       if (sym.virEventRunDefaultImpl() < 0) throw lastError(sym, 'virEventRunDefaultImpl');
-      drainCommands();
-      dropDeadStreams();
     }
   } finally {
-    for (const id of [...streams.keys()]) closeStream(id);
     if (timer >= 0) sym.virEventRemoveTimeout(timer);
     for (const cb of [lifecycleCb, iterationCb, completedCb, timerCb]) koffi.unregister(cb);
   }

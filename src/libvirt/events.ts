@@ -1,17 +1,22 @@
 /**
- * {@link DomainEventStream}s, all served by one shared `event-worker` thread per process (see that file
- * for why), started with the first stream and ended when the last one closes.
+ * {@link DomainEventStream}s and the process's one libvirt event loop (`event-worker`, see that file for
+ * why one), started with the first user (a connection's lease or a stream) and ended with the last.
+ *
+ * A stream is a connection of its own (a `connection-worker` thread, with deadlines, keepalive and loss
+ * detection) on which the event-loop worker's callbacks are registered; libvirt runs them on the loop's
+ * thread, which posts the events here, tagged with the stream's id.
  *
  * @module
  */
-import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
-import type { EventLoopCommand, EventWorkerData } from './event-worker.js';
+import type { Worker } from 'node:worker_threads';
+import { LibvirtError } from '../errors.js';
+import type { KoffiConnection } from './connection.js';
+import type { EventCallbacks, EventWorkerData } from './event-worker.js';
 import { fromWireError, spawnWorker, type WireError } from './spawn-worker.js';
 import type { LibvirtSymbols } from './symbols.js';
 import type {
   DomainEventStream,
   JobCompletedEvent,
-  KeepAliveOptions,
   LifecycleEvent,
   MigrationIterationEvent,
 } from './types.js';
@@ -19,8 +24,7 @@ import type {
 type EventName = 'lifecycle' | 'migrationIteration' | 'jobCompleted' | 'error';
 
 type WorkerMessage =
-  | { kind: 'loop'; timer: number }
-  | { kind: 'ready' | 'closed'; id: number }
+  | { kind: 'loop'; timer: number; callbacks: EventCallbacks }
   | { kind: 'lifecycle' | 'migrationIteration' | 'jobCompleted'; id: number; event: unknown }
   | { kind: 'error'; id: number; error: WireError; fatal?: boolean };
 
@@ -31,26 +35,21 @@ type WorkerMessage =
 class EventLoopHost {
   readonly streams = new Map<number, WorkerEventStream>();
   /** Resolves once the worker registered libvirt's default event implementation and runs the loop. */
-  readonly running: Promise<void>;
+  readonly running: Promise<EventCallbacks>;
   private leases = 0;
-  private readonly port: MessagePort;
   private readonly control = new SharedArrayBuffer(4);
   private readonly exited: Promise<void>;
   private worker: Worker | undefined;
   private timer = -1;
   private stopping = false;
-  private markRunning!: () => void;
+  private markRunning!: (callbacks: EventCallbacks) => void;
   private failRunning!: (err: Error) => void;
 
   constructor(
     private readonly sym: LibvirtSymbols,
     previous: Promise<void>,
   ) {
-    const { port1, port2 } = new MessageChannel();
-    this.port = port1;
-    // Only ever posted to; whether the process stays alive is the worker's ref (updateRef), not this port's.
-    port1.unref();
-    this.running = new Promise<void>((resolve, reject) => {
+    this.running = new Promise<EventCallbacks>((resolve, reject) => {
       this.markRunning = resolve;
       this.failRunning = reject;
     });
@@ -59,17 +58,12 @@ class EventLoopHost {
     this.exited = previous.then(
       () =>
         new Promise<void>((resolve) => {
-          const data: EventWorkerData = {
-            libraryPath: sym.libraryPath,
-            control: this.control,
-            commands: port2,
-          };
-          const worker = spawnWorker('event-worker', data, [port2]);
+          const data: EventWorkerData = { libraryPath: sym.libraryPath, control: this.control };
+          const worker = spawnWorker('event-worker', data);
           this.worker = worker;
           worker.on('message', (msg: WorkerMessage) => this.dispatch(msg));
           worker.on('error', (err) => this.failAll(err));
           worker.once('exit', () => {
-            this.port.close();
             this.failAll(new Error('the event loop worker exited'));
             resolve();
           });
@@ -106,12 +100,7 @@ class EventLoopHost {
     else this.worker.unref();
   }
 
-  send(cmd: EventLoopCommand): void {
-    this.port.postMessage(cmd);
-    this.wake();
-  }
-
-  // Fires the worker's timer now, so it returns from virEventRunDefaultImpl and reads its commands. This one
+  // Fires the worker's timer now, so it returns from virEventRunDefaultImpl and sees the stop flag. This one
   // libvirt call on the main thread only touches the local loop's timer list, never a daemon.
   private wake(): void {
     if (this.timer >= 0) this.sym.virEventUpdateTimeout(this.timer, 0);
@@ -129,7 +118,7 @@ class EventLoopHost {
     if (msg.kind === 'loop') {
       this.timer = msg.timer;
       this.updateRef();
-      this.markRunning();
+      this.markRunning(msg.callbacks);
       return;
     }
     if (msg.kind === 'error' && msg.id === 0) {
@@ -138,7 +127,7 @@ class EventLoopHost {
       else for (const s of this.streams.values()) s.receive('error', err);
       return;
     }
-    this.streams.get(msg.id)?.handle(msg);
+    if (msg.kind !== 'error') this.streams.get(msg.id)?.deliver(msg.kind, msg.event);
   }
 
   private failAll(err: Error): void {
@@ -212,27 +201,46 @@ export class WorkerEventStream implements DomainEventStream {
   private readonly listeners = new Map<EventName, ((payload: never) => void)[]>();
   private readonly host: EventLoopHost;
   private readonly libraryPath: string;
-  private resolveReady!: () => void;
-  private rejectReady!: (err: Error) => void;
-  private resolveClosed!: () => void;
-  private readonly closed = new Promise<void>((resolve) => {
-    this.resolveClosed = resolve;
-  });
+  private conn: KoffiConnection | undefined;
+  private failed = false;
   private closing: Promise<void> | undefined;
 
-  constructor(sym: LibvirtSymbols, uri: string, readOnly: boolean, keepAlive: KeepAliveOptions) {
-    this.ready = new Promise<void>((resolve, reject) => {
-      this.resolveReady = resolve;
-      this.rejectReady = reject;
-    });
-    // Callers that only listen for 'error' must not crash the process with an unhandled rejection.
-    this.ready.catch(() => {});
+  /**
+   * @internal `open` opens the stream's own connection (same URI, options and keepalive as the one
+   * `events()` was called on).
+   */
+  constructor(sym: LibvirtSymbols, open: () => Promise<KoffiConnection>) {
     this.libraryPath = sym.libraryPath;
     const host = hostFor(sym);
     this.host = host;
     host.streams.set(this.id, this);
     host.updateRef();
-    host.send({ op: 'open', id: this.id, uri, readOnly, keepAlive });
+    this.ready = this.start(open);
+    // Callers that only listen for 'error' must not crash the process with an unhandled rejection.
+    this.ready.catch((err: Error) => this.fail(err));
+  }
+
+  private async start(open: () => Promise<KoffiConnection>): Promise<void> {
+    const callbacks = await this.host.running;
+    const conn = await open();
+    this.conn = conn;
+    void conn.closed.then((c) => {
+      if (c.reason === 'lost' && !this.closing) {
+        this.fail(
+          c.error instanceof LibvirtError
+            ? c.error
+            : new LibvirtError(
+                'events',
+                0,
+                0,
+                'the event stream’s connection was lost',
+                'LIBVIRT_CONNECTION_LOST',
+              ),
+        );
+      }
+    });
+    if (this.closing) throw new Error('the event stream was closed before it was ready');
+    await conn.call('registerDomainEvents', undefined, [callbacks, this.id]);
   }
 
   on(event: 'lifecycle', cb: (e: LifecycleEvent) => void): this;
@@ -246,33 +254,17 @@ export class WorkerEventStream implements DomainEventStream {
     return this;
   }
 
-  /** @internal Routes one worker message addressed to this stream. */
-  handle(msg: WorkerMessage): void {
-    switch (msg.kind) {
-      case 'ready':
-        this.resolveReady();
-        return;
-      case 'closed':
-        this.resolveClosed();
-        return;
-      case 'error': {
-        const err = fromWireError(msg.error);
-        if (msg.fatal) this.fail(err);
-        else this.receive('error', err);
-        return;
-      }
-      case 'loop':
-        return;
-      default:
-        if (!this.closing) this.receive(msg.kind, msg.event);
-    }
+  /** @internal One event from the loop, addressed to this stream. */
+  deliver(kind: Exclude<EventName, 'error'>, event: unknown): void {
+    if (!this.closing && !this.failed) this.receive(kind, event);
   }
 
-  /** @internal The stream cannot work (could not open, or the worker died). */
+  /** @internal The stream cannot work any more (could not open or register, connection lost, loop died). */
   fail(err: Error): void {
-    this.rejectReady(err);
-    this.resolveClosed();
-    if (!this.closing) this.receive('error', err);
+    if (this.failed || this.closing) return;
+    this.failed = true;
+    this.receive('error', err);
+    void this.close();
   }
 
   /** @internal */
@@ -287,8 +279,10 @@ export class WorkerEventStream implements DomainEventStream {
 
   close(): Promise<void> {
     this.closing ??= (async () => {
-      this.host.send({ op: 'close', id: this.id });
-      await this.closed;
+      // `ready` settles within the connection's deadline at worst (open and register have one).
+      await this.ready.catch(() => {});
+      // Closing the connection deregisters the callbacks (in its worker) before virConnectClose.
+      await this.conn?.close();
       this.host.streams.delete(this.id);
       this.host.updateRef();
       await releaseHost(this.host, this.libraryPath);

@@ -97,6 +97,38 @@ describe('a daemon that stops answering', () => {
     await conn.close();
   }, 20_000);
 
+  // The loop thread makes no RPC: a stream opening on a hung daemon waits in its own connection worker,
+  // while the loop goes on dispatching every other stream's events (and running keepalive).
+  it('a stream opening on a hung daemon does not hold up other streams’ events', async () => {
+    const local = await openConnection('test:///default');
+    const seen: string[] = [];
+    const other = local.events().on('lifecycle', (e) => seen.push(e.eventName));
+    await other.ready;
+    const remote = await openConnection(daemon.uri, { keepAlive: KEEPALIVE, callTimeoutMs: 2000 });
+    const errors: Error[] = [];
+    const { hungReady, eventsMs } = await whilePaused(async () => {
+      const hung = remote.events().on('error', (e) => errors.push(e));
+      const hungReady = timed(hung.ready);
+      await new Promise((r) => setTimeout(r, 200));
+      const dom = await local.lookupDomainByName('test');
+      const start = performance.now();
+      await dom.suspend();
+      await dom.resume();
+      while (seen.length < 2 && performance.now() - start < 5000) await new Promise((r) => setTimeout(r, 10));
+      const eventsMs = performance.now() - start;
+      return { hungReady: await hungReady, eventsMs };
+    });
+    expect(seen).toEqual(['suspended', 'resumed']);
+    expect(eventsMs).toBeLessThan(1000);
+    expect(hungReady.error).toBeInstanceOf(LibvirtError);
+    expect(['LIBVIRT_TIMEOUT', 'LIBVIRT_CONNECTION_LOST']).toContain((hungReady.error as LibvirtError).code);
+    expect(hungReady.ms).toBeLessThan(DEAD_AFTER_MS + 3000);
+    expect(errors[0]).toBe(hungReady.error);
+    await other.close();
+    await local.close();
+    await remote.close();
+  }, 20_000);
+
   it('after SIGCONT the daemon serves new connections and events again', async () => {
     const conn = await openConnection(daemon.uri, { keepAlive: KEEPALIVE });
     const seen: LifecycleEvent[] = [];
