@@ -105,7 +105,7 @@ export function explain(input: ExplainInput): Explanation {
     if (source === 'flavor') return `flavor (${input.flavor})`;
     if (source === 'image') return `image (${input.image})`;
     if (source === 'flavor and image') return `flavor and image (${input.flavor}, ${input.image})`;
-    return originOf(host, key) === undefined ? NOVA_DEFAULT : `nova.conf: ${where(key)}`;
+    return where(key);
   };
 
   const postCopy: FeatureExplanation = {

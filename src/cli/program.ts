@@ -74,15 +74,15 @@ function buildProgram(env: CliEnvironment, setCode: (code: ExitCodeValue) => voi
       'the flavor: `openstack flavor show -f json`, a Nova API flavor or os-extra_specs',
     )
     .option('--image <file>', 'the image: `openstack image show -f json` or a Glance v2 image')
-    .option('--conf <file>', 'a nova.conf file, as --config-file (repeat: later files win)', collect, [])
+    .option('--conf <file>', 'a nova.conf file, as --config-file (repeat: later files win)', collect)
     .option(
       '--conf-dir <dir>',
       "a nova.conf.d directory: its *.conf files, sorted, after the --conf's",
       collect,
       [],
     )
-    .option('--paused', 'the guest is paused (libvirt refuses post-copy for it)', false)
-    .option('--block', 'block migration: the disks are copied too', false)
+    .option('--paused', 'the guest is paused (libvirt refuses post-copy for it)')
+    .option('--block', 'block migration: the disks are copied too')
     .option('--qemu-version <version>', 'check the features against this QEMU version, e.g. 7.2.0')
     .option('--libvirt-version <version>', 'check the features against this libvirt version, e.g. 9.0.0')
     .option(
@@ -90,7 +90,7 @@ function buildProgram(env: CliEnvironment, setCode: (code: ExitCodeValue) => voi
       "the guest's RAM for the timeouts (default: the flavor's ram)",
       cliParse(parseMemoryMiB),
     )
-    .option('--json', 'print the explanation, the plan included, as JSON', false)
+    .option('--json', 'print the explanation, the plan included, as JSON')
     .addHelpText('after', EXPLAIN_EXAMPLE)
     .action((opts: ExplainOptions) => {
       const explanation = explain(explainInput(opts));
@@ -105,16 +105,16 @@ function buildProgram(env: CliEnvironment, setCode: (code: ExitCodeValue) => voi
       "Report the host's placement traits (COMPUTE_MIGRATE_AUTO_CONVERGE, COMPUTE_MIGRATE_POST_COPY) from its " +
         'versions and nova.conf, given or read from a live libvirtd.',
     )
-    .option('--conf <file>', 'a nova.conf file (repeat: later files win)', collect, [])
-    .option('--conf-dir <dir>', 'a nova.conf.d directory', collect, [])
+    .option('--conf <file>', 'a nova.conf file (repeat: later files win)', collect)
+    .option('--conf-dir <dir>', 'a nova.conf.d directory', collect)
     .option('--connect <uri>', 'ask this libvirtd for its versions, e.g. qemu:///system')
     .option('--libvirt-version <version>', "the host's libvirt version, e.g. 9.0.0")
     .option('--qemu-version <version>', "the host's QEMU version, e.g. 7.2.0")
-    .option('--json', 'print the report as JSON', false)
+    .option('--json', 'print the report as JSON')
     .action(async (opts: TraitsOptions) => {
       const input: TraitsInput = {
-        files: opts.conf,
-        dirs: opts.confDir,
+        files: opts.conf ?? [],
+        dirs: opts.confDir ?? [],
         ...(opts.connect === undefined ? {} : { connect: opts.connect }),
         ...(opts.libvirtVersion === undefined ? {} : { libvirtVersion: opts.libvirtVersion }),
         ...(opts.qemuVersion === undefined ? {} : { qemuVersion: opts.qemuVersion }),
@@ -136,8 +136,8 @@ function buildProgram(env: CliEnvironment, setCode: (code: ExitCodeValue) => voi
     .requiredOption('--connect <uri>', 'the source libvirtd, e.g. qemu:///system')
     .option('--flavor <file>', 'the flavor JSON')
     .option('--image <file>', 'the image JSON')
-    .option('--conf <file>', 'a nova.conf file (repeat: later files win)', collect, [])
-    .option('--conf-dir <dir>', 'a nova.conf.d directory', collect, [])
+    .option('--conf <file>', 'a nova.conf file (repeat: later files win)', collect)
+    .option('--conf-dir <dir>', 'a nova.conf.d directory', collect)
     .option('--migrate-uri <uri>', "where QEMU's stream goes, e.g. tcp://192.0.2.7 (DEST must be a URI)")
     .option(
       '--bandwidth <MiB/s>',
@@ -149,7 +149,7 @@ function buildProgram(env: CliEnvironment, setCode: (code: ExitCodeValue) => voi
       'force-complete after this many seconds',
       cliParse(wholeNumber('--force-complete-after', 0)),
     )
-    .option('--block', 'block migration: copy the disks too', false)
+    .option('--block', 'block migration: copy the disks too')
     .option(
       '--auto-converge-initial <percent>',
       "auto-converge's first throttle, 1-99 (sent only when it is on)",
@@ -165,9 +165,9 @@ function buildProgram(env: CliEnvironment, setCode: (code: ExitCodeValue) => voi
         domain,
         destination: dest,
         connect: opts.connect,
-        files: opts.conf,
-        dirs: opts.confDir,
-        block: opts.block,
+        files: opts.conf ?? [],
+        dirs: opts.confDir ?? [],
+        block: opts.block === true,
         ...(opts.flavor === undefined ? {} : { flavor: opts.flavor }),
         ...(opts.image === undefined ? {} : { image: opts.image }),
         ...(opts.migrateUri === undefined ? {} : { migrateUri: opts.migrateUri }),
@@ -190,45 +190,45 @@ function buildProgram(env: CliEnvironment, setCode: (code: ExitCodeValue) => voi
 interface ExplainOptions {
   flavor?: string;
   image?: string;
-  conf: string[];
-  confDir: string[];
-  paused: boolean;
-  block: boolean;
+  conf?: string[];
+  confDir?: string[];
+  paused?: boolean;
+  block?: boolean;
   qemuVersion?: string;
   libvirtVersion?: string;
   memoryMib?: number;
-  json: boolean;
+  json?: boolean;
 }
 
 interface TraitsOptions {
-  conf: string[];
-  confDir: string[];
+  conf?: string[];
+  confDir?: string[];
   connect?: string;
   libvirtVersion?: string;
   qemuVersion?: string;
-  json: boolean;
+  json?: boolean;
 }
 
 interface MigrateOptionsCli {
   connect: string;
   flavor?: string;
   image?: string;
-  conf: string[];
-  confDir: string[];
+  conf?: string[];
+  confDir?: string[];
   migrateUri?: string;
   bandwidth?: number;
   forceCompleteAfter?: number;
-  block: boolean;
+  block?: boolean;
   autoConvergeInitial?: number;
   pollMs?: number;
 }
 
 function explainInput(opts: ExplainOptions): ExplainInput {
   return {
-    files: opts.conf,
-    dirs: opts.confDir,
-    paused: opts.paused,
-    block: opts.block,
+    files: opts.conf ?? [],
+    dirs: opts.confDir ?? [],
+    paused: opts.paused === true,
+    block: opts.block === true,
     ...(opts.flavor === undefined ? {} : { flavor: opts.flavor }),
     ...(opts.image === undefined ? {} : { image: opts.image }),
     ...(opts.qemuVersion === undefined ? {} : { qemuVersion: opts.qemuVersion }),
@@ -237,8 +237,9 @@ function explainInput(opts: ExplainOptions): ExplainInput {
   };
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+/** Repeatable options; no default given to commander, so that its help does not print "(default: [])". */
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 /** A commander argument parser from one of ours: its message becomes commander's usage error. */

@@ -22,10 +22,10 @@ describe('explain: the decision and where it came from', () => {
     );
     expect(stderr).toBe('');
     expect(code).toBe(0);
-    expect(field(stdout, 'post-copy')).toBe(`on   from nova.conf: ${fixture('nova.conf')} line 6`);
+    expect(field(stdout, 'post-copy')).toBe(`on   from ${fixture('nova.conf')} line 6`);
     // Permitted by the drop-in, but post-copy wins at host level.
     expect(field(stdout, 'auto-converge')).toBe(
-      `off  from nova.conf: ${fixture('nova.conf.d/50-migration.conf')} line 2`,
+      `off  from ${fixture('nova.conf.d/50-migration.conf')} line 2`,
     );
     expect(field(stdout, 'Flags')).toBe('LIVE|PEER2PEER|PERSIST_DEST|UNDEFINE_SOURCE|POSTCOPY = 32795');
     expect(field(stdout, 'Required traits')).toBe('(none: the instance can land on any host)');
@@ -46,7 +46,7 @@ describe('explain: the decision and where it came from', () => {
     expect(code).toBe(0);
     expect(field(stdout, 'post-copy')).toBe(`off  from flavor (${fixture('flavor-no-post-copy.json')})`);
     expect(field(stdout, 'auto-converge')).toBe(
-      `on   from nova.conf: ${fixture('nova.conf.d/50-migration.conf')} line 2`,
+      `on   from ${fixture('nova.conf.d/50-migration.conf')} line 2`,
     );
     expect(stdout).toContain(
       '  - post-copy off: flavor extra spec "compute:live_migration_post_copy" = false overrides',
@@ -91,7 +91,7 @@ describe('explain: a paused guest', () => {
     expect(code).toBe(0);
     expect(field(stdout, 'Instance')).toMatch(/\(paused\)$/);
     expect(field(stdout, 'post-copy')).toBe(
-      `off  dropped (see below); wanted by nova.conf: ${fixture('nova.conf')} line 6`,
+      `off  dropped (see below); wanted by ${fixture('nova.conf')} line 6`,
     );
     expect(stdout).toContain(
       'Dropped\n  - post-copy: the guest is paused: libvirt refuses post-copy for a paused guest',
