@@ -65,6 +65,7 @@ function buildProgram(env: CliEnvironment, setCode: (code: ExitCodeValue) => voi
 
   program
     .command('explain')
+    .summary('why an instance migrates the way it does, from its flavor, image and nova.conf')
     .description(
       'Explain the migration decision for one instance on one host: the features and where each came from, ' +
         'what was dropped and why, required traits, flags, force-complete and the completion timeout.',
@@ -79,7 +80,6 @@ function buildProgram(env: CliEnvironment, setCode: (code: ExitCodeValue) => voi
       '--conf-dir <dir>',
       "a nova.conf.d directory: its *.conf files, sorted, after the --conf's",
       collect,
-      [],
     )
     .option('--paused', 'the guest is paused (libvirt refuses post-copy for it)')
     .option('--block', 'block migration: the disks are copied too')
@@ -101,6 +101,7 @@ function buildProgram(env: CliEnvironment, setCode: (code: ExitCodeValue) => voi
 
   program
     .command('traits')
+    .summary("the host's placement traits, from versions given or a live libvirtd")
     .description(
       "Report the host's placement traits (COMPUTE_MIGRATE_AUTO_CONVERGE, COMPUTE_MIGRATE_POST_COPY) from its " +
         'versions and nova.conf, given or read from a live libvirtd.',
@@ -126,6 +127,7 @@ function buildProgram(env: CliEnvironment, setCode: (code: ExitCodeValue) => voi
 
   program
     .command('migrate')
+    .summary('live-migrate a guest with the per-instance policy, progress drawn live')
     .description(
       'Live-migrate DOMAIN (name or UUID) to DEST (a host name, or a libvirt URI such as ' +
         'qemu+tcp://compute-2/system) with the flags decided from the flavor, image and nova.conf just before ' +
