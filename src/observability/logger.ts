@@ -8,9 +8,13 @@ import type { MigrationPlan } from '../policy/plan.js';
 
 /** What {@link logMigration} writes to: pino's `info`/`warn`/`error` (`debug` used when present). */
 export interface MigrationLogger {
+  /** Decisions, status changes, accepted steering, a completed outcome. */
   info(record: object, message: string): void;
+  /** Steering libvirt refused, the job's warnings. */
   warn(record: object, message: string): void;
+  /** An outcome other than completed. */
   error(record: object, message: string): void;
+  /** Progress reports, with `progress: true`. */
   debug?(record: object, message: string): void;
 }
 

@@ -8,19 +8,25 @@ import { MigrationJobError } from '../errors.js';
 
 /** The part of a `prom-client` `Registry` this module uses; pass your registry (`register` or your own). */
 export interface MetricsRegistry {
+  /** Called by each metric's constructor (`registers: [registry]`). */
   registerMetric(metric: never): void;
+  /** Looked up by `prom-client` to refuse a name registered twice. */
   getSingleMetric(name: string): unknown;
 }
 
 /** A labelled gauge, as much of `prom-client`'s as is used. */
 export interface GaugeLike {
+  /** Sets the series with these labels. */
   set(labels: Record<string, string>, value: number): void;
+  /** Drops the series with these labels. */
   remove(labels: Record<string, string>): void;
 }
 
 /** A labelled counter, as much of `prom-client`'s as is used. */
 export interface CounterLike {
+  /** Adds `value` (default 1) to the series with these labels. */
   inc(labels: Record<string, string>, value?: number): void;
+  /** Drops the series with these labels. */
   remove(labels: Record<string, string>): void;
 }
 
