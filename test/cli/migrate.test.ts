@@ -229,3 +229,24 @@ describe('migrate: errors before the migration', () => {
     expect(run.stderr.text).toContain('--bandwidth is "fast": use a whole number of at least 0');
   });
 });
+
+describe("migrate against libvirt's test driver (real libvirt through koffi)", () => {
+  it('plans from the real versions, and reports libvirt refusing the migration: exit 1', async () => {
+    const run = start([
+      'migrate',
+      'test',
+      'qemu+tcp://127.0.0.1:1/system',
+      '--connect',
+      'test:///default',
+      '--conf',
+      fixture('nova.conf'),
+    ]);
+    expect(await run.code).toBe(1);
+    const out = run.stdout.text;
+    // The test driver's hypervisor (0.0.2) is too old for post-copy: dropped, with the reason.
+    expect(out).toContain('Plan: LIVE|PEER2PEER|PERSIST_DEST|UNDEFINE_SOURCE = 27');
+    expect(out).toContain('post-copy dropped: [libvirt] live_migration_permit_post_copy = True');
+    expect(out).toContain('Outcome: failed: the guest runs on the source');
+    expect(out).toMatch(/error: virDomainMigrateToURI3: .*p2p migration is not supported/);
+  }, 30_000);
+});
