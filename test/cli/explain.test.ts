@@ -82,6 +82,9 @@ describe('explain: the decision and where it came from', () => {
     expect(field(stdout, 'post-copy')).toBe("off  from Nova's default");
     expect(field(stdout, 'Flags')).toBe('LIVE|PEER2PEER|PERSIST_DEST|UNDEFINE_SOURCE = 27');
     expect(stdout).not.toContain('Set in nova.conf');
+    expect(stdout).toContain(
+      "800 s/GiB × 64 GiB = 51,200 s\n                    then abort\n                    live_migration_completion_timeout: Nova's default; live_migration_timeout_action = abort: Nova's default",
+    );
   });
 });
 
