@@ -242,10 +242,20 @@ if ((all_up)) && [[ -s "$LAB_STATE/lab.json" ]]; then
 fi
 
 rm -f "$LAB_STATE/lab.json"
-for h in "${LAB_HOSTS[@]}"; do stop_host "$h"; done # leftovers of a half-started lab
+# A host still up keeps running with its guests (a fault test may have killed only the other one's daemon);
+# a host that is not is cleared of its leftovers and started again.
+restart=()
+for h in "${LAB_HOSTS[@]}"; do
+  if [[ -s "$(host_dir "$h")/pids/libvirtd.pid" ]] && host_running "$h"; then
+    log "$h: still up, kept"
+  else
+    stop_host "$h"
+    restart+=("$h")
+  fi
+done
 for d in /etc/libvirt /var/lib/libvirt /var/log/libvirt /var/cache/libvirt; do mkdir -p "$d"; done
 setup_network
-for h in "${LAB_HOSTS[@]}"; do
+for h in "${restart[@]}"; do
   write_host_config "$h"
   start_host "$h"
 done

@@ -44,6 +44,8 @@ describeLab('lab smoke: boot on src, live-migrate to dst', (lab) => {
     expect(Number.parseInt(lab.stack.qemu, 10)).toBe(qemuMajor);
     const { stdout } = await run('dpkg-query', [
       '-W',
+      // dpkg-query's own field syntax, not a template literal.
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's format, read by dpkg-query
       '-f=${Version}\\n',
       'libvirt0',
       'libvirt-daemon',

@@ -31,6 +31,26 @@ export async function bootGuest(lab: LabInfo, name: string, host: HostName = 'sr
   await waitForConsole(lab.hosts[host], name, (l) => l.kind === 'stats', 120_000);
 }
 
+/**
+ * A migration bandwidth (MiB/s) three quarters of what guest `name` dirties, from its own `pages_per_s`, at
+ * most 64 and at least 4: the copy cannot keep up, whatever else loads the machine.
+ */
+export async function busyLinkMiBps(lab: LabInfo, name: string, host: HostName = 'src'): Promise<number> {
+  const first = (await waitForConsole(lab.hosts[host], name, (l) => l.kind === 'stats', 60_000)) as Stats;
+  const rate = (await waitForConsole(
+    lab.hosts[host],
+    name,
+    (l) => l.kind === 'stats' && l.t > first.t,
+    60_000,
+  )) as Stats;
+  const dirtyMiBps = (rate.pagesPerS * 4096) / (1024 * 1024);
+  const cap = Math.max(4, Math.min(64, Math.floor(dirtyMiBps * 0.75)));
+  console.log(
+    `[e2e] ${name} dirties ${dirtyMiBps.toFixed(1)} MiB/s (${rate.pagesPerS} pages/s): link ${cap} MiB/s`,
+  );
+  return cap;
+}
+
 /** Removes the guest from both hosts, whatever state the test left it in (persistent on dst after a move). */
 export function removeGuest(lab: LabInfo, name: string): void {
   for (const host of Object.values(lab.hosts)) {
