@@ -31,12 +31,14 @@ export interface InstanceMetadata {
 /** Where an instance-level request was read from. */
 export type RequestSource = 'flavor' | 'image' | 'flavor and image';
 
-/** One feature as the instance asked for it. */
+/** One feature as the instance asked for it (shared and frozen: never modify one). */
 export interface FeatureRequest {
-  value: boolean;
-  source: RequestSource;
+  readonly value: boolean;
+  readonly source: RequestSource;
   /** The key that carried it (the flavor's when both agree). */
-  key: string;
+  readonly key: string;
+  /** 1–6: which of the six requests of a feature this is (for caches). */
+  readonly id: number;
 }
 
 /** The instance's tri-state requests: absent means "no opinion, the host decides". */
@@ -75,12 +77,19 @@ const NESTED_SHAPE_KEYS = new Set([
   'imageProperties',
 ]);
 
+/** What a scan of a bag's keys found: its own enumerable keys, and which of ours are among them. */
+interface Scan {
+  keys: string[];
+  autoConverge: boolean;
+  postCopy: boolean;
+}
+
 /**
- * The keys of each bag already scanned for misspellings, by bag: an agent plans every migration of an
- * instance with the same objects, and a bag whose keys are the same (same names, same order) needs no second
- * scan. Values are read again every time.
+ * The last scan of each bag: an agent plans every migration of an instance with the same objects, and a bag
+ * whose keys are still the same (same names, same order) needs no second scan for misspellings. Values are
+ * read again on every call. Only own enumerable keys are metadata, as in JSON.
  */
-const SCANNED = new WeakMap<object, string[]>();
+const SCANNED = new WeakMap<object, Scan>();
 
 /**
  * Reads, validates and merges the instance's requests. Throws `INVALID_BOOLEAN`, `INVALID_ARGUMENT` (metadata
@@ -115,26 +124,64 @@ function readChecked(meta: InstanceMetadata): InstanceRequest {
   if (flavorBag !== undefined && !Object.hasOwn(meta, 'flavorExtraSpecs')) flavorBag = undefined;
   if (imageBag !== undefined && !Object.hasOwn(meta, 'imageProperties')) imageBag = undefined;
 
-  const flavor = checkBag(flavorBag, 'flavorExtraSpecs', 'flavor');
-  const image = checkBag(imageBag, 'imageProperties', 'image');
+  const flavor = scanBag(flavorBag, 'flavorExtraSpecs', 'flavor');
+  const image = scanBag(imageBag, 'imageProperties', 'image');
   if (flavor === undefined && image === undefined) return NO_REQUEST;
-  const request: InstanceRequest = {};
-  merge(request, 'autoConverge', flavor, image);
-  merge(request, 'postCopy', flavor, image);
-  return request;
+  const fBag = flavorBag as Record<string, unknown>;
+  const iBag = imageBag as Record<string, unknown>;
+  const autoConverge = merge(
+    'autoConverge',
+    flavor?.autoConverge === true ? readBoolean(fBag[AC.flavor], AC.flavor, FLAVOR_WHERE) : undefined,
+    image?.autoConverge === true ? readBoolean(iBag[AC.image], AC.image, IMAGE_WHERE) : undefined,
+  );
+  const postCopy = merge(
+    'postCopy',
+    flavor?.postCopy === true ? readBoolean(fBag[PC.flavor], PC.flavor, FLAVOR_WHERE) : undefined,
+    image?.postCopy === true ? readBoolean(iBag[PC.image], PC.image, IMAGE_WHERE) : undefined,
+  );
+  if (autoConverge === undefined) return postCopy === undefined ? NO_REQUEST : { postCopy };
+  return postCopy === undefined ? { autoConverge } : { autoConverge, postCopy };
+}
+
+const AC = METADATA_KEYS.autoConverge;
+const PC = METADATA_KEYS.postCopy;
+
+/** Every request there can be, made once: reading metadata allocates nothing on the common path. */
+const REQUESTS: Record<Feature, Record<RequestSource, [FeatureRequest, FeatureRequest]>> = {
+  autoConverge: requestsOf('autoConverge'),
+  postCopy: requestsOf('postCopy'),
+};
+
+/**
+ * A small number for each request this module makes (0 for none, 1–6 for the six of a feature), for keys of
+ * caches of decisions.
+ */
+export function requestId(request: FeatureRequest | undefined): number {
+  return request === undefined ? 0 : request.id;
+}
+
+function requestsOf(feature: Feature): Record<RequestSource, [FeatureRequest, FeatureRequest]> {
+  const keys = METADATA_KEYS[feature];
+  const pair = (source: RequestSource, key: string, id: number): [FeatureRequest, FeatureRequest] => [
+    Object.freeze({ value: false, source, key, id }),
+    Object.freeze({ value: true, source, key, id: id + 1 }),
+  ];
+  return {
+    flavor: pair('flavor', keys.flavor, 1),
+    image: pair('image', keys.image, 3),
+    'flavor and image': pair('flavor and image', keys.flavor, 5),
+  };
 }
 
 function merge(
-  request: InstanceRequest,
   feature: Feature,
-  flavor: Record<string, unknown> | undefined,
-  image: Record<string, unknown> | undefined,
-): void {
-  const keys = METADATA_KEYS[feature];
-  const fromFlavor = flavor === undefined ? undefined : readBoolean(flavor, keys.flavor, FLAVOR_WHERE);
-  const fromImage = image === undefined ? undefined : readBoolean(image, keys.image, IMAGE_WHERE);
+  fromFlavor: boolean | undefined,
+  fromImage: boolean | undefined,
+): FeatureRequest | undefined {
   if (fromFlavor !== undefined) {
-    if (fromImage !== undefined && fromFlavor !== fromImage) {
+    if (fromImage === undefined) return REQUESTS[feature].flavor[fromFlavor ? 1 : 0];
+    if (fromFlavor !== fromImage) {
+      const keys = METADATA_KEYS[feature];
       throw new MigrationPolicyError(
         'FLAVOR_IMAGE_CONFLICT',
         `flavor extra spec "${keys.flavor}" is ${fromFlavor} but image property "${keys.image}" is ` +
@@ -142,21 +189,16 @@ function merge(
         { key: keys.flavor, value: fromFlavor },
       );
     }
-    request[feature] = {
-      value: fromFlavor,
-      source: fromImage === undefined ? 'flavor' : 'flavor and image',
-      key: keys.flavor,
-    };
-  } else if (fromImage !== undefined) {
-    request[feature] = { value: fromImage, source: 'image', key: keys.image };
+    return REQUESTS[feature]['flavor and image'][fromFlavor ? 1 : 0];
   }
+  return fromImage === undefined ? undefined : REQUESTS[feature].image[fromImage ? 1 : 0];
 }
 
 /**
  * An untrusted bag, checked to be a plain object and scanned for misspelt keys. Its values are only ever read
  * through own-property checks, so keys like `__proto__` or `constructor` are plain data.
  */
-function checkBag(bag: unknown, name: string, slot: Slot): Record<string, unknown> | undefined {
+function scanBag(bag: unknown, name: string, slot: Slot): Scan | undefined {
   if (bag === undefined || bag === null) return undefined;
   if (!isPlainObject(bag)) {
     throw new MigrationPolicyError(
@@ -166,27 +208,33 @@ function checkBag(bag: unknown, name: string, slot: Slot): Record<string, unknow
       { key: name, value: bag },
     );
   }
-  const scanned = SCANNED.get(bag);
-  if (scanned === undefined || !sameKeys(bag, scanned)) SCANNED.set(bag, scanKeys(bag, name, slot));
-  return bag;
+  const last = SCANNED.get(bag);
+  if (last !== undefined && sameKeys(bag, last.keys)) return last;
+  const scan = scanKeys(bag, Object.keys(bag), name, slot);
+  SCANNED.set(bag, scan);
+  return scan;
 }
 
-/** The bag still has exactly the own enumerable keys it had, in the same order (and no inherited ones). */
-function sameKeys(bag: Record<string, unknown>, keys: readonly string[]): boolean {
+/**
+ * `for…in` yields the same keys in the same order as at the last scan. It yields every own enumerable key
+ * (then any inherited one), so when the sequence is unchanged every own key has been scanned; an inherited
+ * key only makes the sequence differ and costs a new scan. Property keys are interned: each comparison is a
+ * pointer check, and nothing is allocated.
+ */
+function sameKeys(bag: Record<string, unknown>, last: readonly string[]): boolean {
   let i = 0;
   for (const key in bag) {
-    if (key !== keys[i] || !Object.hasOwn(bag, key)) return false;
+    if (key !== last[i]) return false;
     i++;
   }
-  return i === keys.length;
+  return i === last.length;
 }
 
 /**
  * Refuses a key that resembles ours without being it (`..._postcopy`, a leading no-break space, the image's
  * spelling in a flavor): ignoring it would silently let the host decide against the user's wish.
  */
-function scanKeys(bag: Record<string, unknown>, name: string, slot: Slot): string[] {
-  const keys = Object.keys(bag);
+function scanKeys(bag: Record<string, unknown>, keys: string[], name: string, slot: Slot): Scan {
   const own = slot === 'flavor' ? FLAVOR_KEYS : IMAGE_KEYS;
   const where = slot === 'flavor' ? FLAVOR_WHERE : IMAGE_WHERE;
   for (const key of keys) {
@@ -208,7 +256,7 @@ function scanKeys(bag: Record<string, unknown>, name: string, slot: Slot): strin
       { key: boundKey(key), value: bag[key] },
     );
   }
-  return keys;
+  return { keys, autoConverge: keys.includes(own[0] as string), postCopy: keys.includes(own[1] as string) };
 }
 
 const FLAVOR_KEYS: readonly string[] = [METADATA_KEYS.autoConverge.flavor, METADATA_KEYS.postCopy.flavor];
@@ -247,9 +295,7 @@ function unknownTopLevelKey(meta: Record<string, unknown>, key: string): Migrati
   );
 }
 
-function readBoolean(bag: Record<string, unknown>, key: string, where: string): boolean | undefined {
-  if (!Object.hasOwn(bag, key)) return undefined;
-  const value = bag[key];
+function readBoolean(value: unknown, key: string, where: string): boolean | undefined {
   // An explicit null/undefined is "unset", the way Nova treats a missing property.
   if (value === undefined || value === null) return undefined;
   return parseMetadataBoolean(value, key, where);

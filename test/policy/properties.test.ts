@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   MigrateFlags as F,
   type HostConfig,
@@ -10,7 +10,10 @@ import {
   requiredTraits,
   resolveInstancePolicy,
 } from '../../src/index.js';
-import { AC_FLAVOR, AC_IMAGE, PC_FLAVOR, PC_IMAGE } from './helpers.js';
+import { AC_FLAVOR, AC_IMAGE, fcRuns, fcTimeout, PC_FLAVOR, PC_IMAGE } from './helpers.js';
+
+// CI runs every property 10,000 times (FC_RUNS overrides): give each test the time that takes.
+vi.setConfig({ testTimeout: fcTimeout(fcRuns(300)) });
 
 const booleanWord = fc.constantFrom(
   'true',
@@ -94,7 +97,7 @@ describe('planMigration properties', () => {
         expect(plan.postCopy).toBe((plan.flags & F.POSTCOPY) !== 0);
         expect(plan.autoConverge).toBe((plan.flags & F.AUTO_CONVERGE) !== 0);
       }),
-      { numRuns: 2000 },
+      { numRuns: fcRuns(200) },
     );
   });
 
@@ -112,7 +115,7 @@ describe('planMigration properties', () => {
         if (ac === false) expect(plan.flags & F.AUTO_CONVERGE).toBe(0);
         if (pc === false) expect(plan.flags & F.POSTCOPY).toBe(0);
       }),
-      { numRuns: 2000 },
+      { numRuns: fcRuns(200) },
     );
   });
 
@@ -125,7 +128,7 @@ describe('planMigration properties', () => {
         if (policy.autoConverge === true) expect(plan.autoConverge).toBe(true);
         if (policy.postCopy === true) expect(plan.postCopy).toBe(!input.paused);
       }),
-      { numRuns: 2000 },
+      { numRuns: fcRuns(200) },
     );
   });
 
@@ -136,7 +139,7 @@ describe('planMigration properties', () => {
         if (plan instanceof MigrationPolicyError) return;
         expect(plan.flags & F.POSTCOPY).toBe(0);
       }),
-      { numRuns: 1000 },
+      { numRuns: fcRuns(100) },
     );
   });
 
@@ -183,7 +186,7 @@ describe('untrusted input', () => {
         onlyPolicyErrors(() => planMigration({ instance, host: host as Partial<HostConfig> }));
         expect(Object.keys(Object.prototype)).toEqual([]);
       }),
-      { numRuns: 3000 },
+      { numRuns: fcRuns(300) },
     );
   });
 
@@ -208,7 +211,7 @@ describe('untrusted input', () => {
         onlyPolicyErrors(() => parseNovaConf(lines.join('\n')));
         expect(Object.keys(Object.prototype)).toEqual([]);
       }),
-      { numRuns: 2000 },
+      { numRuns: fcRuns(200) },
     );
   });
 });
