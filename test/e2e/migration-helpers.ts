@@ -72,11 +72,22 @@ export interface LabMigration extends Partial<Omit<MigrateOptions, 'providers'>>
 
 /** migrate() from the lab's src to its dst, with the given metadata and host config as providers. */
 export function labMigrate(lab: LabInfo, name: string, options: LabMigration = {}): Promise<MigrationJob> {
+  return hostMigrate(lab, 'src', 'dst', name, options);
+}
+
+/** migrate() from lab host `from` to `to` (the way back too), over the lab's link to `to`'s address. */
+export function hostMigrate(
+  lab: LabInfo,
+  from: HostName,
+  to: HostName,
+  name: string,
+  options: LabMigration = {},
+): Promise<MigrationJob> {
   const { instance = {}, host = {}, ...rest } = options;
   return migrate({
-    source: { uri: lab.hosts.src.uri },
+    source: { uri: lab.hosts[from].uri },
     domain: { name },
-    destination: { uri: lab.hosts.dst.uri, migrateUri: `tcp://${lab.migrateAddress}` },
+    destination: { uri: lab.hosts[to].uri, migrateUri: `tcp://${lab.hosts[to].address}` },
     providers: {
       instanceMetadata: typeof instance === 'function' ? instance : () => instance,
       hostConfig: typeof host === 'function' ? host : () => host,
