@@ -32,9 +32,23 @@ import type {
   OpenOptions,
 } from './types.js';
 
-/** Default deadline of every call, in ms. */
+/**
+ * Default deadline of every call, in ms.
+ *
+ * @example
+ * ```ts
+ * await openConnection(uri, { callTimeoutMs: DEFAULT_CALL_TIMEOUT_MS * 2 });
+ * ```
+ */
 export const DEFAULT_CALL_TIMEOUT_MS = 30_000;
-/** libvirt's own keepalive defaults (virsh, libvirt-python): a probe every 5 s, dead after 5 unanswered. */
+/**
+ * libvirt's own keepalive defaults (virsh, libvirt-python): a probe every 5 s, dead after 5 unanswered.
+ *
+ * @example
+ * ```ts
+ * await openConnection(uri, { keepAlive: { ...DEFAULT_KEEPALIVE, count: 3 } });
+ * ```
+ */
 export const DEFAULT_KEEPALIVE: Readonly<KeepAliveOptions> = Object.freeze({ intervalSeconds: 5, count: 5 });
 /** How often an idle connection worker asks `virConnectIsAlive` (a local check, no RPC). */
 const ALIVE_CHECK_MS = 500;
@@ -459,7 +473,14 @@ async function openKoffiConnection(
   return conn;
 }
 
-/** Options of {@link koffiBackend}. */
+/**
+ * Options of {@link koffiBackend}.
+ *
+ * @example
+ * ```ts
+ * const backend = koffiBackend({ libraryPath: '/opt/libvirt/lib/libvirt.so.0' });
+ * ```
+ */
 export interface KoffiBackendOptions {
   /** Shared library to load instead of `libvirt.so.0`. */
   libraryPath?: string;

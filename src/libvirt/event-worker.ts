@@ -24,21 +24,42 @@ import { toWireError } from './spawn-worker.js';
 import { getKoffi, type LibvirtSymbols, lastError, loadLibvirt, type Pointer } from './symbols.js';
 import { decodeTypedParams } from './typed-params.js';
 
-/** What the event-loop host hands this worker. */
+/**
+ * What the event-loop host hands this worker.
+ *
+ * @example
+ * ```ts
+ * spawnWorker('event-worker', { libraryPath: 'libvirt.so.0', control: new SharedArrayBuffer(4) });
+ * ```
+ */
 export interface EventWorkerData {
   libraryPath: string;
   /** Int32Array view: [0] stop flag set by the parent once no user is left. */
   control: SharedArrayBuffer;
 }
 
-/** Addresses of this worker's callbacks, for `virConnectDomainEventRegisterAny` in another thread. */
+/**
+ * Addresses of this worker's callbacks, for `virConnectDomainEventRegisterAny` in another thread.
+ *
+ * @example
+ * ```ts
+ * sym.virConnectDomainEventRegisterAny(conn, null, DomainEventId.LIFECYCLE, callbacks.lifecycle, BigInt(id), null);
+ * ```
+ */
 export interface EventCallbacks {
   lifecycle: bigint;
   migrationIteration: bigint;
   jobCompleted: bigint;
 }
 
-/** How often the loop wakes on its own to look at the stop flag. */
+/**
+ * How often the loop wakes on its own to look at the stop flag, in ms.
+ *
+ * @example
+ * ```ts
+ * sym.virEventAddTimeout(POLL_MS, timerCb, null, null);
+ * ```
+ */
 export const POLL_MS = 200;
 
 const data = workerData as EventWorkerData;

@@ -158,7 +158,15 @@ function releaseHost(host: EventLoopHost, libraryPath: string): Promise<void> {
   return host.stop();
 }
 
-/** Number of event-loop worker threads alive in this process; for tests. */
+/**
+ * Number of event-loop worker threads alive in this process; for tests.
+ *
+ * @example
+ * ```ts
+ * await conn.close();
+ * activeEventLoopWorkers(); // 0 once no connection or stream is left
+ * ```
+ */
 export function activeEventLoopWorkers(): number {
   return hosts.size;
 }
@@ -194,7 +202,15 @@ export async function leaseEventLoop(sym: LibvirtSymbols): Promise<() => Promise
   return release;
 }
 
-/** One event stream; created by `LibvirtConnection.events()`. */
+/**
+ * One event stream; created by `LibvirtConnection.events()`.
+ *
+ * @example
+ * ```ts
+ * const stream = conn.events().on('lifecycle', (e) => console.log(e.eventName));
+ * await stream.ready;
+ * ```
+ */
 export class WorkerEventStream implements DomainEventStream {
   readonly ready: Promise<void>;
   private readonly id = nextId++;

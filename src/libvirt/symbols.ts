@@ -130,7 +130,15 @@ export interface LibvirtSymbols {
   virConnectDomainEventDeregisterAny(conn: Pointer, callbackId: number): number;
 }
 
-/** `struct _virDomainInfo` as koffi decodes it; `unsigned long (long)` fields may come back as bigint. */
+/**
+ * `struct _virDomainInfo` as koffi decodes it; `unsigned long (long)` fields may come back as bigint.
+ *
+ * @example
+ * ```ts
+ * const out: [RawDomainInfo] = [{ state: 0, maxMem: 0, memory: 0, nrVirtCpu: 0, cpuTime: 0 }];
+ * sym.virDomainGetInfo(dom, out);
+ * ```
+ */
 export interface RawDomainInfo {
   state: number;
   maxMem: number | bigint;
@@ -139,7 +147,15 @@ export interface RawDomainInfo {
   cpuTime: number | bigint;
 }
 
-/** `struct _virDomainBlockInfo` as koffi decodes it. */
+/**
+ * `struct _virDomainBlockInfo` as koffi decodes it.
+ *
+ * @example
+ * ```ts
+ * const out: [RawBlockInfo] = [{ capacity: 0, allocation: 0, physical: 0 }];
+ * sym.virDomainGetBlockInfo(dom, 'vda', out, 0);
+ * ```
+ */
 export interface RawBlockInfo {
   capacity: number | bigint;
   allocation: number | bigint;
