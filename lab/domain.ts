@@ -476,6 +476,22 @@ export function killMigrationConnections(lab: LabInfo): number {
   return count;
 }
 
+/**
+ * Pids of QEMU processes of guest `name` in `host`'s network namespace, asked of the kernel, not of libvirt:
+ * a libvirtd that died leaves its QEMUs running where libvirt no longer sees them.
+ */
+export function qemuPids(lab: LabInfo, host: HostName, name: string): number[] {
+  const pids = net('ip', ['netns', 'pids', lab.hosts[host].netns]).split('\n').filter(Boolean).map(Number);
+  return pids.filter((pid) => {
+    try {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      return argv.some((a) => a === `guest=${name}` || a.startsWith(`guest=${name},`));
+    } catch {
+      return false; // exited meanwhile
+    }
+  });
+}
+
 /** Names of the running domains on `host`. */
 export function listGuests(lab: LabInfo, host: HostName): string[] {
   return virsh(lab.hosts[host].uri, 'list', '--name')

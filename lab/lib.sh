@@ -73,8 +73,8 @@ pids_in_ns() {
   return 0
 }
 
-# Stop one host: destroy its guests, then stop exactly the recorded daemons and
-# whatever else lives in the host's private mount namespace (its QEMUs).
+# Stop one host: destroy its guests, then stop exactly the recorded daemons and whatever else lives in the
+# host's private mount namespace or its network namespace (its QEMUs, each in a mount namespace of its own).
 stop_host() {
   local h="$1" d uri ns pids=() p name i
   d="$(host_dir "$h")"
@@ -97,6 +97,11 @@ stop_host() {
     fi
   done
   while read -r p; do [[ -n "$p" ]] && pids+=("$p"); done < <(pids_in_ns "$ns")
+  # libvirt gives each QEMU a mount namespace of its own, so the host's mount namespace does not hold its
+  # guests; its network namespace does. This finds the QEMUs a dead libvirtd left behind.
+  if netns_exists "$(lab_netns "$h")"; then
+    while read -r p; do [[ -n "$p" ]] && pids+=("$p"); done < <(ip netns pids "$(lab_netns "$h")" 2>/dev/null)
+  fi
   if ((${#pids[@]})); then
     mapfile -t pids < <(printf '%s\n' "${pids[@]}" | sort -u)
     log "$h: stopping pids ${pids[*]}"
@@ -110,8 +115,11 @@ stop_host() {
     done
     for p in "${pids[@]}"; do pid_alive "$p" && die "$h: pid $p did not exit"; done
   fi
-  # the namespace must be empty now
+  # the namespaces must be empty now
   if [[ -n "$(pids_in_ns "$ns")" ]]; then die "$h: processes left in its namespace: $(pids_in_ns "$ns" | tr '\n' ' ')"; fi
+  if netns_exists "$(lab_netns "$h")" && [[ -n "$(ip netns pids "$(lab_netns "$h")" 2>/dev/null)" ]]; then
+    die "$h: processes left in its network namespace: $(ip netns pids "$(lab_netns "$h")" | tr '\n' ' ')"
+  fi
   rm -f "$d/pids/"*.pid "$d/pids/mntns" "$d/sock/"libvirt-* 2>/dev/null || true
   # Deleting a namespace deletes its end of the veth pair, and with it the other end.
   if netns_exists "$(lab_netns "$h")"; then ip netns del "$(lab_netns "$h")" || die "$h: ip netns del $(lab_netns "$h") failed"; fi

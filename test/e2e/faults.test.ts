@@ -5,9 +5,15 @@
  * over through attachMigration(). See docs/reliability.md for the results.
  */
 import { afterEach, expect, it } from 'vitest';
-import { listGuests, virsh } from '../../lab/domain.js';
+import { listGuests, qemuPids, virsh } from '../../lab/domain.js';
 import { attachMigration, LibvirtError } from '../../src/index.js';
-import { loopDelayDuring, restartDownHosts, signalDaemon, startAgent } from './lab-control.js';
+import {
+  loopDelayDuring,
+  restartDownHosts,
+  restartLibvirtd,
+  signalDaemon,
+  startAgent,
+} from './lab-control.js';
 import { describeLab } from './lab-gate.js';
 import {
   bootGuest,
@@ -111,12 +117,18 @@ describeLab('faults: hung and killed daemons, a killed agent', (lab) => {
     expect(outcome.guest).toBe('source');
     expect(domainState(lab, 'src', name)).toMatch(/^running/);
     await expectIntact(lab, 'src', name);
-    restartDownHosts(lab);
-    // The restarted daemon finds the incoming QEMU of a failed migration and kills it.
+    await restartLibvirtd(lab, 'dst');
+    // The restarted daemon finds the incoming QEMU of the failed migration and kills it.
     const deadline = Date.now() + 30_000;
-    while (listGuests(lab, 'dst').includes(name) && Date.now() < deadline) await sleep(500);
+    while (
+      (listGuests(lab, 'dst').includes(name) || qemuPids(lab, 'dst', name).length > 0) &&
+      Date.now() < deadline
+    )
+      await sleep(500);
     expect(listGuests(lab, 'dst')).not.toContain(name);
     expect(virsh(lab.hosts.dst.uri, 'list', '--all', '--name')).not.toContain(name);
+    // Asked of the kernel too: no QEMU of this guest runs on the destination unseen by libvirt.
+    expect(qemuPids(lab, 'dst', name)).toEqual([]);
     console.log(`[e2e] destination killed in pre-copy: ${(outcome.error as Error).message}`);
   });
 

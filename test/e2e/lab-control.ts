@@ -23,6 +23,44 @@ export function signalDaemon(lab: LabInfo, host: HostName, signal: 'SIGSTOP' | '
   process.kill(libvirtdPid(lab, host), signal);
 }
 
+/**
+ * Starts `host`'s libvirtd again inside the host's own namespaces (entered through its virtlogd, which
+ * survives), as systemd would restart a crashed daemon: its QEMUs keep running and the new daemon finds them
+ * through its state in the host's private /run.
+ */
+export async function restartLibvirtd(lab: LabInfo, host: HostName): Promise<void> {
+  const pids = join(lab.stateDir, host, 'pids');
+  const virtlogd = Number(readFileSync(join(pids, 'virtlogd.pid'), 'utf8').trim());
+  execFileSync(
+    'nsenter',
+    [
+      '--target',
+      String(virtlogd),
+      '--mount',
+      '--net',
+      '--',
+      'libvirtd',
+      '-d',
+      '-f',
+      '/etc/libvirt/libvirtd.conf',
+      '-p',
+      join(pids, 'libvirtd.pid'),
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'], timeout: 30_000 },
+  );
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      execFileSync('virsh', ['-c', lab.hosts[host].uri, 'version'], { stdio: 'ignore', timeout: 10_000 });
+      return;
+    } catch (err) {
+      if (Date.now() > deadline)
+        throw new Error(`${host}'s libvirtd did not answer after its restart: ${err}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
 /** Starts again whichever lab host is down (`lab/up.sh` keeps a host that is still up, with its guests). */
 export function restartDownHosts(lab: LabInfo): void {
   execFileSync('bash', [join(ROOT, 'lab', 'up.sh')], {
