@@ -139,9 +139,24 @@ function readChecked(meta: InstanceMetadata): InstanceRequest {
     flavor?.postCopy === true ? readBoolean(fBag[PC.flavor], PC.flavor, FLAVOR_WHERE) : undefined,
     image?.postCopy === true ? readBoolean(iBag[PC.image], PC.image, IMAGE_WHERE) : undefined,
   );
-  if (autoConverge === undefined) return postCopy === undefined ? NO_REQUEST : { postCopy };
-  return postCopy === undefined ? { autoConverge } : { autoConverge, postCopy };
+  if (autoConverge === undefined && postCopy === undefined) return NO_REQUEST;
+  const key = requestId(autoConverge) * 7 + requestId(postCopy);
+  let request = REQUEST_PAIRS[key];
+  if (request === undefined) {
+    request = Object.freeze(
+      autoConverge === undefined
+        ? { postCopy }
+        : postCopy === undefined
+          ? { autoConverge }
+          : { autoConverge, postCopy },
+    );
+    REQUEST_PAIRS[key] = request;
+  }
+  return request;
 }
+
+/** The 49 possible instance requests, made once each (they are frozen and shared). */
+const REQUEST_PAIRS: (InstanceRequest | undefined)[] = [];
 
 const AC = METADATA_KEYS.autoConverge;
 const PC = METADATA_KEYS.postCopy;
@@ -200,6 +215,11 @@ function merge(
  */
 function scanBag(bag: unknown, name: string, slot: Slot): Scan | undefined {
   if (bag === undefined || bag === null) return undefined;
+  if (typeof bag === 'object') {
+    // A bag scanned before with the same keys needs no second look: its own keys are the same data.
+    const last = SCANNED.get(bag);
+    if (last !== undefined && sameKeys(bag as Record<string, unknown>, last.keys)) return last;
+  }
   if (!isPlainObject(bag)) {
     throw new MigrationPolicyError(
       'INVALID_ARGUMENT',
@@ -208,8 +228,6 @@ function scanBag(bag: unknown, name: string, slot: Slot): Scan | undefined {
       { key: name, value: bag },
     );
   }
-  const last = SCANNED.get(bag);
-  if (last !== undefined && sameKeys(bag, last.keys)) return last;
   const scan = scanKeys(bag, Object.keys(bag), name, slot);
   SCANNED.set(bag, scan);
   return scan;

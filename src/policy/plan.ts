@@ -157,13 +157,15 @@ export function planMigration(input: PlanInput = {}): MigrationPlan {
   const host = resolveHostConfig(hostInput);
   const block: BlockState = blockMigration !== true ? 0 : migrateDisks?.length === 0 ? 2 : 1;
   if (libvirtVersion !== undefined || qemuVersion !== undefined) {
-    const libvirt = libvirtVersion === undefined ? undefined : encodeVersion(libvirtVersion, 'libvirtVersion');
+    const libvirt =
+      libvirtVersion === undefined ? undefined : encodeVersion(libvirtVersion, 'libvirtVersion');
     const qemu = qemuVersion === undefined ? undefined : encodeVersion(qemuVersion, 'qemuVersion');
     return decide(request, host, block, paused === true, libvirt, qemu);
   }
   // Without versions the plan depends only on the request, the (frozen) host config, the block state and
   // the pause: the same inputs give the same frozen plan, made once. Every input is still checked above.
-  const key = ((requestId(request.autoConverge) * 7 + requestId(request.postCopy)) * 3 + block) * 2 + (paused ? 1 : 0);
+  const key =
+    ((requestId(request.autoConverge) * 7 + requestId(request.postCopy)) * 3 + block) * 2 + (paused ? 1 : 0);
   const plans = plansFor(host);
   let plan = plans[key];
   if (plan === undefined) {

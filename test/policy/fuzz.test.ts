@@ -436,7 +436,7 @@ describe('nova.conf text', () => {
           fc.string({ maxLength: 12 }),
         )
         .map((parts) => parts.join('')),
-      fc.constant('x'.repeat(100_000)),
+      fc.constant('x'.repeat(20_000)),
     );
     fc.assert(
       fc.property(fc.array(line, { maxLength: 25 }), fc.constantFrom('\n', '\r\n', '\r'), (lines, eol) => {

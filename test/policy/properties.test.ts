@@ -175,11 +175,14 @@ describe('untrusted input', () => {
     ),
     fc.string(),
   );
-  const junkBag = fc.oneof(fc.dictionary(key, fc.anything()), fc.anything());
+  const junkBag = fc.oneof(
+    fc.dictionary(key, fc.anything({ maxDepth: 2, maxKeys: 5 }), { maxKeys: 8 }),
+    fc.anything({ maxDepth: 2, maxKeys: 5 }),
+  );
 
   it('random junk metadata throws nothing but MigrationPolicyError and pollutes nothing', () => {
     fc.assert(
-      fc.property(junkBag, junkBag, fc.anything(), (flavor, image, host) => {
+      fc.property(junkBag, junkBag, fc.anything({ maxDepth: 2, maxKeys: 5 }), (flavor, image, host) => {
         const instance = { flavorExtraSpecs: flavor, imageProperties: image } as InstanceMetadata;
         onlyPolicyErrors(() => resolveInstancePolicy(instance));
         onlyPolicyErrors(() => requiredTraits(instance));
