@@ -145,26 +145,31 @@ export class KoffiDomain implements LibvirtDomain {
       params,
       flags,
     };
+    let worker: ReturnType<typeof spawnWorker>;
     try {
-      await new Promise<void>((resolve, reject) => {
-        const worker = spawnWorker('migrate-worker', data);
-        let settled = false;
-        worker.once('message', (msg: { ok: true } | { ok: false; error: WireError }) => {
-          settled = true;
-          if (msg.ok) resolve();
-          else reject(fromWireError(msg.error));
-        });
-        worker.once('error', (err) => {
-          settled = true;
-          reject(err);
-        });
-        worker.once('exit', (code) => {
-          if (!settled) reject(new Error(`migration worker exited with code ${code} without a result`));
-        });
-      });
-    } finally {
+      worker = spawnWorker('migrate-worker', data);
+    } catch (err) {
       await release();
+      throw err;
     }
+    // The loop lease ends with the thread (it may still be closing its connection after reporting), but
+    // the caller does not wait for that.
+    worker.once('exit', () => void release());
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      worker.once('message', (msg: { ok: true } | { ok: false; error: WireError }) => {
+        settled = true;
+        if (msg.ok) resolve();
+        else reject(fromWireError(msg.error));
+      });
+      worker.once('error', (err) => {
+        settled = true;
+        reject(err);
+      });
+      worker.once('exit', (code) => {
+        if (!settled) reject(new Error(`migration worker exited with code ${code} without a result`));
+      });
+    });
   }
 }
 

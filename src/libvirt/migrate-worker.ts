@@ -1,13 +1,13 @@
 /**
  * Worker entry: one blocking `virDomainMigrateToURI3` on the worker's own connection. Posts
- * `{ ok: true }` or `{ ok: false, error }` once and exits.
+ * `{ ok: true }` or `{ ok: false, error }` once, as soon as libvirt returned, then cleans up and exits.
  *
  * @module
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { LibvirtError } from '../errors.js';
 import { LibvirtErrorCode } from './constants.js';
-import { toWireError } from './spawn-worker.js';
+import { toWireError, type WireError } from './spawn-worker.js';
 import { type LibvirtSymbols, lastError, loadLibvirt, type Pointer } from './symbols.js';
 import { encodeMigrateParams } from './typed-params.js';
 import type { KeepAliveOptions, MigrateParams } from './types.js';
@@ -23,6 +23,12 @@ export interface MigrateWorkerData {
   destUri: string;
   params: MigrateParams;
   flags: number;
+}
+
+let reported = false;
+function report(msg: { ok: true } | { ok: false; error: WireError }): void {
+  reported = true;
+  parentPort?.postMessage(msg);
 }
 
 function run(data: MigrateWorkerData): void {
@@ -42,8 +48,15 @@ function run(data: MigrateWorkerData): void {
     try {
       const params = encodeMigrateParams(data.params, sym);
       try {
+        // Report before cleaning up: a caller waiting to update its records must not wait for
+        // virConnectClose's round trip (or a daemon that hangs right after the migration).
         if (sym.virDomainMigrateToURI3(dom, data.destUri, params.ptr, params.count, data.flags) < 0) {
-          throw asLostIfDead(sym, conn, lastError(sym, 'virDomainMigrateToURI3'));
+          report({
+            ok: false,
+            error: toWireError(asLostIfDead(sym, conn, lastError(sym, 'virDomainMigrateToURI3'))),
+          });
+        } else {
+          report({ ok: true });
         }
       } finally {
         params.free();
@@ -71,7 +84,7 @@ function asLostIfDead(sym: LibvirtSymbols, conn: Pointer, err: LibvirtError): Li
 
 try {
   run(workerData as MigrateWorkerData);
-  parentPort?.postMessage({ ok: true });
 } catch (err) {
-  parentPort?.postMessage({ ok: false, error: toWireError(err) });
+  // A failure while cleaning up after the result was sent changes nothing for the caller.
+  if (!reported) report({ ok: false, error: toWireError(err) });
 }
