@@ -338,7 +338,7 @@ describe("Python's strip(), not JavaScript's trim()", () => {
   });
 });
 
-describe('errors carry and print bounded values', () => {
+describe('errors carry and print bounded values', { timeout: 60_000 }, () => {
   const huge = 'x'.repeat(10_000_000);
 
   it.each<[string, () => unknown]>([
