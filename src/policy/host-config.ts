@@ -121,7 +121,17 @@ export function rememberWithOrigins(
   return config;
 }
 
-/** Where `key` of a config returned by `parseNovaConf` was set, e.g. `"nova.conf line 7"`; else `undefined`. */
+/**
+ * Where `key` of a config returned by `parseNovaConf` was set, e.g. `"nova.conf line 7"`; `undefined` for an
+ * option left at Nova's default or a config that was not read from files.
+ *
+ * @example
+ * ```ts
+ * const host = parseNovaConf('[libvirt]\nlive_migration_downtime = 300\n');
+ * originOf(host, 'downtime'); // 'nova.conf line 2'
+ * originOf(host, 'bandwidth'); // undefined
+ * ```
+ */
 export function originOf(config: HostConfig, key: keyof HostConfig): string | undefined {
   return ORIGINS.get(config)?.[key];
 }

@@ -38,7 +38,15 @@ export function encodeVersion(version: Version, key = 'version'): number {
   );
 }
 
-/** `'9.0.0'` for 9000000. */
+/**
+ * The text of an encoded version.
+ *
+ * @example
+ * ```ts
+ * formatVersion(9000000); // '9.0.0'
+ * formatVersion(8010000); // '8.10.0'
+ * ```
+ */
 export function formatVersion(encoded: number): string {
   return `${Math.floor(encoded / 1_000_000)}.${Math.floor(encoded / 1_000) % 1_000}.${encoded % 1_000}`;
 }
