@@ -6,6 +6,7 @@
  */
 import { LibvirtError } from '../errors.js';
 import type { KoffiConnection } from './connection.js';
+import { Cell } from './connection-protocol.js';
 import {
   type DomainState,
   VIR_DOMAIN_JOB_STATS_COMPLETED,
@@ -13,8 +14,8 @@ import {
   VIR_DOMAIN_MIGRATE_MAX_SPEED_POSTCOPY,
 } from './constants.js';
 import { leaseEventLoop } from './events.js';
-import type { MigrateWorkerData } from './migrate-worker.js';
-import { fromWireError, spawnWorker, type WireError } from './spawn-worker.js';
+import type { MigrateWorkerData, MigrateWorkerMessage } from './migrate-worker.js';
+import { fromWireError, spawnWorker } from './spawn-worker.js';
 import { loadLibvirt } from './symbols.js';
 import type {
   BlockInfo,
@@ -135,6 +136,8 @@ export class KoffiDomain implements LibvirtDomain {
     const sym = loadLibvirt(conn.libraryPath);
     // The worker's own connection needs the event loop registered first, for keepalive to work.
     const release = await leaseEventLoop(sym);
+    const control = new Int32Array(new SharedArrayBuffer(4));
+    Atomics.store(control, 0, Cell.QUEUED);
     const data: MigrateWorkerData = {
       libraryPath: conn.libraryPath,
       uri: conn.uri,
@@ -144,6 +147,7 @@ export class KoffiDomain implements LibvirtDomain {
       destUri,
       params,
       flags,
+      control: control.buffer as SharedArrayBuffer,
     };
     let worker: ReturnType<typeof spawnWorker>;
     try {
@@ -155,20 +159,41 @@ export class KoffiDomain implements LibvirtDomain {
     // The loop lease ends with the thread (it may still be closing its connection after reporting), but
     // the caller does not wait for that.
     worker.once('exit', () => void release());
+    const deadlineMs = conn.callTimeoutMs;
     return new Promise<void>((resolve, reject) => {
       let settled = false;
-      worker.once('message', (msg: { ok: true } | { ok: false; error: WireError }) => {
+      let timer: NodeJS.Timeout | undefined;
+      const settle = (err?: Error): void => {
+        if (settled) return;
         settled = true;
-        if (msg.ok) resolve();
-        else reject(fromWireError(msg.error));
+        clearTimeout(timer);
+        if (err) reject(err);
+        else resolve();
+      };
+      worker.on('message', (msg: MigrateWorkerMessage) => {
+        if (msg.kind === 'opening') {
+          timer = setTimeout(() => {
+            // Claim the cell first: if the worker already started the migration, it runs to its end.
+            if (Atomics.compareExchange(control, 0, Cell.QUEUED, Cell.CANCELLED) !== Cell.QUEUED) return;
+            worker.unref();
+            settle(
+              new LibvirtError(
+                'virDomainMigrateToURI3',
+                0,
+                0,
+                `the migration's own connection to ${conn.uri} was not ready within the ${deadlineMs} ms deadline (the daemon may be hung); the migration was not started and will not be`,
+                'LIBVIRT_TIMEOUT',
+              ),
+            );
+          }, deadlineMs);
+        } else if (msg.kind === 'migrating') clearTimeout(timer);
+        else if (msg.ok) settle();
+        else settle(fromWireError(msg.error));
       });
-      worker.once('error', (err) => {
-        settled = true;
-        reject(err);
-      });
-      worker.once('exit', (code) => {
-        if (!settled) reject(new Error(`migration worker exited with code ${code} without a result`));
-      });
+      worker.once('error', (err) => settle(err));
+      worker.once('exit', (code) =>
+        settle(new Error(`migration worker exited with code ${code} without a result`)),
+      );
     });
   }
 }

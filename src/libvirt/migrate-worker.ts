@@ -1,11 +1,19 @@
 /**
- * Worker entry: one blocking `virDomainMigrateToURI3` on the worker's own connection. Posts
- * `{ ok: true }` or `{ ok: false, error }` once, as soon as libvirt returned, then cleans up and exits.
+ * Worker entry: one blocking `virDomainMigrateToURI3` on the worker's own connection. Posts `opening`
+ * (the parent's deadline for reaching the migration starts), `migrating` (the deadline no longer applies),
+ * then `{ ok: true }` or `{ ok: false, error }` once, as soon as libvirt returned; then cleans up and exits.
+ *
+ * Opening a connection and finding the domain are ordinary calls with a deadline; libvirt has no timeout
+ * for `virConnectOpen` and keepalive starts after it, so a hung daemon would otherwise hold the caller
+ * forever. The shared `control` cell decides the race, as for connection calls: this worker claims it
+ * (QUEUED → STARTED) right before `virDomainMigrateToURI3`; the parent claims it (QUEUED → CANCELLED) when
+ * the deadline passes first, and then the migration is never started.
  *
  * @module
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { LibvirtError } from '../errors.js';
+import { Cell } from './connection-protocol.js';
 import { LibvirtErrorCode } from './constants.js';
 import { toWireError, type WireError } from './spawn-worker.js';
 import { type LibvirtSymbols, lastError, loadLibvirt, type Pointer } from './symbols.js';
@@ -23,16 +31,27 @@ export interface MigrateWorkerData {
   destUri: string;
   params: MigrateParams;
   flags: number;
+  /** Int32Array of one {@link Cell}: QUEUED until this worker starts the migration or the parent gives up. */
+  control: SharedArrayBuffer;
 }
 
+/** Worker → parent. */
+export type MigrateWorkerMessage =
+  | { kind: 'opening' }
+  | { kind: 'migrating' }
+  | { kind: 'result'; ok: true }
+  | { kind: 'result'; ok: false; error: WireError };
+
 let reported = false;
+const post = (msg: MigrateWorkerMessage): void => parentPort?.postMessage(msg);
 function report(msg: { ok: true } | { ok: false; error: WireError }): void {
   reported = true;
-  parentPort?.postMessage(msg);
+  post({ kind: 'result', ...msg });
 }
 
 function run(data: MigrateWorkerData): void {
   const sym = loadLibvirt(data.libraryPath);
+  post({ kind: 'opening' });
   const conn = data.readOnly ? sym.virConnectOpenReadOnly(data.uri) : sym.virConnectOpen(data.uri);
   if (conn === null) throw lastError(sym, data.readOnly ? 'virConnectOpenReadOnly' : 'virConnectOpen');
   try {
@@ -48,6 +67,14 @@ function run(data: MigrateWorkerData): void {
     try {
       const params = encodeMigrateParams(data.params, sym);
       try {
+        // The parent gave up waiting (deadline): it was told the migration did not start, so it must not.
+        if (
+          Atomics.compareExchange(new Int32Array(data.control), 0, Cell.QUEUED, Cell.STARTED) !== Cell.QUEUED
+        ) {
+          reported = true;
+          return;
+        }
+        post({ kind: 'migrating' });
         // Report before cleaning up: a caller waiting to update its records must not wait for
         // virConnectClose's round trip (or a daemon that hangs right after the migration).
         if (sym.virDomainMigrateToURI3(dom, data.destUri, params.ptr, params.count, data.flags) < 0) {

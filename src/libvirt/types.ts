@@ -184,8 +184,10 @@ export interface LibvirtDomain {
   /**
    * Runs `virDomainMigrateToURI3` in a worker thread with its own connection (opened to
    * `connection.uri` with the same keepalive, domain looked up by UUID), so neither the main thread nor
-   * libuv's pool blocks. It has no deadline of its own (a migration may rightly take hours); keepalive ends it
-   * with `LIBVIRT_CONNECTION_LOST` when the daemon stops answering. Resolves when libvirt returns 0; rejects
+   * libuv's pool blocks. Opening that connection and finding the domain have the connection's deadline
+   * (`LIBVIRT_TIMEOUT`; the migration is then never started); the migration call itself has none (it may
+   * rightly take hours): keepalive ends it with `LIBVIRT_CONNECTION_LOST` when the daemon stops answering,
+   * which means "lost sight of it", not "failed". Resolves when libvirt returns 0; rejects
    * with a `LibvirtError` carrying libvirt's code, domain and message.
    */
   migrateToURI3(destUri: string, params: MigrateParams, flags: number): Promise<void>;

@@ -129,6 +129,19 @@ describe('a daemon that stops answering', () => {
     await remote.close();
   }, 20_000);
 
+  // libvirt has no timeout for virConnectOpen and keepalive starts after it: without a deadline on the
+  // migration worker's own open, a hung daemon would hold migrateToURI3 forever.
+  it('migrateToURI3 on a hung daemon ends LIBVIRT_TIMEOUT when its own connection cannot open in time', async () => {
+    const conn = await openConnection(daemon.uri, { keepAlive: KEEPALIVE, callTimeoutMs: 1500 });
+    const dom = await conn.lookupDomainByName('test');
+    const { ms, error } = await whilePaused(() => timed(dom.migrateToURI3('test:///default', {}, 1 | 2)));
+    expect(error).toBeInstanceOf(LibvirtError);
+    expect(error).toMatchObject({ code: 'LIBVIRT_TIMEOUT', call: 'virDomainMigrateToURI3' });
+    expect((error as Error).message).toMatch(/1500 ms deadline.*not started/);
+    expect(ms).toBeLessThan(6000);
+    await conn.close();
+  }, 20_000);
+
   it('after SIGCONT the daemon serves new connections and events again', async () => {
     const conn = await openConnection(daemon.uri, { keepAlive: KEEPALIVE });
     const seen: LifecycleEvent[] = [];
