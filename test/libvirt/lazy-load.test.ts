@@ -1,7 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { LibvirtUnavailableError } from '../../src/errors.js';
 import { koffiBackend, openConnection } from '../../src/libvirt/index.js';
 import { libvirtMapped, TEST_URI } from './helpers.js';
+
+// Opening a connection starts worker threads, which load TypeScript through tsx here: a second or more on a
+// loaded machine, beyond vitest's default 5 s once several open at once.
+vi.setConfig({ testTimeout: 30_000, hookTimeout: 30_000 });
 
 // Order matters: this file checks process-wide state before and after the first open().
 describe('lazy loading', () => {

@@ -1,11 +1,15 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { KoffiConnection } from '../../src/libvirt/connection.js';
 import { activeEventLoopWorkers } from '../../src/libvirt/events.js';
 import { openConnection } from '../../src/libvirt/index.js';
 import { loadLibvirt } from '../../src/libvirt/symbols.js';
 import { TEST_URI, testDomainXml, timed } from './helpers.js';
+
+// Opening a connection starts worker threads, which load TypeScript through tsx here: a second or more on a
+// loaded machine, beyond vitest's default 5 s once several open at once.
+vi.setConfig({ testTimeout: 30_000, hookTimeout: 30_000 });
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LibvirtError } from '../../src/errors.js';
 import { activeEventLoopWorkers } from '../../src/libvirt/events.js';
 import {
@@ -11,6 +11,10 @@ import {
   openConnection,
 } from '../../src/libvirt/index.js';
 import { TEST_URI, testDomainXml, waitFor } from './helpers.js';
+
+// Opening a connection starts worker threads, which load TypeScript through tsx here: a second or more on a
+// loaded machine, beyond vitest's default 5 s once several open at once.
+vi.setConfig({ testTimeout: 30_000, hookTimeout: 30_000 });
 
 let conn: LibvirtConnection;
 beforeAll(async () => {
