@@ -94,6 +94,8 @@ const OPTION_KEYS = Object.keys(HOST_OPTIONS) as (keyof HostConfig)[];
 
 /** Configs this module produced: frozen and valid, so they are returned as they are. */
 const RESOLVED = new WeakSet<object>([DEFAULT_HOST_CONFIG]);
+/** `keys` of a config this module produced: it is returned as it is, with no comparison. */
+const PRODUCED: string[] = [];
 
 /** Where each option of a config read from files was set: `"/etc/nova/nova.conf line 12"`. */
 const ORIGINS = new WeakMap<object, Readonly<Partial<Record<keyof HostConfig, string>>>>();
@@ -117,6 +119,7 @@ export function rememberWithOrigins(
 ): Readonly<HostConfig> {
   Object.freeze(config);
   RESOLVED.add(config);
+  LAST_RESOLUTION.set(config, { keys: PRODUCED, values: PRODUCED, config });
   ORIGINS.set(config, Object.freeze(origins));
   return config;
 }
@@ -159,11 +162,16 @@ export function resolveHostConfig(partial?: Partial<HostConfig> | null): Readonl
   if (typeof partial !== 'object') {
     throw invalidHostConfig('host', partial, 'pass an object of HostConfig options, or leave it out');
   }
-  // A config this module produced is frozen, so it cannot have changed since it was checked.
-  if (RESOLVED.has(partial)) return partial as Readonly<HostConfig>;
   try {
+    // One lookup for both cases: a config this module produced (frozen, so unchanged since it was checked),
+    // or a caller's literal resolved before (still right if its keys and values are the same).
     const last = LAST_RESOLUTION.get(partial);
-    if (last !== undefined && unchanged(partial as Record<string, unknown>, last)) return last.config;
+    if (last !== undefined) {
+      if (last.keys === PRODUCED) return last.config;
+      if (unchanged(partial as Record<string, unknown>, last)) return last.config;
+    } else if (RESOLVED.has(partial)) {
+      return partial as Readonly<HostConfig>;
+    }
     return resolveFresh(partial);
   } catch (err) {
     throw asPolicyError(err, 'host', 'the host config');
@@ -202,6 +210,7 @@ function resolveFresh(partial: object): Readonly<HostConfig> {
   validateCombination(config);
   Object.freeze(config);
   RESOLVED.add(config);
+  LAST_RESOLUTION.set(config, { keys: PRODUCED, values: PRODUCED, config });
   LAST_RESOLUTION.set(partial, { keys, values, config });
   return config;
 }
