@@ -22,6 +22,8 @@ import {
   monitorTick,
   planMigration,
   resolveHostConfig,
+  resolveInstancePolicy,
+  VERSIONS_UNCHECKED,
 } from '../../src/index.js';
 import { quote } from '../../src/policy/quote.js';
 import { AC_FLAVOR, AC_IMAGE, expectPolicyError, fcRuns, PC_FLAVOR, PC_IMAGE } from './helpers.js';
@@ -422,5 +424,93 @@ describe('quote()', () => {
       ),
       { numRuns: fcRuns(300) },
     );
+  });
+});
+
+describe('wording of the constant reasons and hints', () => {
+  it('VERSIONS_UNCHECKED says what was not checked and how to check it', () => {
+    expect(VERSIONS_UNCHECKED).toContain('versions not checked');
+    expect(VERSIONS_UNCHECKED).toContain('libvirt 1.2.3, QEMU 1.6.0');
+    expect(VERSIONS_UNCHECKED).toContain('QEMU 10.1.0');
+    expect(VERSIONS_UNCHECKED).toContain('libvirt');
+  });
+
+  it.each([
+    ['extra_specs', 'metadataFromFlavor'],
+    ['properties', 'metadataFromFlavor'],
+    ['ram', 'metadataFromFlavor'],
+    ['vcpus', 'metadataFromFlavor'],
+    ['disk', 'metadataFromFlavor'],
+    ['flavor', 'metadataFromFlavor'],
+    ['OS-FLV-EXT-DATA:ephemeral', 'metadataFromFlavor'],
+    ['disk_format', 'metadataFromImage'],
+    ['container_format', 'metadataFromImage'],
+    ['min_ram', 'metadataFromImage'],
+    ['min_disk', 'metadataFromImage'],
+    ['checksum', 'metadataFromImage'],
+    ['visibility', 'metadataFromImage'],
+    ['image', 'metadataFromImage'],
+  ])('a top-level %j gives the shape away: the message names %s', (key, helper) => {
+    const error = expectPolicyError(() => resolveInstancePolicy({ [key]: 1 } as never), 'INVALID_ARGUMENT');
+    expect(error.message).toContain(helper);
+    expect(error.key).toBe(key);
+  });
+
+  it.each(['extra_specs', 'properties', 'flavor', 'image', 'flavorExtraSpecs', 'imageProperties'])(
+    'a nested %j object inside a bag is refused as a whole shape',
+    (key) => {
+      const error = expectPolicyError(
+        () => resolveInstancePolicy({ imageProperties: { [key]: {} } }),
+        'INVALID_ARGUMENT',
+      );
+      expect(error.key).toBe(`imageProperties.${key}`);
+      expect(error.message).toContain('metadataFromImage(image)');
+    },
+  );
+
+  it('a nested shape key with a string value is just a property', () => {
+    expect(resolveInstancePolicy({ imageProperties: { properties: 'x', image: 'y' } })).toEqual({});
+  });
+});
+
+describe('plans for different inputs on one host never mix', () => {
+  it('gives each combination of request, block migration and pause its own plan', () => {
+    const host = { permitPostCopy: true, permitAutoConverge: true };
+    const words = [undefined, 'true', 'false'];
+    const seen = new Map<string, number>();
+    for (const ac of words)
+      for (const pc of words)
+        for (const where of ['flavor', 'image', 'both'] as const)
+          for (const block of [undefined, true, 'empty'] as const)
+            for (const paused of [false, true]) {
+              if (ac === 'true' && pc === 'true') continue;
+              const specs: Record<string, string> = {};
+              const props: Record<string, string> = {};
+              if (ac !== undefined) {
+                if (where !== 'image') specs[AC_FLAVOR] = ac;
+                if (where !== 'flavor') props[AC_IMAGE] = ac;
+              }
+              if (pc !== undefined) {
+                if (where !== 'image') specs[PC_FLAVOR] = pc;
+                if (where !== 'flavor') props[PC_IMAGE] = pc;
+              }
+              const input = {
+                instance: { flavorExtraSpecs: specs, imageProperties: props },
+                host,
+                paused,
+                ...(block === undefined ? {} : { blockMigration: true }),
+                ...(block === 'empty' ? { migrateDisks: [] } : {}),
+              };
+              const cached = planMigration(input);
+              // The same decision computed without the cache (versions given make it bypass the cache, and
+              // these versions block nothing), compared on everything but the versions note.
+              const fresh = planMigration({ ...input, libvirtVersion: '9.0.0', qemuVersion: '9.0.0' });
+              expect(cached.flags).toBe(fresh.flags);
+              expect(cached.reasons.slice(0, fresh.reasons.length)).toEqual(fresh.reasons);
+              expect(cached.decisions).toEqual(fresh.decisions);
+              seen.set(JSON.stringify(input), cached.flags);
+            }
+    // 8 requests × 3 placements × 3 block states × 2, less the placements of "no request" that coincide.
+    expect(seen.size).toBe(8 * 3 * 3 * 2 - 2 * 3 * 2);
   });
 });
