@@ -1,7 +1,9 @@
 // StrykerJS: `npm run test:mutation` mutates the pure policy core; another scope with
 // `npx stryker run --mutate 'src/migration/**/*.ts'`. Only the unit tests run (never the e2e lab project),
 // and mutants are type-checked against src/ alone so that work in progress in tests cannot block a run.
-// The machine is shared: keep the concurrency low.
+// The machine is shared: keep the concurrency low. `npm run test:mutation` adds --ignoreStatic: the ~440
+// static mutants of src/policy (module-level constants) each need the whole suite re-loaded, ~70 % of the
+// run's time; drop the flag to include them.
 // STRYKER_SCOPE names the reports and the incremental file, so that runs over different scopes at the same
 // time do not overwrite each other's (npm run test:mutation uses "policy").
 const scope = process.env.STRYKER_SCOPE ?? 'all';

@@ -28,9 +28,13 @@ export function parseMetadataBoolean(value: unknown, key: string, where: string)
       case 'False':
         return false;
     }
-    const word = pythonStrip(value).toLowerCase();
-    if (METADATA_TRUE.has(word)) return true;
-    if (METADATA_FALSE.has(word)) return false;
+    const stripped = pythonStrip(value);
+    // The longest word is five letters: no need to lower-case a 10 MB value to know it is not one.
+    if (stripped.length <= 5) {
+      const word = stripped.toLowerCase();
+      if (METADATA_TRUE.has(word)) return true;
+      if (METADATA_FALSE.has(word)) return false;
+    }
   }
   throw new MigrationPolicyError(
     'INVALID_BOOLEAN',
