@@ -261,6 +261,8 @@ export class KoffiConnection implements LibvirtConnection {
     this.openWaiter?.reject(error);
     for (const p of this.pending.values()) {
       if (p.settled) continue;
+      // Told it failed, the caller must not see it happen later (a worker stuck in C resumes its queue).
+      Atomics.compareExchange(this.cells, p.cell, Cell.QUEUED, Cell.CANCELLED);
       this.settle(p);
       p.reject(
         error instanceof LibvirtError && error.code === 'LIBVIRT_CONNECTION_LOST'
@@ -445,7 +447,8 @@ export class KoffiConnection implements LibvirtConnection {
             'the worker is still inside libvirt; it ends when libvirt returns',
           ),
         );
-        void this.worker.terminate();
+        // No terminate(): the 'close' request is queued, so once libvirt returns the worker still frees its
+        // domains and closes the connection properly, then ends.
       }
     })();
     return this.closing;

@@ -101,13 +101,21 @@ describe('close', () => {
   });
 
   it('does not wait for a worker stuck in libvirt longer than the connection’s deadline', async () => {
+    // test:///default's state lives while any connection to it is open: `other` keeps it for the check below.
+    const other = await connect();
     const conn = await connect(200);
-    const stuck = rejection(conn.debugBlock(3000, { timeoutMs: 10_000 }));
+    const dom = await conn.lookupDomainByName('test');
+    const stuck = rejection(conn.debugBlock(2000, { timeoutMs: 10_000 }));
+    const queued = rejection(dom.suspend({ timeoutMs: 10_000 }));
     await new Promise((r) => setTimeout(r, 20));
     const { ms } = await timed(conn.close());
-    expect(ms).toBeLessThan(2000);
+    expect(ms).toBeLessThan(1500);
     expect(await conn.closed).toEqual({ reason: 'closed' });
     expect(await stuck).toMatchObject({ code: 'LIBVIRT_CONNECTION_LOST', call: 'debugBlock' });
+    expect(await queued).toMatchObject({ code: 'LIBVIRT_CONNECTION_LOST', call: 'virDomainSuspend' });
+    // Once the worker gets out of C it finishes its queue: the suspend its caller was told failed must not run.
+    await new Promise((r) => setTimeout(r, 2500));
+    expect((await (await other.lookupDomainByName('test')).state()).state).toBe('running');
   });
 });
 
