@@ -326,22 +326,20 @@ export class MigrationJob extends EventEmitter<MigrationJobEvents> {
       this.#events = undefined;
       events?.close().catch(() => undefined);
     }
-    // The job may have ended (an abort) while the stream started.
-    if (this.#ended) this.#closeEvents();
   }
 
   /** Polls libvirt every `pollIntervalMs` while the migration runs; a ref'd timer keeps the process alive. */
   async #monitor(): Promise<void> {
     const interval = this.#options.pollIntervalMs ?? DEFAULT_POLL_MS;
-    while (!this.#ended && this.#polling()) {
+    while (this.#polling()) {
       await new Promise<void>((wake) => {
         this.#sleep = { timer: setTimeout(wake, interval), wake };
       });
-      if (this.#ended || !this.#polling()) return;
+      if (!this.#polling()) return;
       const [facts, stats] = await this.#readTick();
-      if (this.#ended || !this.#polling()) return;
+      if (!this.#polling()) return;
       this.#dispatch({ type: 'tick', ...facts });
-      if (stats !== undefined && this.#polling()) this.#report(stats);
+      if (stats !== undefined) this.#report(stats);
     }
   }
 
