@@ -320,3 +320,97 @@ describe('job-machine: how it ends', () => {
     ]);
   });
 });
+
+describe('job-machine: finer rows', () => {
+  it('an abort after a refusal is sent at once; a second abort keeps the first reason', () => {
+    const refused = run(
+      precopy(),
+      { type: 'abort', reason: 'first' },
+      { type: 'abort-refused', error: refusal },
+    );
+    const again = transition(refused.state, { type: 'abort', reason: 'second' });
+    expect(types(again.actions)).toEqual(['abort-job']);
+    expect(again.state.abortReason).toBe('second');
+    const starting = run(initialState('start'), { type: 'run' }, prepared());
+    const twice = run(
+      starting.state,
+      { type: 'abort', reason: 'first' },
+      { type: 'abort', reason: 'second' },
+    );
+    expect(twice.state).toMatchObject({ abort: 'wanted', abortReason: 'first' });
+    const sent = run(precopy(), { type: 'abort', reason: 'a' }, { type: 'abort-accepted' });
+    expect(transition(sent.state, { type: 'abort', reason: 'b' }).actions).toEqual([]);
+  });
+
+  it('the monitor rests while an abort is on its way or accepted', () => {
+    for (const abort of ['sending', 'sent'] as const) {
+      expect(transition({ ...precopy(), abort, downtimeInFlight: undefined }, tick(500)).actions).toEqual([]);
+    }
+    expect(types(transition({ ...precopy(), downtimeInFlight: undefined }, tick(500)).actions)).toEqual([
+      'set-downtime',
+      'abort-job',
+    ]);
+  });
+
+  it('a guest resumed by its operator can be paused by force-complete again', () => {
+    const paused = transition(precopy(), tick(2, 'running', 'paused')).state;
+    expect(paused.pausedByOthers).toBe(true);
+    expect(transition(paused, tick(3, 'running', undefined)).state.pausedByOthers).toBe(true);
+    const resumed = transition(paused, tick(3, 'running', 'running')).state;
+    expect(resumed.pausedByOthers).toBe(false);
+    expect(transition(resumed, { type: 'force-complete', reason: 'f' }).state.phase).toBe('pausing');
+  });
+
+  it('reads the failure from the completed stats, and places the guest from the source’s phase', () => {
+    const attach = run(initialState('attach'), { type: 'run' }, prepared()).state;
+    const gone = transition(attach, tick(3, 'ended', 'running')).state;
+    const failed = transition(gone, {
+      type: 'concluded',
+      source: 'post-copy',
+      stats: { type: 'failed', raw: {} },
+    });
+    expect(failed.actions.at(-1)).toMatchObject({
+      verdict: {
+        status: 'failed',
+        guest: 'destination',
+        error: { message: 'the migration ended with the guest still on the source (job failed)' },
+      },
+    });
+  });
+
+  it('keeps the status while resuming, and reports a failed resume with both errors', () => {
+    const paused = { ...precopy(), phase: 'paused' as const };
+    const first = new Error('migration failed');
+    const ending = transition(paused, { type: 'migrate-failed', error: first }).state;
+    const resuming = transition(ending, { type: 'concluded', source: 'paused', stats: undefined }).state;
+    expect(resuming).toMatchObject({ phase: 'resuming', status: 'running' });
+    expect(() => assertCanAbort(resuming)).toThrow();
+    const second = new Error('resume failed');
+    const { actions } = transition(resuming, { type: 'resume-failed', error: second });
+    const finish = actions.at(-1) as unknown as { verdict: { error: AggregateError } };
+    expect(finish.verdict.error.errors).toEqual([first, second]);
+    expect(finish.verdict.error.message).toBe('migration failed; resuming the guest failed too');
+    expect(actions[0]).toEqual({
+      type: 'record',
+      action: 'resume',
+      reason: 'the migration failed after force-complete paused the guest',
+      error: second,
+    });
+  });
+
+  it('the end answers a waiting force-complete with none, and attach ticks in post-copy end it too', () => {
+    const starting = run(initialState('start'), { type: 'run' }, prepared(), {
+      type: 'force-complete',
+      reason: 'f',
+    });
+    const ended = transition(starting.state, { type: 'migrate-returned' });
+    expect(ended.actions).toEqual([{ type: 'answer-force-complete', result: 'none' }, { type: 'conclude' }]);
+    expect(ended.state.forceComplete).toBeUndefined();
+    const post = run(initialState('attach'), { type: 'run' }, prepared(true, 'post-copy')).state;
+    expect(transition(post, tick(1, 'unknown', undefined)).state).toBe(post);
+    expect(transition(post, tick(1, 'ended', 'gone')).state.phase).toBe('ending');
+    expect(transition(post, { type: 'force-complete', reason: 'f' }).actions).toEqual([
+      { type: 'answer-force-complete', result: 'none' },
+    ]);
+  });
+});

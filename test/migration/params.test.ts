@@ -172,3 +172,40 @@ describe('buildMigrationCall', () => {
     expect((caught as MigrationJobError).key).toBe(Object.keys(tuning)[0]);
   });
 });
+
+describe('messages name the option, the value and the fix', () => {
+  it.each<[object, string]>([
+    [
+      { host: 'c2/x' },
+      'destination.host is "c2/x": give a host name or an IP address, without URI syntax (/ ? # @ % \\ [ ])',
+    ],
+    [{ host: '' }, 'destination.host is "": give a non-empty string without blanks'],
+    [{ host: 'c2', scheme: 'udp' }, 'destination.scheme is "udp": use "tcp", "tls" or "ssh"'],
+    [
+      { uri: 'qemu:///x\u0000' },
+      'destination.uri is "qemu:///x\\x00": give a non-empty string without blanks',
+    ],
+  ])('%o', (destination, message) => {
+    expect(() => destinationUris(destination as never)).toThrow(message);
+  });
+
+  it('bounds bandwidths to 2^40 MiB/s and names the range', () => {
+    const plan = planMigration({ host: { permitPostCopy: true } });
+    const dest = { uri: 'qemu+tcp://c2/system' };
+    expect(buildMigrationCall(plan, dest, { bandwidth: 2 ** 40, postCopyBandwidth: 0 }).params).toStrictEqual(
+      {
+        bandwidth: 2 ** 40,
+        bandwidthPostcopy: 0,
+      },
+    );
+    expect(() => buildMigrationCall(plan, dest, { bandwidth: 2 ** 40 + 1 })).toThrow(
+      'bandwidth is 1099511627777: use a whole number from 0 to 1099511627776',
+    );
+    expect(() => buildMigrationCall(plan, dest, { postCopyBandwidth: 2 ** 40 + 1 })).toThrow(
+      'postCopyBandwidth is 1099511627777: use a whole number from 0 to 1099511627776',
+    );
+    expect(() => buildMigrationCall(plan, dest, { autoConvergeInitial: 0 })).toThrow(
+      'autoConvergeInitial is 0: use a whole number from 1 to 99',
+    );
+  });
+});

@@ -342,3 +342,29 @@ describe('deadlines', () => {
     });
   });
 });
+
+describe('option messages', () => {
+  it.each<[object, string]>([
+    [
+      { source: { connection: undefined } },
+      'source.connection is undefined: give { uri } or an open { connection }',
+    ],
+    [{ source: { uri: '' } }, 'source.uri is "": give { uri } or an open { connection }'],
+    [{ domain: { name: 'guest', uuid: 5 } }, 'give exactly one of { name } and { uuid }, a non-empty string'],
+    [{ providers: {} }, 'they are read just before the migration'],
+    [{ dataGb: 0 }, 'dataGb is 0: use a finite number of GiB > 0, or leave it out to ask libvirt'],
+    [{ pollIntervalMs: 5 }, 'pollIntervalMs is 5: use a whole number of ms from 10 to 2147483647'],
+    [{ blockMigration: 1 }, 'blockMigration is 1: use true or false'],
+    [{ migrateDisks: [1] }, 'give disk target names such as ["vda"]'],
+    [{ backend: 1 }, 'backend is 1: give a LibvirtBackend'],
+    [{ signal: 1 }, 'signal is 1: give an AbortSignal'],
+    [{ destination: 'c2' }, 'destination is "c2": give { uri } or { host }'],
+  ])('%o', async (overrides, message) => {
+    const domain = new FakeDomain();
+    await expect(migrate({ ...optionsFor(domain), ...overrides } as never)).rejects.toThrow(message);
+  });
+
+  it('refuses a non-object', async () => {
+    await expect(migrate(undefined as never)).rejects.toThrow('options is undefined: pass an options object');
+  });
+});
