@@ -2,7 +2,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { buildMigrationCall, migrate, planMigration } from '../../src/index.js';
 import { FakeDomain, libvirtError, sleep, until } from './fake-libvirt.js';
-import { attachJob, optionsFor, PC, runningMigration, startJob } from './helpers.js';
+import { attachJob, optionsFor, PC, startJob } from './helpers.js';
 
 describe('reports', () => {
   it('progress carries every figure libvirt gave, and nothing it did not', async () => {
