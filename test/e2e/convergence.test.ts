@@ -38,12 +38,20 @@ describeLab('a busy guest on a link slower than its dirty rate', (lab) => {
 
   it('pre-copy alone does not converge: the completion timeout aborts and the guest stays on the source, intact', async () => {
     await fresh();
-    const job = await labMigrate(lab, name, { bandwidth: CAP, dataGb: 2, host: { completionTimeout: 10 } });
+    // Room for about three passes over the ~200 MiB the guest has touched, at this link's speed.
+    const perGb = Math.max(10, Math.ceil(300 / CAP));
+    const job = await labMigrate(lab, name, {
+      bandwidth: CAP,
+      dataGb: 2,
+      host: { completionTimeout: perGb },
+    });
     const progress = recordProgress(job);
     const outcome = await job.outcome;
     expect(job.plan?.flagNames).not.toContain('AUTO_CONVERGE');
     expect(outcome.status).toBe('cancelled');
-    expect(outcome.steering.find((s) => s.action === 'abort')?.reason).toContain('not complete after 20 s');
+    expect(outcome.steering.find((s) => s.action === 'abort')?.reason).toContain(
+      `not complete after ${2 * perGb} s`,
+    );
     expect(outcome.guest).toBe('source');
     expect(domainState(lab, 'src', name)).toMatch(/^running/);
     const passes = Math.max(...progress.map((p) => p.iteration ?? 0));

@@ -25,6 +25,8 @@ import {
 } from './migration-helpers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** An event-loop stall this long means the loop waited on the hung daemon (the hangs last 10 s and more). */
+const HUNG_LOOP_MS = 2_000;
 let counter = 0;
 
 /** Where the one running copy of the guest is, once libvirt has settled: exactly one host runs it. */
@@ -78,7 +80,9 @@ describeLab('faults: hung and killed daemons, a killed agent', (lab) => {
     expect(['source', 'destination', 'unknown']).toContain(outcome.guest);
     // libvirt's default keepalive: 5 probes 5 s apart, then a few seconds for the job to conclude.
     expect(endedAfterMs).toBeLessThan(25_000 + 15_000);
-    expect(p99).toBeLessThan(100);
+    // A libvirt call on the main thread would stall the loop for the whole hang (≥ 30 s here). The p99 figure
+    // itself is a benchmark (bench:agent), printed above, not a timing assertion on a shared machine.
+    expect(max).toBeLessThan(HUNG_LOOP_MS);
     const host = await settledHost(lab, name);
     await expectIntact(lab, host, name);
   });
@@ -95,7 +99,7 @@ describeLab('faults: hung and killed daemons, a killed agent', (lab) => {
     console.log(
       `[e2e] source libvirtd stopped 10 s: event-loop delay p99 ${p99.toFixed(1)} ms, max ${max.toFixed(1)} ms`,
     );
-    expect(p99).toBeLessThan(100);
+    expect(max).toBeLessThan(HUNG_LOOP_MS);
     const after = await progressWhere(job, (p) => p.elapsedMs > 0, 60_000);
     expect(after.status).toBe('running');
     job.abort();
