@@ -514,3 +514,66 @@ describe('plans for different inputs on one host never mix', () => {
     expect(seen.size).toBe(8 * 3 * 3 * 2 - 2 * 3 * 2);
   });
 });
+
+describe('how far a key may be from ours', () => {
+  it.each([
+    // Four substitutions break every piece of our keys; the edit distance still catches it.
+    ['compute:liv3_migr4tion_p0st_c0py', true],
+    // Five are a different key.
+    ['c0mpute:liv3_migr4tion_p0st_c0py', false],
+    // Only the first 80 characters of a key are compared.
+    [`${'x'.repeat(80)}_post_copy`, false],
+    [`${'x'.repeat(70)}_post_copy`, true],
+  ])('%j is refused: %s', (key, refused) => {
+    const call = () => resolveInstancePolicy({ flavorExtraSpecs: { [key]: 'true' } });
+    if (refused) expectPolicyError(call, 'INVALID_ARGUMENT');
+    else expect(call()).toEqual({});
+  });
+
+  it('breaks a tie between the namespaces in favour of the one the key was found in', () => {
+    // ";" is one edit from both "compute:" and "compute_".
+    const error = expectPolicyError(
+      () => resolveInstancePolicy({ imageProperties: { 'compute;live_migration_post_copy': 'true' } }),
+      'INVALID_ARGUMENT',
+    );
+    expect(error.message).toContain(`did you mean "${PC_IMAGE}"?`);
+    expect(error.message).not.toContain('flavor extra spec "');
+  });
+
+  it('keeps a long key short in the error', () => {
+    const key = `compute:live_migration_post_copy${'k'.repeat(1_000)}`;
+    const error = expectPolicyError(
+      () => resolveInstancePolicy({ flavorExtraSpecs: { [key]: 'x' } }),
+      'INVALID_ARGUMENT',
+    );
+    expect(error.key).toBe(`${key.slice(0, 200)}…`);
+  });
+});
+
+describe('what escapes from caller code is described, briefly', () => {
+  it('names the error type and cuts a long message', () => {
+    const host = Object.defineProperty({}, 'permitPostCopy', {
+      enumerable: true,
+      get() {
+        throw new RangeError('r'.repeat(500));
+      },
+    });
+    const error = expectPolicyError(() => resolveHostConfig(host), 'INVALID_ARGUMENT');
+    expect(error.message).toBe(
+      `reading the host config threw (RangeError: ${'r'.repeat(108)}…): pass plain data — no getters that throw, no revoked proxies`,
+    );
+    expect(error.key).toBe('host');
+  });
+
+  it('names the type of a thrown non-error', () => {
+    const host = Object.defineProperty({}, 'permitPostCopy', {
+      enumerable: true,
+      get() {
+        throw 'oops';
+      },
+    });
+    expect(expectPolicyError(() => resolveHostConfig(host), 'INVALID_ARGUMENT').message).toContain(
+      'threw (string)',
+    );
+  });
+});
