@@ -301,6 +301,15 @@ for v in ${PACKAGE_CHECK_NODES-20.19.0 22.12.0 24}; do
       timeout 60 '$nodebin' --import ./refuse-koffi.mjs esm.mjs \$s && timeout 60 '$nodebin' cjs.cjs \$s || exit 1
     done"
 done
+# The operator's first command, on their own `openstack … show -f json` files, through the package's bin.
+printf '%s\n' '{"name":"m1.db","ram":65536,"properties":{"compute:live_migration_post_copy":"false"}}' >"$app/flavor.json"
+printf '%s\n' '{"name":"ubuntu","properties":{}}' >"$app/image.json"
+printf '[libvirt]\nlive_migration_permit_post_copy = True\nlive_migration_permit_auto_converge = True\n' >"$app/nova.conf"
+check "npx libvirt-migration-policy explain --json answers (flavor's post-copy=false over nova.conf)" bash -c "
+  cd '$app' && timeout 60 npx --no-install libvirt-migration-policy explain --flavor flavor.json --image image.json \
+    --conf nova.conf --json | node -e '
+      const j = JSON.parse(require(\"fs\").readFileSync(0, \"utf8\"));
+      if (j.flags.value !== 8219 || j.features.postCopy.enabled !== false) throw new Error(JSON.stringify(j.flags));'"
 check "importing the root has no side effects (globals, process listeners, handles)" node_run side-effects.mjs
 check "require() of the root and of /policy share one MigrationPolicyError class" node_run -e "
   const a = require('libvirt-migration-policy'), b = require('libvirt-migration-policy/policy');
