@@ -76,9 +76,9 @@ export function boundValue(value: unknown): unknown {
       ? value
       : `${value.slice(0, MAX_ERROR_VALUE_CHARS)}…(${value.length} chars)`;
   }
-  if (value === null || typeof value !== 'object') {
-    return typeof value === 'symbol' || typeof value === 'function' ? describe(value) : value;
-  }
+  if (typeof value === 'symbol') return boundValue(value.toString());
+  if (typeof value === 'function') return boundValue(`function ${value.name || '(anonymous)'}`);
+  if (value === null || typeof value !== 'object') return value;
   return describe(value);
 }
 
@@ -189,6 +189,19 @@ export class LibvirtError extends LibvirtMigrationError {
     this.libvirtCode = libvirtCode;
     this.libvirtDomain = libvirtDomain;
     this.libvirtMessage = message;
+  }
+
+  /**
+   * The same failure under another stable code, e.g. a refusal that turns out to be a lost connection once
+   * libvirt calls the connection dead.
+   *
+   * @example
+   * ```ts
+   * const lost = err.withCode('LIBVIRT_CONNECTION_LOST'); // same call, libvirt code and message
+   * ```
+   */
+  withCode(kind: LibvirtErrorKind): LibvirtError {
+    return new LibvirtError(this.call, this.libvirtCode, this.libvirtDomain, this.libvirtMessage, kind);
   }
 
   override toJSON(): SerializedError {

@@ -242,15 +242,7 @@ function connectionDead(): boolean {
 }
 
 function asLost(err: unknown, call: string): LibvirtError {
-  if (err instanceof LibvirtError) {
-    return new LibvirtError(
-      err.call,
-      err.libvirtCode,
-      err.libvirtDomain,
-      err.libvirtMessage,
-      'LIBVIRT_CONNECTION_LOST',
-    );
-  }
+  if (err instanceof LibvirtError) return err.withCode('LIBVIRT_CONNECTION_LOST');
   return new LibvirtError(
     call,
     0,

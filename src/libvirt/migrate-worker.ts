@@ -12,7 +12,7 @@
  * @module
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { LibvirtError } from '../errors.js';
+import type { LibvirtError } from '../errors.js';
 import { Cell } from './connection-protocol.js';
 import { LibvirtErrorCode } from './constants.js';
 import { toWireError, type WireError } from './spawn-worker.js';
@@ -99,14 +99,7 @@ function run(data: MigrateWorkerData): void {
 // A failure on a connection libvirt now calls dead (keepalive expired, daemon gone) is a lost connection,
 // not a refusal of the migration: the caller must not conclude the migration failed on the daemon's side.
 function asLostIfDead(sym: LibvirtSymbols, conn: Pointer, err: LibvirtError): LibvirtError {
-  if (sym.virConnectIsAlive(conn) !== 0) return err;
-  return new LibvirtError(
-    err.call,
-    err.libvirtCode,
-    err.libvirtDomain,
-    err.libvirtMessage,
-    'LIBVIRT_CONNECTION_LOST',
-  );
+  return sym.virConnectIsAlive(conn) !== 0 ? err : err.withCode('LIBVIRT_CONNECTION_LOST');
 }
 
 try {
