@@ -359,7 +359,12 @@ export class MigrationJob extends EventEmitter<MigrationJobEvents> {
       // Item 5: one failed read is not the end; only libvirt saying the domain left is.
       return [{ elapsedSeconds, job: isNoDomain(stats) ? 'ended' : 'unknown', source }, undefined];
     }
+    // libvirt's job exists from its setup on, but QEMU's migration starts later: until QEMU reports memory
+    // (or disks) to copy, steering is refused ("Enable postcopy … before the start of migration").
     const running = stats.type === 'bounded' || stats.type === 'unbounded';
+    if (running && stats.memoryTotal === 0 && !(stats.diskTotal ?? 0)) {
+      return [{ elapsedSeconds, job: 'unknown', source }, undefined];
+    }
     return [{ elapsedSeconds, job: running ? 'running' : 'ended', source }, running ? stats : undefined];
   }
 

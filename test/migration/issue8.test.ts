@@ -162,6 +162,23 @@ describe('issue 8 §3: MigrationJob bugs', () => {
     expect(steps.map((s) => s.error instanceof LibvirtError)).toEqual([true, false]);
   });
 
+  it('6. a force-complete waits while libvirt’s job is in its setup (memory total 0): QEMU refuses post-copy then', async () => {
+    const domain = new FakeDomain();
+    domain.jobOnMigrate = false;
+    // What the lab showed: libvirt's job exists but QEMU's migration has not started, and startPostCopy there
+    // fails with "Enable postcopy with migrate_set_capability before the start of migration".
+    const job = await startJob(domain, {}, { flavorExtraSpecs: { [PC]: 'true' } });
+    await until(() => domain.migrating);
+    domain.stats = { type: 'unbounded', operation: 5, memoryTotal: 0, memoryProcessed: 0, raw: {} };
+    const action = job.forceComplete();
+    await sleep(100);
+    expect(domain.calls).not.toContain('startPostCopy');
+    domain.startJob();
+    expect(await action).toBe('switch-to-post-copy');
+    expect(domain.calls.filter((c) => c === 'startPostCopy')).toEqual(['startPostCopy']);
+    await settle(job, domain);
+  });
+
   it('7. a steering call libvirt refuses is a warning with the LibvirtError, and in outcome.steering', async () => {
     const domain = new FakeDomain();
     const refusal = libvirtError(55, 'post-copy migration is not enabled');
