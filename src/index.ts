@@ -5,6 +5,8 @@
  *
  * @module
  */
+
+export { readNovaConfSources } from './config-files.js';
 export {
   boundValue,
   type ErrorCode,
@@ -12,16 +14,15 @@ export {
   LibvirtError,
   type LibvirtErrorKind,
   LibvirtMigrationError,
-  MAX_ERROR_VALUE_CHARS,
-  type SerializedError,
   LibvirtUnavailableError,
+  MAX_ERROR_VALUE_CHARS,
   MigrationJobError,
   type MigrationJobErrorCode,
   MigrationPolicyError,
   type MigrationPolicyErrorCode,
+  type SerializedError,
 } from './errors.js';
 export * from './libvirt/index.js';
 export * from './migration/index.js';
 export * from './observability/index.js';
 export * from './policy/index.js';
-export { readNovaConfSources } from './config-files.js';
