@@ -43,6 +43,14 @@ export {
   VERSIONS_UNCHECKED,
 } from './plan.js';
 export { pythonStrip } from './python-text.js';
+export {
+  DEFAULT_RECOVERY,
+  nextAttemptAt,
+  RESUME_CRASHING_LIBVIRT,
+  type RecoveryOptions,
+  resolveRecovery,
+  resumeBlocker,
+} from './recovery.js';
 export { type InstancePolicy, resolveInstancePolicy } from './resolve.js';
 export {
   type FlavorShape,
