@@ -73,6 +73,13 @@ const abortNow: Row<'abort'> = (s, e) =>
 const abortLater: Row<'abort'> = (s, e) =>
   s.abort === 'none' ? stay({ ...s, abort: 'wanted', abortReason: e.reason }) : stay(s);
 
+/**
+ * Before libvirt is called. Start mode: nothing reached libvirt yet, so the call is simply never made.
+ * Attach (item 1): the migration runs already; it is aborted once the job follows it.
+ */
+const abortBeforeCall: Row<'abort'> = (s, e) =>
+  s.mode === 'start' ? finish(s, 'cancelled', { status: 'cancelled', guest: 'source' }) : abortLater(s, e);
+
 const forceCompleteLater: Row<'force-complete'> = (s, e) =>
   stay({ ...s, forceComplete: { reason: e.reason } });
 
@@ -186,12 +193,7 @@ function forceFromMonitor(s: JobState, reason: string): Transition {
 export const TRANSITIONS: { readonly [P in Phase]: Rows } = {
   queued: {
     run: (s) => to(s, 'preparing', {}, [{ type: 'prepare' }]),
-    // Start mode: nothing reached libvirt yet, so the call is simply never made. Attach (item 1): the
-    // migration runs already; it is aborted once the job follows it.
-    abort: (s, e) =>
-      s.mode === 'start'
-        ? finish(s, 'cancelled', { status: 'cancelled', guest: 'source' })
-        : abortLater(s, e),
+    abort: abortBeforeCall,
     'force-complete': forceCompleteLater,
   },
   preparing: {
@@ -208,10 +210,7 @@ export const TRANSITIONS: { readonly [P in Phase]: Rows } = {
       return enterCopy({ state: entered.state, actions: [{ type: 'start-monitor' }, ...entered.actions] });
     },
     'prepare-failed': (s, e) => toEnding(s, { how: 'error', error: e.error }),
-    abort: (s, e) =>
-      s.mode === 'start'
-        ? finish(s, 'cancelled', { status: 'cancelled', guest: 'source' })
-        : abortLater(s, e),
+    abort: abortBeforeCall,
     'force-complete': forceCompleteLater,
   },
   starting: {
