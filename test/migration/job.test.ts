@@ -10,25 +10,12 @@ import {
   migrate,
 } from '../../src/index.js';
 import { FakeDomain, until } from './fake-libvirt.js';
+import { optionsFor } from './helpers.js';
 
 const PC = 'compute:live_migration_post_copy';
 const AC = 'compute:live_migration_auto_converge';
 
-function options(
-  domain: FakeDomain,
-  overrides: Partial<MigrateOptions> = {},
-  meta: InstanceMetadata = {},
-  host = {},
-): MigrateOptions {
-  return {
-    source: { connection: domain.connection },
-    domain: { name: domain.name },
-    destination: { uri: 'qemu+tcp://dest/system', migrateUri: 'tcp://192.0.2.7' },
-    providers: { instanceMetadata: () => meta, hostConfig: () => host },
-    pollIntervalMs: 10,
-    ...overrides,
-  };
-}
+const options = optionsFor;
 
 async function start(
   domain: FakeDomain,
