@@ -182,6 +182,21 @@ function forceFromMonitor(s: JobState, reason: string): Transition {
 
 // ---- The table ----------------------------------------------------------------------------------------
 
+/** The results of calls a phase of the copy may have in flight: the downtime steps, the migrate call. */
+const copyResults = {
+  'downtime-set': downtimeSet,
+  'downtime-failed': downtimeFailed,
+  'migrate-returned': returned,
+  'migrate-failed': failed,
+} satisfies Rows;
+
+/** Aborting while the guest still runs on the source (pre-copy, and force-complete's pause). */
+const abortRows = {
+  abort: abortNow,
+  'abort-accepted': abortAccepted,
+  'abort-refused': abortRefused,
+} satisfies Rows;
+
 /**
  * Every transition of a job. Rows are `phase: { event: (state, event) => { state, actions } }`.
  *
@@ -230,40 +245,25 @@ export const TRANSITIONS: { readonly [P in Phase]: Rows } = {
   },
   'pre-copy': {
     tick: precopyTick,
-    abort: abortNow,
+    ...abortRows,
     'force-complete': forceCompleteNow,
-    'abort-accepted': abortAccepted,
-    'abort-refused': abortRefused,
-    'downtime-set': downtimeSet,
-    'downtime-failed': downtimeFailed,
-    'migrate-returned': returned,
-    'migrate-failed': failed,
+    ...copyResults,
   },
   pausing: {
     tick: followTick,
-    abort: abortNow,
+    ...abortRows,
     suspended: (s) => to(s, 'paused', { forceComplete: undefined }, forceCompleteDone(s, 'pause')),
     'suspend-failed': (s, e) =>
       to(s, 'pre-copy', { forceComplete: undefined }, forceCompleteFailed(s, 'pause', e.error)),
     'force-complete': (s) => stay(s),
-    'abort-accepted': abortAccepted,
-    'abort-refused': abortRefused,
-    'downtime-set': downtimeSet,
-    'downtime-failed': downtimeFailed,
-    'migrate-returned': returned,
-    'migrate-failed': failed,
+    ...copyResults,
   },
   paused: {
     tick: precopyTick,
-    abort: abortNow,
+    ...abortRows,
     // A second force-complete: the guest is paused already, by us.
     'force-complete': (s) => stay(s, [answer('pause')]),
-    'abort-accepted': abortAccepted,
-    'abort-refused': abortRefused,
-    'downtime-set': downtimeSet,
-    'downtime-failed': downtimeFailed,
-    'migrate-returned': returned,
-    'migrate-failed': failed,
+    ...copyResults,
   },
   switching: {
     tick: followTick,
@@ -272,10 +272,7 @@ export const TRANSITIONS: { readonly [P in Phase]: Rows } = {
     'switch-failed': (s, e) =>
       to(s, 'pre-copy', { forceComplete: undefined }, forceCompleteFailed(s, 'switch-to-post-copy', e.error)),
     'force-complete': (s) => stay(s),
-    'downtime-set': downtimeSet,
-    'downtime-failed': downtimeFailed,
-    'migrate-returned': returned,
-    'migrate-failed': failed,
+    ...copyResults,
   },
   'post-copy': {
     tick: followTick,
@@ -286,10 +283,7 @@ export const TRANSITIONS: { readonly [P in Phase]: Rows } = {
       stay({ ...s, abort: 'none' }, [
         { type: 'record', action: 'abort', reason: s.abortReason, error: e.error },
       ]),
-    'downtime-set': downtimeSet,
-    'downtime-failed': downtimeFailed,
-    'migrate-returned': returned,
-    'migrate-failed': failed,
+    ...copyResults,
   },
   ending: {
     concluded: (s, e) => conclude(s, e.source, e.stats),
