@@ -8,7 +8,7 @@ import {
   downtimeSteps,
   forceCompleteAction,
   hostTraits,
-  MigrationPolicyError,
+  type MigrationPolicyErrorCode,
   metadataFromFlavor,
   metadataFromImage,
   monitorSettings,
@@ -19,6 +19,7 @@ import {
   resolveHostConfig,
   resolveInstancePolicy,
 } from '../../src/index.js';
+import { expectPolicyError } from './helpers.js';
 
 const cases: [string, () => unknown, string, string, string][] = [
   [
@@ -328,14 +329,7 @@ const cases: [string, () => unknown, string, string, string][] = [
 
 describe('error messages, word for word', () => {
   it.each(cases)('%s', (_name, call, code, key, message) => {
-    let caught: unknown;
-    try {
-      call();
-    } catch (err) {
-      caught = err;
-    }
-    expect(caught).toBeInstanceOf(MigrationPolicyError);
-    const error = caught as MigrationPolicyError;
+    const error = expectPolicyError(call, code as MigrationPolicyErrorCode);
     expect({ code: error.code, key: error.key, message: error.message }).toEqual({ code, key, message });
   });
 });
