@@ -464,15 +464,22 @@ export function shapeLink(lab: LabInfo, rateMbit: number | undefined): void {
 }
 
 /**
- * Resets every TCP connection between the hosts (`ss -K` in the source's namespace): with libvirt ≥ 10 a
- * post-copy migration has two (main and postcopy-preempt channel). Returns how many were there.
+ * Resets the TCP connections between the hosts (`ss -K`) as seen from `hosts`' namespaces — by default the
+ * source's; with libvirt ≥ 10 a post-copy migration has two (main and postcopy-preempt channel). Resetting
+ * on the destination too is what makes its QEMU notice a link that died with nothing in flight from it.
+ * Returns how many connections were there.
  */
-export function killMigrationConnections(lab: LabInfo): number {
-  const filter = ['dst', lab.hosts.dst.address];
-  const count = net('ss', ['-N', lab.hosts.src.netns, '-H', '-t', 'state', 'established', ...filter])
-    .split('\n')
-    .filter((l) => l.trim()).length;
-  net('ss', ['-N', lab.hosts.src.netns, '-K', '-t', ...filter]);
+export function killMigrationConnections(lab: LabInfo, hosts: readonly HostName[] = ['src']): number {
+  let count = 0;
+  for (const host of hosts) {
+    const peer = lab.hosts[host === 'src' ? 'dst' : 'src'];
+    const filter = ['dst', peer.address];
+    const netns = lab.hosts[host].netns;
+    count += net('ss', ['-N', netns, '-H', '-t', 'state', 'established', ...filter])
+      .split('\n')
+      .filter((l) => l.trim()).length;
+    net('ss', ['-N', netns, '-K', '-t', ...filter]);
+  }
   return count;
 }
 

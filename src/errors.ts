@@ -29,7 +29,11 @@ export type LibvirtErrorKind =
   | 'LIBVIRT_CONNECTION_LOST';
 
 /** Stable codes of {@link MigrationJobError}. */
-export type MigrationJobErrorCode = 'ALREADY_MIGRATING' | 'INVALID_OPTIONS';
+export type MigrationJobErrorCode =
+  | 'ALREADY_MIGRATING'
+  | 'INVALID_OPTIONS'
+  | 'NOT_IN_POST_COPY'
+  | 'NOT_RECOVERING';
 
 /** Every stable code any error of this library carries. */
 export type ErrorCode =

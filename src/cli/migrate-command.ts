@@ -11,6 +11,7 @@ import {
   type MigrationOutcome,
   MigrationPolicyError,
   migrate,
+  type RecoveryEvent,
 } from '../index.js';
 import { CliError } from './cli-error.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
@@ -98,6 +99,7 @@ export async function runMigrate(input: MigrateInput, env: MigrateEnvironment): 
       ),
     );
     job.on('warning', (warning) => show.log(`Warning: ${warning.message}: ${warning.error.message}`));
+    job.on('recovery', (event) => show.log(recoveryLine(event)));
     if (input.forceCompleteAfter !== undefined) {
       const running = job;
       timer = setTimeout(() => {
@@ -117,9 +119,26 @@ export async function runMigrate(input: MigrateInput, env: MigrateEnvironment): 
   }
 }
 
+/** One step of a broken post-copy's recovery, for the log. */
+export function recoveryLine(event: RecoveryEvent): string {
+  const cause = event.cause === 'paused' ? 'paused on request' : 'broke';
+  const why = event.error ? `: ${event.error.message}` : event.reason ? `: ${event.reason}` : '';
+  const next =
+    event.nextAttemptInMs === undefined ? '' : `; next attempt in ${seconds(event.nextAttemptInMs)}`;
+  const what = {
+    stopped: `Post-copy ${cause}: resuming it (POSTCOPY_RESUME)`,
+    attempt: `Recovery: attempt ${event.attempt}`,
+    'attempt-failed': `Recovery: attempt ${event.attempt} failed`,
+    recovered: `Recovery: post-copy resumed at attempt ${event.attempt}`,
+    refused: 'Recovery: not attempted',
+    'given-up': `Recovery: given up after ${event.attempt} attempt(s)`,
+  }[event.kind];
+  return `${what}${why}${next}`;
+}
+
 /** Ctrl-C during the migration: abort when allowed, otherwise say why not and carry on. */
 function requestAbort(job: MigrationJob, interrupts: number, say: (line: string) => void): void {
-  if (interrupts > 1 && job.status !== 'running (post-copy)') {
+  if (interrupts > 1 && job.status !== 'running (post-copy)' && job.status !== 'recovering (post-copy)') {
     say('Ctrl-C: the abort was already requested; waiting for libvirt to cancel the migration');
     return;
   }
@@ -160,7 +179,20 @@ export function outcomeText(outcome: MigrationOutcome): string[] {
   }[outcome.guest];
   const lines = [`Outcome: ${outcome.status}: ${where}`];
   if (outcome.error !== undefined) lines.push(`  error: ${outcome.error.message}`);
-  if (outcome.postCopyFailed) {
+  const r = outcome.recovery;
+  if (r !== undefined) {
+    const how = r.recovered ? 'recovered' : r.refused ? `not attempted: ${r.refused}` : 'not recovered';
+    lines.push(
+      `  post-copy ${r.cause === 'paused' ? 'paused' : 'broke'}: ${how} (${r.attempts} attempt(s), ${seconds(r.durationMs)})`,
+    );
+  }
+  if (outcome.split !== undefined) {
+    const { source, destination, authoritative, destroy, advice } = outcome.split;
+    lines.push(
+      `  copies: source ${source}, destination ${destination}; holds the guest: ${authoritative}${destroy ? `; destroy: ${destroy}` : ''}`,
+    );
+    lines.push(`  next: ${advice}`);
+  } else if (outcome.postCopyFailed) {
     lines.push(
       '  post-copy failed: the guest is paused on the source and runs degraded on the destination; recover it ' +
         'with a POSTCOPY_RESUME migration, never by resuming the source',

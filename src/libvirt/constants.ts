@@ -39,6 +39,14 @@ export const DOMAIN_STATE_NAMES: readonly DomainState[] = [
   'pmsuspended',
 ];
 
+/** `virDomainRunningReason`: why a domain in state `running` runs (the `reason` of `state()`). */
+export const DomainRunningReason = {
+  /** The destination, while it runs the guest in post-copy. */
+  POSTCOPY: 10,
+  /** The destination, after the post-copy phase failed (libvirt ≥ 8.5). */
+  POSTCOPY_FAILED: 11,
+} as const;
+
 /** `virDomainPausedReason`: why a domain in state `paused` is paused (the `reason` of `state()`). */
 export const DomainPausedReason = {
   UNKNOWN: 0,

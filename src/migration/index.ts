@@ -22,6 +22,8 @@ export type {
   MigrationOutcome,
   MigrationProgress,
   MigrationProviders,
+  RecoveryEvent,
+  RecoveryOutcome,
   SteeringAction,
   SteeringEvent,
 } from './types.js';

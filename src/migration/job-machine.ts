@@ -9,12 +9,37 @@
 import { MigrationPolicyError } from '../errors.js';
 import type { JobStats } from '../libvirt/types.js';
 import { monitorTick } from '../policy/monitor.js';
+import {
+  type CopyPhase,
+  DEFAULT_RECOVERY,
+  guestSplit,
+  nextAttemptAt,
+  type RecoveryOptions,
+} from '../policy/recovery.js';
 import { assertAbortAllowed, type ForceCompleteAction, type MigrationStatus } from '../policy/status.js';
 import type { SourcePhase } from './domain-state.js';
-import type { EndCause, JobAction, JobEvent, JobState, Phase, Transition, Verdict } from './job-states.js';
+import type {
+  EndCause,
+  JobAction,
+  JobEvent,
+  JobState,
+  Phase,
+  RecoveryState,
+  Transition,
+  Verdict,
+} from './job-states.js';
 import type { GuestLocation } from './types.js';
 
-export type { JobAction, JobEvent, JobState, Phase, TickFacts, Transition, Verdict } from './job-states.js';
+export type {
+  JobAction,
+  JobEvent,
+  JobState,
+  Phase,
+  RecoveryState,
+  TickFacts,
+  Transition,
+  Verdict,
+} from './job-states.js';
 
 /** The status callers see in each phase; `undefined` keeps the previous one (the end is not known yet). */
 const STATUS_OF: Record<Phase, MigrationStatus | undefined> = {
@@ -29,7 +54,7 @@ const STATUS_OF: Record<Phase, MigrationStatus | undefined> = {
   ending: undefined,
   resuming: undefined,
   'postcopy-failed': 'failed',
-  recovering: 'running (post-copy)',
+  recovering: 'recovering (post-copy)',
   completed: 'completed',
   failed: 'failed',
   cancelled: 'cancelled',
@@ -52,6 +77,10 @@ export function initialState(mode: 'start' | 'attach'): JobState {
     downtimeInFlight: undefined,
     end: undefined,
     verdict: undefined,
+    postCopyStarted: false,
+    pausePostCopy: 'none',
+    recoveryOptions: undefined,
+    recovery: undefined,
   };
 }
 
@@ -135,13 +164,13 @@ const precopyTick: Row<'tick'> = (s, e) => {
 
 /** libvirt switched to post-copy without us (its own timeout, another client): an abort waiting to be sent is refused. */
 function toPostCopy(s: JobState): Transition {
-  if (s.abort !== 'wanted') return to(s, 'post-copy', {}, []);
+  if (s.abort !== 'wanted') return to(s, 'post-copy', { postCopyStarted: true }, []);
   const error = new MigrationPolicyError(
     'ABORT_IN_POST_COPY',
     'libvirt switched to post-copy before the abort was accepted: the guest runs on the destination, so it is not aborted',
     { key: 'status', value: 'running (post-copy)' },
   );
-  return to(s, 'post-copy', { abort: 'none' }, [
+  return to(s, 'post-copy', { abort: 'none', postCopyStarted: true }, [
     { type: 'record', action: 'abort', reason: s.abortReason, error },
   ]);
 }
@@ -173,11 +202,107 @@ function steer(s: JobState, actions: JobAction[], elapsedSeconds: number): Trans
 const followTick: Row<'tick'> = (s, e) =>
   s.mode === 'attach' && e.job === 'ended' ? toEnding(s, { how: 'job-gone' }) : stay(s);
 
-const terminal: Rows = { 'force-complete': forceCompleteNone };
+/**
+ * The answer to a deliberate post-copy pause: libvirt fails the migration call as it pauses, so the answer
+ * may arrive in any later phase.
+ */
+const pauseRows = {
+  'postcopy-paused': (s) =>
+    stay({ ...s, pausePostCopy: 'sent' }, [
+      { type: 'record', action: 'pause-post-copy', reason: 'pause requested' },
+      { type: 'answer-pause' },
+    ]),
+  'postcopy-pause-failed': (s, e) =>
+    stay({ ...s, pausePostCopy: 'none' }, [
+      { type: 'record', action: 'pause-post-copy', reason: 'pause requested', error: e.error },
+      { type: 'answer-pause', error: e.error },
+    ]),
+} satisfies Rows;
+
+const terminal: Rows = { 'force-complete': forceCompleteNone, ...pauseRows };
 
 /** The completion timeout's force-complete: as the caller's, except that a guest we paused stays paused. */
 function forceFromMonitor(s: JobState, reason: string): Transition {
   return s.phase === 'pre-copy' ? forceCompleteNow(s, { type: 'force-complete', reason }) : stay(s);
+}
+
+function endOf(s: JobState, changes: { pausedByUs: boolean }): JobState['end'] {
+  return s.end === undefined ? undefined : { ...s.end, ...changes };
+}
+
+function verdictOf(s: JobState): Verdict {
+  return s.verdict ?? { status: 'failed', guest: 'source' };
+}
+
+function finish(s: JobState, phase: Phase, verdict: Verdict, before: JobAction[] = []): Transition {
+  return to(s, phase, { forceComplete: undefined }, [...before, answer('none'), { type: 'finish', verdict }]);
+}
+
+/** How the migration ended, from what libvirt says afterwards. */
+function conclude(
+  s: JobState,
+  source: SourcePhase | undefined,
+  stats: JobStats | undefined,
+  destination: CopyPhase | undefined,
+): Transition {
+  const end = s.end ?? { how: 'error', pausedByUs: false };
+  const withStats = stats === undefined ? {} : { stats };
+  const recovery = recoveryOutcome(s);
+  if (end.how === 'returned' || (end.how === 'job-gone' && source === 'gone')) {
+    return finish(s, 'completed', { status: 'completed', guest: 'destination', ...withStats, ...recovery });
+  }
+  const error =
+    end.error ??
+    new Error(
+      stats?.errorMessage ??
+        `the migration ended with the guest still on the source (job ${stats?.type ?? 'unknown'})`,
+    );
+  if (source === 'post-copy-failed') {
+    if (s.recovery === undefined) return enterRecovery({ ...s, postCopyStarted: true }, error, false);
+    const split = guestSplit({ source: 'post-copy-failed', destination: destination ?? 'unknown' });
+    const verdict: Verdict = {
+      status: 'failed',
+      guest: split.authoritative === 'destination' ? 'destination' : 'unknown',
+      error,
+      postCopyFailed: true,
+      split,
+      ...withStats,
+      ...recovery,
+    };
+    return finish(s, 'postcopy-failed', verdict);
+  }
+  // QEMU may resume the guest on the source when the post-copy broke at its very start: two copies then.
+  if (s.postCopyStarted && (source === 'running' || source === 'paused') && destination !== undefined) {
+    const split = guestSplit({ source, destination });
+    if (split.destroy === 'destination') {
+      return finish(s, 'postcopy-failed', {
+        status: 'failed',
+        guest: 'source',
+        error,
+        postCopyFailed: true,
+        split,
+        ...withStats,
+        ...recovery,
+      });
+    }
+  }
+  const status = end.how === 'error' ? 'error' : cancelled(s, error, stats) ? 'cancelled' : 'failed';
+  const verdict: Verdict = { status, guest: guestAt(source), error, ...withStats };
+  // Undo only our own pause, and only if the guest is still paused on the source.
+  if (end.pausedByUs && source === 'paused') return to(s, 'resuming', { verdict }, [{ type: 'resume' }]);
+  return finish(s, status, verdict);
+}
+
+/** Item 11: cancelled only when libvirt accepted our abort or says the job was cancelled. */
+function cancelled(s: JobState, error: Error, stats: JobStats | undefined): boolean {
+  if (s.abort === 'sent' || stats?.type === 'cancelled') return true;
+  return (error as { libvirtCode?: unknown }).libvirtCode === OPERATION_ABORTED;
+}
+
+function guestAt(source: SourcePhase | undefined): GuestLocation {
+  if (source === 'running' || source === 'paused') return 'source';
+  if (source === 'post-copy') return 'destination';
+  return 'unknown';
 }
 
 // ---- The table ----------------------------------------------------------------------------------------
@@ -218,7 +343,11 @@ export const TRANSITIONS: { readonly [P in Phase]: Rows } = {
         postCopy: e.postCopy,
         monitor: e.monitor,
         pausedByOthers: e.source === 'paused',
+        recoveryOptions: e.recovery,
       };
+      // Attach to a post-copy that broke while no agent watched: recover it.
+      if (s.mode === 'attach' && e.source === 'post-copy-failed')
+        return enterRecovery({ ...ready, postCopyStarted: true }, undefined, false);
       if (s.mode === 'start')
         return to(ready, 'starting', {}, [{ type: 'call-migrate' }, { type: 'start-monitor' }]);
       const entered = inPostCopy(e.source) ? toPostCopy(ready) : to(ready, 'pre-copy', {}, []);
@@ -268,14 +397,30 @@ export const TRANSITIONS: { readonly [P in Phase]: Rows } = {
   switching: {
     tick: followTick,
     switched: (s) =>
-      to(s, 'post-copy', { forceComplete: undefined }, forceCompleteDone(s, 'switch-to-post-copy')),
+      to(
+        s,
+        'post-copy',
+        { forceComplete: undefined, postCopyStarted: true },
+        forceCompleteDone(s, 'switch-to-post-copy'),
+      ),
     'switch-failed': (s, e) =>
       to(s, 'pre-copy', { forceComplete: undefined }, forceCompleteFailed(s, 'switch-to-post-copy', e.error)),
     'force-complete': (s) => stay(s),
     ...copyResults,
   },
   'post-copy': {
-    tick: followTick,
+    // The source knows the post-copy broke before libvirt's call returns (it may wait long for the destination).
+    tick: (s, e) => {
+      if (e.source === 'post-copy-failed') {
+        return s.mode === 'start' ? enterRecovery(s, undefined, true) : toEnding(s, { how: 'failed' });
+      }
+      return followTick(s, e);
+    },
+    'pause-post-copy': (s) =>
+      s.pausePostCopy === 'none'
+        ? stay({ ...s, pausePostCopy: 'sending' }, [{ type: 'pause-post-copy' }])
+        : stay(s),
+    ...pauseRows,
     'force-complete': forceCompleteNone,
     'abort-accepted': abortAccepted,
     // An abort sent just before libvirt switched by itself: libvirt refused it, and it stays refused.
@@ -286,11 +431,12 @@ export const TRANSITIONS: { readonly [P in Phase]: Rows } = {
     ...copyResults,
   },
   ending: {
-    concluded: (s, e) => conclude(s, e.source, e.stats),
+    concluded: (s, e) => conclude(s, e.source, e.stats, e.destination),
     // Calls still in flight when the migration ended: their results still shape the outcome.
     suspended: (s) => stay({ ...s, end: endOf(s, { pausedByUs: true }) }),
     'abort-accepted': abortAccepted,
     'force-complete': forceCompleteNone,
+    ...pauseRows,
   },
   resuming: {
     resumed: (s) =>
@@ -317,7 +463,62 @@ export const TRANSITIONS: { readonly [P in Phase]: Rows } = {
     'force-complete': forceCompleteNone,
   },
   'postcopy-failed': terminal,
-  recovering: {},
+  recovering: {
+    'force-complete': forceCompleteNone,
+    ...pauseRows,
+    'migrate-returned': (s) => recovered(s),
+    'migrate-failed': (s, e) => {
+      const r = recoveryOf(s);
+      const state = withRecovery(s, { callInFlight: false, lastError: r.lastError ?? e.error });
+      if (r.over !== undefined) return stay(state);
+      return r.automatic || r.wanted ? attemptOrWait(state, 1, 0) : stay(state);
+    },
+    recover: (s) => {
+      const r = recoveryOf(s);
+      if (r.inFlight || r.over !== undefined) return stay(s);
+      if (r.callInFlight) return stay(withRecovery(s, { wanted: true }));
+      return attempt(s);
+    },
+    'resume-due': (s, e) => {
+      const r = recoveryOf(s);
+      if (r.inFlight || r.callInFlight || r.over !== undefined || e.attempt !== r.attempts + 1)
+        return stay(s);
+      return attempt(s);
+    },
+    'resume-returned': (s) => recovered(s),
+    'resume-refused': (s, e) => giveUp(withRecovery(s, { inFlight: false }), 'refused', e.reason),
+    'resume-attempt-failed': (s, e) => {
+      const state = withRecovery(s, { inFlight: false, lastError: e.error });
+      if (e.source === 'gone') return toEnding(state, { how: 'job-gone' });
+      if (e.source === 'running' || e.source === 'paused')
+        return toEnding(state, { how: 'failed', error: e.error });
+      const r = recoveryOf(state);
+      const failedEvent = (nextAttemptInMs?: number): JobAction => ({
+        type: 'report-recovery',
+        event: {
+          kind: 'attempt-failed',
+          cause: r.cause,
+          attempt: r.attempts,
+          error: e.error,
+          ...(nextAttemptInMs === undefined ? {} : { nextAttemptInMs }),
+        },
+      });
+      if (r.over !== undefined) return giveUp(state, r.over, undefined, [failedEvent()]);
+      if (!r.automatic && !r.wanted) return stay(state, [failedEvent()]);
+      const after = Math.max(r.lastAt, e.sinceFailureMs);
+      const next = attemptOrWait(state, r.attempts + 1, after);
+      const scheduled = next.actions.find((a) => a.type === 'schedule-resume');
+      const inMs = scheduled?.type === 'schedule-resume' ? scheduled.atMs - after : undefined;
+      return { state: next.state, actions: [failedEvent(inMs), ...next.actions] };
+    },
+    'recovery-expired': (s) => {
+      const r = recoveryOf(s);
+      if (r.over !== undefined) return stay(s);
+      // An attempt in flight may still succeed: it decides.
+      if (r.inFlight) return stay(withRecovery(s, { over: 'window' }));
+      return giveUp(s, 'window');
+    },
+  },
   completed: terminal,
   failed: terminal,
   cancelled: terminal,
@@ -360,7 +561,7 @@ export function assertCanAbort(state: JobState): void {
 /** The mode a progress report names. */
 export function progressMode(state: JobState): 'pre-copy' | 'post-copy' | 'paused-by-force-complete' {
   if (state.phase === 'paused') return 'paused-by-force-complete';
-  return state.status === 'running (post-copy)' ? 'post-copy' : 'pre-copy';
+  return state.postCopyStarted ? 'post-copy' : 'pre-copy';
 }
 
 // ---- Helpers ------------------------------------------------------------------------------------------
@@ -407,61 +608,124 @@ function inPostCopy(source: SourcePhase | undefined): boolean {
   return source === 'post-copy' || source === 'post-copy-failed';
 }
 
-function toEnding(s: JobState, cause: EndCause): Transition {
+function toEnding(s: JobState, cause: EndCause, before: JobAction[] = []): Transition {
   const end = { ...cause, pausedByUs: s.phase === 'paused' };
-  return to({ ...s, forceComplete: undefined }, 'ending', { end }, [answer('none'), { type: 'conclude' }]);
+  return to({ ...s, forceComplete: undefined }, 'ending', { end }, [
+    ...before,
+    answer('none'),
+    { type: 'conclude', destination: s.postCopyStarted },
+  ]);
 }
 
-function endOf(s: JobState, changes: { pausedByUs: boolean }): JobState['end'] {
-  return s.end === undefined ? undefined : { ...s.end, ...changes };
+// ---- Recovery of a broken post-copy ---------------------------------------------------------------------
+
+/**
+ * The post-copy broke (or was paused on request): report it, start the window's clock, and schedule the
+ * first attempt — unless libvirt's original call still runs (it must return before a resume is accepted),
+ * or the attempts wait for `recover()`.
+ */
+function enterRecovery(s: JobState, error: Error | undefined, callInFlight: boolean): Transition {
+  const options = s.recoveryOptions ?? DEFAULT_RECOVERY;
+  const cause = s.pausePostCopy === 'sent' || s.pausePostCopy === 'sending' ? 'paused' : 'failed';
+  const recovery: RecoveryState = {
+    automatic: options.automatic && cause === 'failed',
+    cause,
+    attempts: 0,
+    lastAt: 0,
+    inFlight: false,
+    callInFlight,
+    wanted: false,
+    over: undefined,
+    refused: undefined,
+    lastError: error,
+    recovered: false,
+  };
+  const entered = to(s, 'recovering', { recovery, forceComplete: undefined, abort: 'none' }, [
+    answer('none'),
+    { type: 'recovery-started' },
+    { type: 'report-recovery', event: { kind: 'stopped', cause, attempt: 0, ...(error ? { error } : {}) } },
+    { type: 'schedule-expiry', atMs: options.windowMs },
+    { type: 'start-monitor' },
+  ]);
+  if (!recovery.automatic || callInFlight) return entered;
+  const first = attemptOrWait(entered.state, 1, 0);
+  return { state: first.state, actions: [...entered.actions, ...first.actions] };
 }
 
-function verdictOf(s: JobState): Verdict {
-  return s.verdict ?? { status: 'failed', guest: 'source' };
+function recoveryOf(s: JobState): RecoveryState {
+  return s.recovery ?? (enterRecovery(s, undefined, false).state.recovery as RecoveryState);
 }
 
-function finish(s: JobState, phase: Phase, verdict: Verdict, before: JobAction[] = []): Transition {
-  return to(s, phase, { forceComplete: undefined }, [...before, answer('none'), { type: 'finish', verdict }]);
+function withRecovery(s: JobState, changes: Partial<RecoveryState>): JobState {
+  return { ...s, recovery: { ...recoveryOf(s), ...changes } };
 }
 
-/** How the migration ended, from what libvirt says afterwards. */
-function conclude(s: JobState, source: SourcePhase | undefined, stats: JobStats | undefined): Transition {
-  const end = s.end ?? { how: 'error', pausedByUs: false };
-  const withStats = stats === undefined ? {} : { stats };
-  if (end.how === 'returned' || (end.how === 'job-gone' && source === 'gone')) {
-    return finish(s, 'completed', { status: 'completed', guest: 'destination', ...withStats });
-  }
+function optionsOf(s: JobState): RecoveryOptions {
+  return s.recoveryOptions ?? DEFAULT_RECOVERY;
+}
+
+/** Schedules attempt `n` after the last one (due at `after` ms), or gives up when none is left. */
+function attemptOrWait(s: JobState, n: number, after: number): Transition {
+  const options = optionsOf(s);
+  const at = nextAttemptAt(n, after, options);
+  if (at === undefined) return giveUp(s, n > options.maxAttempts ? 'attempts' : 'window');
+  return stay(withRecovery(s, { lastAt: at }), [{ type: 'schedule-resume', attempt: n, atMs: at }]);
+}
+
+function attempt(s: JobState): Transition {
+  const r = recoveryOf(s);
+  const n = r.attempts + 1;
+  const options = optionsOf(s);
+  return stay(withRecovery(s, { attempts: n, inFlight: true, wanted: false }), [
+    { type: 'report-recovery', event: { kind: 'attempt', cause: r.cause, attempt: n } },
+    {
+      type: 'attempt-resume',
+      ...(options.refuseDestination ? { refuseDestination: options.refuseDestination } : {}),
+    },
+  ]);
+}
+
+function recovered(s: JobState): Transition {
+  const r = recoveryOf(s);
+  const state = withRecovery(s, { inFlight: false, recovered: true, callInFlight: false });
+  return toEnding(state, { how: 'returned' }, [
+    { type: 'report-recovery', event: { kind: 'recovered', cause: r.cause, attempt: r.attempts } },
+    { type: 'record', action: 'resume-post-copy', reason: 'post-copy resumed (POSTCOPY_RESUME)' },
+  ]);
+}
+
+/** No more attempts: read where each copy is, and end with it. */
+function giveUp(
+  s: JobState,
+  over: 'refused' | 'window' | 'attempts',
+  refused?: string,
+  before: JobAction[] = [],
+): Transition {
+  const r = recoveryOf(s);
+  const state = withRecovery(s, { over, refused });
+  const kind = over === 'refused' ? 'refused' : 'given-up';
   const error =
-    end.error ??
-    new Error(
-      stats?.errorMessage ??
-        `the migration ended with the guest still on the source (job ${stats?.type ?? 'unknown'})`,
-    );
-  if (source === 'post-copy-failed') {
-    const verdict: Verdict = {
-      status: 'failed',
-      guest: 'destination',
-      error,
-      postCopyFailed: true,
-      ...withStats,
-    };
-    return finish(s, 'postcopy-failed', verdict);
-  }
-  const status = end.how === 'error' ? 'error' : cancelled(s, error, stats) ? 'cancelled' : 'failed';
-  const verdict: Verdict = { status, guest: guestAt(source), error, ...withStats };
-  // Undo only our own pause, and only if the guest is still paused on the source.
-  if (end.pausedByUs && source === 'paused') return to(s, 'resuming', { verdict }, [{ type: 'resume' }]);
-  return finish(s, status, verdict);
+    r.lastError ??
+    new Error(over === 'refused' ? (refused ?? 'resume refused') : 'the post-copy was not recovered in time');
+  return toEnding(state, { how: 'failed', error }, [
+    ...before,
+    {
+      type: 'report-recovery',
+      event: { kind, cause: r.cause, attempt: r.attempts, ...(refused ? { reason: refused } : {}) },
+    },
+  ]);
 }
 
-/** Item 11: cancelled only when libvirt accepted our abort or says the job was cancelled. */
-function cancelled(s: JobState, error: Error, stats: JobStats | undefined): boolean {
-  if (s.abort === 'sent' || stats?.type === 'cancelled') return true;
-  return (error as { libvirtCode?: unknown }).libvirtCode === OPERATION_ABORTED;
-}
-
-function guestAt(source: SourcePhase | undefined): GuestLocation {
-  if (source === 'running' || source === 'paused') return 'source';
-  if (source === 'post-copy') return 'destination';
-  return 'unknown';
+function recoveryOutcome(s: JobState): Pick<Verdict, 'recovery'> {
+  const r = s.recovery;
+  if (r === undefined) return {};
+  return {
+    recovery: {
+      cause: r.cause,
+      attempts: r.attempts,
+      recovered: r.recovered,
+      ...(r.refused ? { refused: r.refused } : {}),
+      durationMs: 0,
+    },
+  };
 }

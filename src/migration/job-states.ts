@@ -7,15 +7,17 @@
 
 import type { JobStats } from '../libvirt/types.js';
 import type { MonitorSettings, MonitorState } from '../policy/monitor.js';
+import type { CopyPhase, GuestSplit, RecoveryOptions } from '../policy/recovery.js';
 import type { ForceCompleteAction, MigrationStatus } from '../policy/status.js';
 import type { SourcePhase } from './domain-state.js';
-import type { GuestLocation, SteeringAction } from './types.js';
+import type { GuestLocation, RecoveryEvent, RecoveryOutcome, SteeringAction } from './types.js';
 
 /**
  * Where a job is. `starting`: the migrate call is made, libvirt's job not yet seen (libvirt refuses steering
  * until it exists). `pausing` / `switching`: a force-complete call is in flight. `ending`: libvirt said the
- * migration ended; the job reads how. `resuming`: undoing our own pause after a failure.
- * `postcopy-failed` ends the job today; `recovering` is reserved for POSTCOPY_RESUME (issue 9).
+ * migration ended; the job reads how. `resuming`: undoing our own pause after a failure. `recovering`: the
+ * post-copy broke (or was paused on request) and the job resumes it with `POSTCOPY_RESUME`;
+ * `postcopy-failed`: it ended without recovering, the guest split between the hosts.
  */
 export type Phase =
   | 'queued'
@@ -49,6 +51,29 @@ export interface Verdict {
   error?: Error;
   stats?: JobStats;
   postCopyFailed?: boolean;
+  recovery?: RecoveryOutcome;
+  split?: GuestSplit;
+}
+
+/** The recovery of a broken post-copy, while the job is in (or has left) `recovering`. */
+export interface RecoveryState {
+  /** Attempts are made by themselves; otherwise only `recover()` starts one. */
+  automatic: boolean;
+  cause: 'failed' | 'paused';
+  /** Attempts started so far. */
+  attempts: number;
+  /** When the last attempt was due, in ms after the failure. */
+  lastAt: number;
+  inFlight: boolean;
+  /** The original migrate call has not returned yet (libvirt still finishes it): no attempt before it does. */
+  callInFlight: boolean;
+  /** `recover()` was called while an attempt could not start: it starts as soon as it can. */
+  wanted: boolean;
+  /** Why recovery stopped, once it did: the versions refuse it, the window or the attempts ran out. */
+  over: 'refused' | 'window' | 'attempts' | undefined;
+  refused: string | undefined;
+  lastError: Error | undefined;
+  recovered: boolean;
 }
 
 /** Everything the machine knows. Plain data: the shell keeps the current value and replaces it on each event. */
@@ -73,6 +98,13 @@ export interface JobState {
   end: (EndCause & { pausedByUs: boolean }) | undefined;
   /** Set on entering `resuming`: the outcome to report once the guest is resumed. */
   verdict: Verdict | undefined;
+  /** The guest has run on the destination: libvirt switched to post-copy. */
+  postCopyStarted: boolean;
+  /** A deliberate post-copy pause (`abortJob` with the post-copy flag). */
+  pausePostCopy: 'none' | 'sending' | 'sent';
+  /** From the `postCopyRecovery` option, set when prepared. */
+  recoveryOptions: RecoveryOptions | undefined;
+  recovery: RecoveryState | undefined;
 }
 
 /** Libvirt's view of the migration on one monitor tick. */
@@ -89,7 +121,13 @@ export type JobEvent =
   | { type: 'run' }
   | { type: 'abort'; reason: string }
   | { type: 'force-complete'; reason: string }
-  | { type: 'prepared'; postCopy: boolean; monitor: MonitorSettings; source: SourcePhase | undefined }
+  | {
+      type: 'prepared';
+      postCopy: boolean;
+      monitor: MonitorSettings;
+      source: SourcePhase | undefined;
+      recovery: RecoveryOptions;
+    }
   | { type: 'prepare-failed'; error: Error }
   | ({ type: 'tick' } & TickFacts)
   | { type: 'migrate-returned' }
@@ -102,9 +140,23 @@ export type JobEvent =
   | { type: 'suspend-failed'; error: Error }
   | { type: 'downtime-set'; downtimeMs: number }
   | { type: 'downtime-failed'; downtimeMs: number; error: Error }
-  | { type: 'concluded'; source: SourcePhase | undefined; stats: JobStats | undefined }
+  | {
+      type: 'concluded';
+      source: SourcePhase | undefined;
+      stats: JobStats | undefined;
+      destination?: CopyPhase;
+    }
   | { type: 'resumed' }
-  | { type: 'resume-failed'; error: Error };
+  | { type: 'resume-failed'; error: Error }
+  | { type: 'pause-post-copy' }
+  | { type: 'postcopy-paused' }
+  | { type: 'postcopy-pause-failed'; error: Error }
+  | { type: 'recover' }
+  | { type: 'resume-due'; attempt: number }
+  | { type: 'recovery-expired' }
+  | { type: 'resume-refused'; reason: string }
+  | { type: 'resume-returned' }
+  | { type: 'resume-attempt-failed'; error: Error; source: SourcePhase | undefined; sinceFailureMs: number };
 
 /** What the shell must do. Actions that call libvirt answer with the events named beside them. */
 export type JobAction =
@@ -124,8 +176,22 @@ export type JobAction =
   | { type: 'resume' }
   /** `virDomainMigrateSetMaxDowntime` → downtime-set | downtime-failed. */
   | { type: 'set-downtime'; downtimeMs: number }
-  /** Read the completed job's stats (short deadline) and the source's state → concluded. */
-  | { type: 'conclude' }
+  /** Read the completed job's stats (short deadline), the source's state (and the destination's) → concluded. */
+  | { type: 'conclude'; destination: boolean }
+  /** `virDomainAbortJobFlags(POSTCOPY)` → postcopy-paused | postcopy-pause-failed. */
+  | { type: 'pause-post-copy' }
+  /** Settle every pending `pausePostCopy()`. */
+  | { type: 'answer-pause'; error?: Error }
+  /** The post-copy broke: the recovery clock starts now (ms in the actions below count from here). */
+  | { type: 'recovery-started' }
+  /** A `resume-due` for attempt `attempt` at `atMs` after the failure (at once if past). */
+  | { type: 'schedule-resume'; attempt: number; atMs: number }
+  /** A `recovery-expired` at `atMs` after the failure. */
+  | { type: 'schedule-expiry'; atMs: number }
+  /** Ask the destination's libvirt version, then `virDomainMigrateToURI3` with `POSTCOPY_RESUME` → resume-refused | resume-returned | resume-attempt-failed. */
+  | { type: 'attempt-resume'; refuseDestination?: (libvirtVersion: number) => boolean }
+  /** Emit a `recovery` event. */
+  | { type: 'report-recovery'; event: Omit<RecoveryEvent, 'elapsedMs'> }
   /** Something libvirt accepted, for `outcome.steering`; with `error`, something it refused (also a warning). */
   | { type: 'record'; action: SteeringAction; reason: string; error?: Error }
   /** Settle every pending `forceComplete()`. */

@@ -1,7 +1,11 @@
 import { EventEmitter } from 'node:events';
+import { MigrationJobError } from '../errors.js';
+import { koffiBackend } from '../libvirt/connection.js';
 import type { DomainEventStream, JobStats, LibvirtDomain } from '../libvirt/types.js';
 import type { MigrationPlan } from '../policy/plan.js';
+import { resolveRecovery, resumeBlocker, resumeFlags } from '../policy/recovery.js';
 import type { ForceCompleteAction, MigrationStatus } from '../policy/status.js';
+import { DestinationProbe } from './destination.js';
 import { isNoDomain, readSourcePhase } from './domain-state.js';
 import {
   assertCanAbort,
@@ -21,6 +25,7 @@ import type {
   MigrateOptions,
   MigrationOutcome,
   MigrationProgress,
+  RecoveryEvent,
   SteeringEvent,
 } from './types.js';
 
@@ -54,6 +59,7 @@ export interface MigrationJobEvents {
   progress: [progress: MigrationProgress];
   steering: [event: SteeringEvent];
   warning: [warning: JobWarning];
+  recovery: [event: RecoveryEvent];
 }
 
 /**
@@ -97,6 +103,13 @@ export class MigrationJob extends EventEmitter<MigrationJobEvents> {
   readonly #queue: JobEvent[] = [];
   #dispatching = false;
   #ended = false;
+  #monitoring = false;
+  #pauseWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  /** When the post-copy broke (performance.now()): the recovery's schedule counts from here. */
+  #failedAt: number | undefined;
+  readonly #timers = new Set<NodeJS.Timeout>();
+  #probe: DestinationProbe | undefined;
+  #sourceLibvirt = 0;
 
   /** @internal Use {@link migrate} or {@link attachMigration}. */
   constructor(context: JobContext) {
@@ -174,6 +187,58 @@ export class MigrationJob extends EventEmitter<MigrationJobEvents> {
     this.#dispatch({ type: 'abort', reason: 'abort requested' });
   }
 
+  /**
+   * Pause a running post-copy on purpose (`virDomainAbortJobFlags` with `VIR_DOMAIN_ABORT_JOB_POSTCOPY`,
+   * libvirt ≥ 8.5): the guest stays on the destination, its missing pages on the source, and the job waits
+   * in `recovering (post-copy)` for {@link recover} — for the recovery window, then it ends `failed` with
+   * `postCopyFailed`.
+   *
+   * @throws {@link MigrationJobError} `NOT_IN_POST_COPY` when the migration is not in post-copy. Rejects
+   * with the `LibvirtError` when libvirt refused.
+   *
+   * @example
+   * ```ts
+   * await job.pausePostCopy(); // e.g. before maintenance on the migration network
+   * job.recover(); // afterwards: resume it
+   * ```
+   */
+  pausePostCopy(): Promise<void> {
+    if (this.#state.phase !== 'post-copy') {
+      throw new MigrationJobError(
+        'NOT_IN_POST_COPY',
+        `the migration's status is "${this.#state.status}": only a migration in post-copy can be paused (pausePostCopy)`,
+        { key: 'status', value: this.#state.status },
+      );
+    }
+    return new Promise((resolve, reject) => {
+      this.#pauseWaiters.push({ resolve, reject });
+      this.#dispatch({ type: 'pause-post-copy' });
+    });
+  }
+
+  /**
+   * Resume a broken or paused post-copy now (`POSTCOPY_RESUME`), without waiting for the next automatic
+   * attempt. Only while the status is `recovering (post-copy)`; an attempt already running is not repeated.
+   * The outcome tells how it ended.
+   *
+   * @throws {@link MigrationJobError} `NOT_RECOVERING` in any other status.
+   *
+   * @example
+   * ```ts
+   * job.on('recovery', (r) => { if (r.kind === 'stopped') waitForLink().then(() => job.recover()); });
+   * ```
+   */
+  recover(): void {
+    if (this.#state.phase !== 'recovering') {
+      throw new MigrationJobError(
+        'NOT_RECOVERING',
+        `the migration's status is "${this.#state.status}": recover() resumes only a broken or paused post-copy (status "recovering (post-copy)")`,
+        { key: 'status', value: this.#state.status },
+      );
+    }
+    this.#dispatch({ type: 'recover' });
+  }
+
   /** Bound once, so that the job can stop listening when it ends (a long-lived signal must not keep it). */
   readonly #onSignal = (): void => this.#abortFromSignal();
 
@@ -249,7 +314,34 @@ export class MigrationJob extends EventEmitter<MigrationJobEvents> {
         break;
       }
       case 'conclude':
-        void this.#conclude();
+        void this.#conclude(action.destination);
+        break;
+      case 'pause-post-copy':
+        this.#call2(d.abortJob({ postcopy: true, ...t }), { type: 'postcopy-paused' }, (error) => ({
+          type: 'postcopy-pause-failed',
+          error,
+        }));
+        break;
+      case 'answer-pause':
+        for (const waiter of this.#pauseWaiters.splice(0)) {
+          if (action.error) waiter.reject(action.error);
+          else waiter.resolve();
+        }
+        break;
+      case 'recovery-started':
+        this.#failedAt = performance.now();
+        break;
+      case 'schedule-resume':
+        this.#after(action.atMs, { type: 'resume-due', attempt: action.attempt });
+        break;
+      case 'schedule-expiry':
+        this.#after(action.atMs, { type: 'recovery-expired' });
+        break;
+      case 'attempt-resume':
+        void this.#attemptResume(action.refuseDestination);
+        break;
+      case 'report-recovery':
+        this.#emit('recovery', { ...action.event, elapsedMs: this.#elapsedMs() });
         break;
       case 'record':
         this.#record(action);
@@ -284,6 +376,7 @@ export class MigrationJob extends EventEmitter<MigrationJobEvents> {
         this.#plan = prepared.plan;
         this.#call = prepared.call;
         this.#dataGb = prepared.dataGb;
+        this.#sourceLibvirt = prepared.libvirtVersion;
         this.#startedAt = performance.now() - prepared.elapsedMs;
         this.#emit('plan', prepared.plan);
         this.#dispatch({
@@ -291,6 +384,7 @@ export class MigrationJob extends EventEmitter<MigrationJobEvents> {
           postCopy: prepared.plan.postCopy,
           monitor: prepared.monitor,
           source: prepared.source,
+          recovery: resolveRecovery(this.#options.postCopyRecovery),
         });
       },
       (error: unknown) => this.#dispatch({ type: 'prepare-failed', error: asError(error) }),
@@ -330,6 +424,16 @@ export class MigrationJob extends EventEmitter<MigrationJobEvents> {
 
   /** Polls libvirt every `pollIntervalMs` while the migration runs; a ref'd timer keeps the process alive. */
   async #monitor(): Promise<void> {
+    if (this.#monitoring) return;
+    this.#monitoring = true;
+    try {
+      await this.#poll();
+    } finally {
+      this.#monitoring = false;
+    }
+  }
+
+  async #poll(): Promise<void> {
     const interval = this.#options.pollIntervalMs ?? DEFAULT_POLL_MS;
     while (this.#polling()) {
       await new Promise<void>((wake) => {
@@ -369,13 +473,59 @@ export class MigrationJob extends EventEmitter<MigrationJobEvents> {
   }
 
   /** Item 18: once libvirt said the migration ended, read how with a short deadline, and go. */
-  async #conclude(): Promise<void> {
+  async #conclude(askDestination: boolean): Promise<void> {
     const returned = this.#state.end?.how === 'returned';
-    const [stats, source] = await Promise.all([
+    const [stats, source, destination] = await Promise.all([
       this.#completedJobStats(),
       returned ? Promise.resolve(undefined) : readSourcePhase(this.#domain, { timeoutMs: CALL_TIMEOUT_MS }),
+      askDestination && !returned ? this.#destination()?.phase(this.domainUuid) : undefined,
     ]);
-    this.#dispatch({ type: 'concluded', source, stats });
+    this.#dispatch({ type: 'concluded', source, stats, ...(destination ? { destination } : {}) });
+  }
+
+  #destination(): DestinationProbe | undefined {
+    const uri = this.#call?.destinationUri;
+    if (uri === undefined) return undefined;
+    this.#probe ??= new DestinationProbe(this.#options.backend ?? koffiBackend(), uri, CALL_TIMEOUT_MS);
+    return this.#probe;
+  }
+
+  /** An event `atMs` after the post-copy broke (at once when that is past); cleared when the job ends. */
+  #after(atMs: number, event: JobEvent): void {
+    const delay = Math.max(0, (this.#failedAt ?? performance.now()) + atMs - performance.now());
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      this.#dispatch(event);
+    }, delay);
+    this.#timers.add(timer);
+  }
+
+  /**
+   * One resume attempt: the destination's libvirt version first (never resume where its daemon crashes on
+   * it), then the original call with `POSTCOPY_RESUME`. A failure reports the source's state with it.
+   */
+  async #attemptResume(refuseDestination?: (libvirtVersion: number) => boolean): Promise<void> {
+    const call = this.#call;
+    const probe = this.#destination();
+    try {
+      if (call === undefined || probe === undefined)
+        throw new Error('the migration call is unknown: nothing to resume');
+      const blocker = resumeBlocker({
+        sourceLibvirt: this.#sourceLibvirt,
+        destinationLibvirt: await probe.libVersion(),
+        ...(refuseDestination ? { refuseDestination } : {}),
+      });
+      if (blocker !== undefined) {
+        this.#dispatch({ type: 'resume-refused', reason: blocker });
+        return;
+      }
+      await this.#domain.migrateToURI3(call.destinationUri, call.params, resumeFlags(call.flags));
+      this.#dispatch({ type: 'resume-returned' });
+    } catch (error) {
+      const source = await readSourcePhase(this.#domain, { timeoutMs: CALL_TIMEOUT_MS });
+      const sinceFailureMs = Math.round(performance.now() - (this.#failedAt ?? performance.now()));
+      this.#dispatch({ type: 'resume-attempt-failed', error: asError(error), source, sinceFailureMs });
+    }
   }
 
   async #completedJobStats(): Promise<JobStats | undefined> {
@@ -395,6 +545,9 @@ export class MigrationJob extends EventEmitter<MigrationJobEvents> {
 
   #finish(): void {
     this.#ended = true;
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
+    this.#probe?.close();
     this.#options.signal?.removeEventListener('abort', this.#onSignal);
     if (this.#sleep !== undefined) {
       clearTimeout(this.#sleep.timer);
@@ -415,9 +568,14 @@ export class MigrationJob extends EventEmitter<MigrationJobEvents> {
   }
 
   #outcomeOf(verdict: Verdict): MigrationOutcome {
+    const recovery =
+      verdict.recovery && this.#failedAt !== undefined
+        ? { recovery: { ...verdict.recovery, durationMs: Math.round(performance.now() - this.#failedAt) } }
+        : {};
     return {
       postCopyFailed: false,
       ...verdict,
+      ...recovery,
       ...(this.#plan ? { plan: this.#plan } : {}),
       steering: [...this.#steering],
       warnings: [...this.#warnings],

@@ -1,5 +1,6 @@
 import { MigrationJobError } from '../errors.js';
 import { quote } from '../policy/quote.js';
+import { resolveRecovery } from '../policy/recovery.js';
 import { checkTuning, destinationUris } from './params.js';
 import type { MigrateOptions } from './types.js';
 
@@ -63,12 +64,23 @@ export function checkOptions(options: MigrateOptions): void {
     backend,
     'give a LibvirtBackend',
   );
+  checkRecovery(options.postCopyRecovery);
   need(
     signal === undefined || (isObject(signal) && typeof signal.addEventListener === 'function'),
     'signal',
     signal,
     'give an AbortSignal',
   );
+}
+
+/** The recovery options' own checks (policy/recovery.ts) throw a `MigrationPolicyError`; here it is an option. */
+function checkRecovery(recovery: unknown): void {
+  try {
+    resolveRecovery(recovery as Parameters<typeof resolveRecovery>[0]);
+  } catch (error) {
+    const { key = 'postCopyRecovery', value = recovery } = error as { key?: string; value?: unknown };
+    throw new MigrationJobError('INVALID_OPTIONS', (error as Error).message, { key, value });
+  }
 }
 
 function checkSource(source: unknown): void {

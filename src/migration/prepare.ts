@@ -21,6 +21,8 @@ export interface Prepared {
   source: SourcePhase;
   /** Attach mode: libvirt's time elapsed so far, in ms. */
   elapsedMs: number;
+  /** The source's libvirt version, encoded. */
+  libvirtVersion: number;
 }
 
 /**
@@ -35,7 +37,10 @@ export async function prepareMigration(
   mode: 'start' | 'attach',
   onDiskError: (disk: string, error: unknown) => void,
 ): Promise<Prepared> {
-  const elapsedMs = mode === 'attach' ? outgoingMigration(domain.uuid, await domain.jobStats()) : 0;
+  // A post-copy that broke while no agent watched has nothing running any more: it is there to recover.
+  const broken = mode === 'attach' && sourcePhase(await domain.state()) === 'post-copy-failed';
+  const elapsedMs =
+    mode === 'attach' && !broken ? outgoingMigration(domain.uuid, await domain.jobStats()) : 0;
   const { providers } = options;
   const [instance, host] = await Promise.all([providers.instanceMetadata(), providers.hostConfig()]);
   const connection = domain.connection;
@@ -58,7 +63,7 @@ export async function prepareMigration(
   const block = (plan.flags & MigrateFlags.NON_SHARED_INC) !== 0;
   const dataGb =
     options.dataGb ?? (await guestDataGb(domain, { block, disks: options.migrateDisks }, onDiskError));
-  return { plan, call, monitor: monitorSettings(plan, dataGb), dataGb, source, elapsedMs };
+  return { plan, call, monitor: monitorSettings(plan, dataGb), dataGb, source, elapsedMs, libvirtVersion };
 }
 
 function outgoingMigration(uuid: string, stats: JobStats): number {

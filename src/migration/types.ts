@@ -2,6 +2,7 @@ import type { JobStats, LibvirtBackend, LibvirtConnection } from '../libvirt/typ
 import type { HostConfig } from '../policy/host-config.js';
 import type { InstanceMetadata } from '../policy/metadata.js';
 import type { MigrationPlan } from '../policy/plan.js';
+import type { GuestSplit, RecoveryOptions } from '../policy/recovery.js';
 import type { MigrationStatus } from '../policy/status.js';
 import type { Destination, MigrationTuning } from './params.js';
 
@@ -43,6 +44,13 @@ export interface MigrateOptions extends MigrationTuning {
   pollIntervalMs?: number;
   /** The libvirt binding to use; the koffi binding by default. */
   backend?: LibvirtBackend;
+  /**
+   * What the job does when the post-copy phase breaks (the link failed): by default it resumes the migration
+   * by itself with `POSTCOPY_RESUME`, first after 1 s, then with doubling waits up to 30 s, for 10 minutes
+   * or 30 attempts. `false`: it waits for `job.recover()` for that window instead. Never on a destination
+   * whose libvirt crashes on resume (see `resumeBlocker`).
+   */
+  postCopyRecovery?: boolean | Partial<RecoveryOptions>;
   /**
    * Aborts the migration when it fires, with the guards of `job.abort()`: an abort refused then (in
    * post-copy, or after the end) is reported as a `warning`, and the migration goes on.
@@ -89,7 +97,14 @@ export interface MigrationProgress {
  * const paused = outcome.steering.some((s) => s.action === ('pause' satisfies SteeringAction) && !s.error);
  * ```
  */
-export type SteeringAction = 'set-downtime' | 'abort' | 'switch-to-post-copy' | 'pause' | 'resume';
+export type SteeringAction =
+  | 'set-downtime'
+  | 'abort'
+  | 'switch-to-post-copy'
+  | 'pause'
+  | 'resume'
+  | 'pause-post-copy'
+  | 'resume-post-copy';
 
 /** Something the job did, or tried, to steer the migration, for logs and progress bars. */
 export interface SteeringEvent {
@@ -117,6 +132,43 @@ export interface JobWarning {
   elapsedMs: number;
 }
 
+/**
+ * A step of the recovery of a broken post-copy: `stopped` (the post-copy broke, or was paused on request),
+ * `attempt` (a `POSTCOPY_RESUME` call starts), `attempt-failed`, `recovered`, `refused` (the versions forbid
+ * resuming), `given-up` (the window or the attempts ran out).
+ *
+ * @example
+ * ```ts
+ * job.on('recovery', (r) => log.warn(`post-copy ${r.kind} (attempt ${r.attempt}) ${r.error?.message ?? ''}`));
+ * ```
+ */
+export interface RecoveryEvent {
+  kind: 'stopped' | 'attempt' | 'attempt-failed' | 'recovered' | 'refused' | 'given-up';
+  /** `failed`: the link or a host broke it; `paused`: `pausePostCopy()` paused it. */
+  cause: 'failed' | 'paused';
+  /** The attempt this event is about (0 before the first). */
+  attempt: number;
+  /** When the next attempt is due, in ms from now, when one is scheduled. */
+  nextAttemptInMs?: number;
+  /** Why the post-copy stopped, or why the attempt failed or was refused. */
+  error?: Error;
+  /** For `refused`: why resuming is not sent. */
+  reason?: string;
+  elapsedMs: number;
+}
+
+/** How the recovery of a broken post-copy went, in the outcome. */
+export interface RecoveryOutcome {
+  cause: 'failed' | 'paused';
+  /** `POSTCOPY_RESUME` calls made. */
+  attempts: number;
+  recovered: boolean;
+  /** Why no resume was sent, when the versions forbid it. */
+  refused?: string;
+  /** From the failure to the end, in ms. */
+  durationMs: number;
+}
+
 /** Where the guest runs after the job ended. */
 export type GuestLocation = 'destination' | 'source' | 'unknown';
 
@@ -136,6 +188,13 @@ export interface MigrationOutcome {
    * destination; recover it with `POSTCOPY_RESUME`, never by resuming the source.
    */
   postCopyFailed: boolean;
+  /** The recovery of a broken post-copy, when there was one. */
+  recovery?: RecoveryOutcome;
+  /**
+   * Set when a post-copy did not complete: each host's copy of the guest, which one holds it, which must
+   * be destroyed, and what the operator should do.
+   */
+  split?: GuestSplit;
   /** Everything the job did, or tried, to steer it, in order. */
   steering: SteeringEvent[];
   /** Every warning the job emitted, in order. */

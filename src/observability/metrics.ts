@@ -5,7 +5,12 @@
  * instantaneous rates.
  */
 import type { MigrationJob } from '../migration/job.js';
-import type { MigrationOutcome, MigrationProgress, SteeringEvent } from '../migration/types.js';
+import type {
+  MigrationOutcome,
+  MigrationProgress,
+  RecoveryEvent,
+  SteeringEvent,
+} from '../migration/types.js';
 import {
   type CounterLike,
   type GaugeLike,
@@ -83,8 +88,13 @@ const COUNTERS = {
   ],
   steering: [
     'migration_steering_actions_total',
-    'Steering calls made (set-downtime, switch-to-post-copy, pause, resume, abort), by whether libvirt accepted them.',
+    'Steering calls made (set-downtime, switch-to-post-copy, pause, resume, abort, pause-post-copy, resume-post-copy), by whether libvirt accepted them.',
     ['action', 'result'],
+  ],
+  recovery: [
+    'migration_postcopy_recovery_events_total',
+    'Steps of the recovery of broken post-copies (stopped, attempt, attempt-failed, recovered, refused, given-up), by cause (failed, paused).',
+    ['kind', 'cause'],
   ],
 } as const;
 
@@ -213,10 +223,14 @@ function follow(job: MigrationJob, domain: string, g: Gauges, c: Counters): () =
   const onSteering = (e: SteeringEvent) => {
     c.steering.inc({ action: e.action, result: e.error === undefined ? 'accepted' : 'refused' });
   };
+  const onRecovery = (e: RecoveryEvent) => {
+    c.recovery.inc({ kind: e.kind, cause: e.cause });
+  };
   job.on('plan', onPlan);
   job.on('progress', onProgress);
   job.on('status', onStatus);
   job.on('steering', onSteering);
+  job.on('recovery', onRecovery);
   let following = true;
   const stop = () => {
     following = false;
@@ -224,6 +238,7 @@ function follow(job: MigrationJob, domain: string, g: Gauges, c: Counters): () =
     job.off('progress', onProgress);
     job.off('status', onStatus);
     job.off('steering', onSteering);
+    job.off('recovery', onRecovery);
   };
   void job.outcome.then((outcome: MigrationOutcome) => {
     if (!following) return;

@@ -44,12 +44,16 @@ export {
 } from './plan.js';
 export { pythonStrip } from './python-text.js';
 export {
+  type CopyPhase,
   DEFAULT_RECOVERY,
+  type GuestSplit,
+  guestSplit,
   nextAttemptAt,
   RESUME_CRASHING_LIBVIRT,
   type RecoveryOptions,
   resolveRecovery,
   resumeBlocker,
+  resumeFlags,
 } from './recovery.js';
 export { type InstancePolicy, resolveInstancePolicy } from './resolve.js';
 export {

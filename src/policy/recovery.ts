@@ -5,6 +5,7 @@
  * @module
  */
 import { MigrationPolicyError } from '../errors.js';
+import { MigrateFlags } from './flags.js';
 import { quote } from './quote.js';
 import { encodeVersion, formatVersion, MIN_VERSIONS, type Version } from './versions.js';
 
@@ -56,6 +57,11 @@ export function resumeBlocker(versions: {
 
 /** How automatic recovery of a failed post-copy proceeds. */
 export interface RecoveryOptions {
+  /**
+   * Resume by itself when the post-copy phase fails. Default true; `postCopyRecovery: false` sets it false:
+   * the job then waits, for `windowMs`, for `job.recover()`. A post-copy paused on request always waits.
+   */
+  automatic: boolean;
   /** How long after the failure the job keeps trying, in ms. Default 600,000 (10 min). */
   windowMs: number;
   /** The most resume attempts. Default 30. */
@@ -74,13 +80,17 @@ export interface RecoveryOptions {
  * the destination in the second, while the guest waits paused on its missing pages.
  */
 export const DEFAULT_RECOVERY: Readonly<RecoveryOptions> = Object.freeze({
+  automatic: true,
   windowMs: 600_000,
   maxAttempts: 30,
   firstDelayMs: 1_000,
   maxDelayMs: 30_000,
 });
 
-const BOUNDS: Record<Exclude<keyof RecoveryOptions, 'refuseDestination'>, [min: number, max: number]> = {
+const BOUNDS: Record<
+  Exclude<keyof RecoveryOptions, 'refuseDestination' | 'automatic'>,
+  [min: number, max: number]
+> = {
   windowMs: [0, 86_400_000],
   maxAttempts: [0, 10_000],
   firstDelayMs: [0, 3_600_000],
@@ -88,18 +98,19 @@ const BOUNDS: Record<Exclude<keyof RecoveryOptions, 'refuseDestination'>, [min: 
 };
 
 /**
- * The recovery options with defaults filled in, validated; `false` (no automatic recovery) gives `undefined`.
+ * The recovery options with defaults filled in, validated; `false` turns automatic recovery off (the window
+ * still bounds how long `job.recover()` is waited for).
+ *
+ * @throws {@link MigrationPolicyError} `INVALID_ARGUMENT` naming the option, its value and what to give.
  *
  * @example
  * ```ts
- * resolveRecovery({ windowMs: 60_000 }); // { windowMs: 60000, maxAttempts: 30, firstDelayMs: 1000, maxDelayMs: 30000 }
- * resolveRecovery(false); // undefined
+ * resolveRecovery({ windowMs: 60_000 }); // { automatic: true, windowMs: 60000, maxAttempts: 30, firstDelayMs: 1000, maxDelayMs: 30000 }
+ * resolveRecovery(false).automatic; // false
  * ```
  */
-export function resolveRecovery(
-  options: Partial<RecoveryOptions> | boolean | undefined,
-): RecoveryOptions | undefined {
-  if (options === false) return undefined;
+export function resolveRecovery(options: Partial<RecoveryOptions> | boolean | undefined): RecoveryOptions {
+  if (options === false) return { ...DEFAULT_RECOVERY, automatic: false };
   if (options === undefined || options === true) return { ...DEFAULT_RECOVERY };
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new MigrationPolicyError(
@@ -121,6 +132,15 @@ export function resolveRecovery(
     }
     out[key] = value;
   }
+  const automatic = (options as Record<string, unknown>).automatic;
+  if (automatic !== undefined && typeof automatic !== 'boolean') {
+    throw new MigrationPolicyError(
+      'INVALID_ARGUMENT',
+      `postCopyRecovery.automatic is ${quote(automatic)}: give true or false`,
+      { key: 'postCopyRecovery.automatic', value: automatic },
+    );
+  }
+  if (automatic !== undefined) out.automatic = automatic;
   const refuse = (options as Record<string, unknown>).refuseDestination;
   if (refuse !== undefined && typeof refuse !== 'function') {
     throw new MigrationPolicyError(
@@ -131,10 +151,10 @@ export function resolveRecovery(
   }
   if (typeof refuse === 'function') out.refuseDestination = refuse as (v: number) => boolean;
   for (const key of Object.keys(options)) {
-    if (!(key in BOUNDS) && key !== 'refuseDestination') {
+    if (!(key in BOUNDS) && key !== 'refuseDestination' && key !== 'automatic') {
       throw new MigrationPolicyError(
         'INVALID_ARGUMENT',
-        `postCopyRecovery has an unknown option ${quote(key)}: use windowMs, maxAttempts, firstDelayMs, maxDelayMs or refuseDestination`,
+        `postCopyRecovery has an unknown option ${quote(key)}: use automatic, windowMs, maxAttempts, firstDelayMs, maxDelayMs or refuseDestination`,
         { key: `postCopyRecovery.${key}`, value: key },
       );
     }
@@ -161,4 +181,91 @@ export function nextAttemptAt(
   const delay = Math.min(options.maxDelayMs, options.firstDelayMs * 2 ** Math.min(attempt - 1, 30));
   const at = lastAttemptAt + delay;
   return at > options.windowMs ? undefined : at;
+}
+
+/**
+ * The flags of a resume attempt: the original migration's, with `POSTCOPY` and `POSTCOPY_RESUME` (libvirt
+ * requires both, and the rest as the migration was started).
+ *
+ * @example
+ * ```ts
+ * flagNames(resumeFlags(MigrateFlags.LIVE | MigrateFlags.PEER2PEER)); // ['LIVE', 'PEER2PEER', 'POSTCOPY', 'POSTCOPY_RESUME']
+ * ```
+ */
+export function resumeFlags(flags: number): number {
+  return (flags | MigrateFlags.POSTCOPY | MigrateFlags.POSTCOPY_RESUME) >>> 0;
+}
+
+/**
+ * What one host says of the guest's copy there, after a post-copy: `post-copy-failed` is libvirt's
+ * `paused`/`running` with reason `POSTCOPY_FAILED`; `gone` no domain (or one shut off); `unknown` unreadable.
+ */
+export type CopyPhase = 'running' | 'paused' | 'post-copy' | 'post-copy-failed' | 'gone' | 'unknown';
+
+/** Where the guest's state is, once a post-copy did not complete, and what an operator must do about it. */
+export interface GuestSplit {
+  source: CopyPhase;
+  destination: CopyPhase;
+  /**
+   * The copy that holds the guest: `destination` runs it but its missing pages are only on the source (keep
+   * both); `source` when QEMU resumed the guest there; `none` when neither holds it whole any more;
+   * `unknown` when a host could not be read.
+   */
+  authoritative: 'source' | 'destination' | 'none' | 'unknown';
+  /** The copy that must never run again and should be destroyed, when there is one. */
+  destroy?: 'source' | 'destination';
+  /** The operator's next step, in words. */
+  advice: string;
+}
+
+const RESUME_HOW =
+  'resume the migration when the link is back: attachMigration() then job.recover(), or `virsh migrate --live --p2p --postcopy --postcopy-resume <guest> <destination>` on the source';
+
+/**
+ * Where the guest is after a post-copy that did not complete, from both hosts' states, and what to do. The
+ * library never resumes the source after the switch: the destination has run the guest since, so the
+ * source's memory is stale.
+ *
+ * @example
+ * ```ts
+ * guestSplit({ source: 'post-copy-failed', destination: 'post-copy-failed' }).authoritative; // 'destination' (keep both)
+ * guestSplit({ source: 'running', destination: 'post-copy-failed' }).destroy; // 'destination'
+ * ```
+ */
+export function guestSplit(copies: { source: CopyPhase; destination: CopyPhase }): GuestSplit {
+  const { source, destination } = copies;
+  const destinationAlive =
+    destination === 'post-copy-failed' ||
+    destination === 'post-copy' ||
+    destination === 'running' ||
+    destination === 'paused';
+  if (source === 'running' && destinationAlive) {
+    return {
+      ...copies,
+      authoritative: 'source',
+      destroy: 'destination',
+      advice:
+        'QEMU resumed the guest on the source before the destination ran it: the source copy is whole and runs; destroy the copy on the destination (`virsh destroy` there), it must never run',
+    };
+  }
+  if (source === 'post-copy-failed' && destinationAlive) {
+    return {
+      ...copies,
+      authoritative: 'destination',
+      advice: `the guest runs on the destination and the pages it has not fetched yet are only on the paused source: keep both, never resume or destroy the source; ${RESUME_HOW}`,
+    };
+  }
+  if (source === 'post-copy-failed' && destination === 'gone') {
+    return {
+      ...copies,
+      authoritative: 'none',
+      advice:
+        "the destination's copy is gone (its QEMU or host stopped) after the guest ran there: the paused source holds memory older than the switch, so neither copy is whole; restart the guest from its disks, and keep the source paused until then",
+    };
+  }
+  return {
+    ...copies,
+    authoritative: 'unknown',
+    advice: `the guest's copies could not all be read (source ${source}, destination ${destination}): check both hosts with \`virsh domstate --reason\` before acting, and never resume a source paused with reason post-copy failed`,
+  };
 }

@@ -3,13 +3,16 @@ import { asPolicyError } from './guard.js';
 import { quote } from './quote.js';
 
 /**
- * Nova's migration statuses, as a `MigrationJob` reports them.
+ * Nova's migration statuses, as a `MigrationJob` reports them, and one Nova lacks: `recovering (post-copy)`,
+ * the post-copy phase broke (or was paused) and the job is resuming it with `POSTCOPY_RESUME`; the guest runs
+ * on the destination, its missing pages wait on the paused source.
  */
 export const MIGRATION_STATUSES = [
   'queued',
   'preparing',
   'running',
   'running (post-copy)',
+  'recovering (post-copy)',
   'completed',
   'failed',
   'cancelled',
@@ -51,7 +54,11 @@ export function checkStatus(status: unknown): MigrationStatus {
 export function isActiveStatus(status: MigrationStatus): boolean {
   const known = checkStatus(status);
   return (
-    known === 'queued' || known === 'preparing' || known === 'running' || known === 'running (post-copy)'
+    known === 'queued' ||
+    known === 'preparing' ||
+    known === 'running' ||
+    known === 'running (post-copy)' ||
+    known === 'recovering (post-copy)'
   );
 }
 
@@ -105,10 +112,10 @@ export function forceCompleteAction(
 export function assertAbortAllowed(status: MigrationStatus): void {
   checkStatus(status);
   if (status === 'queued' || status === 'preparing' || status === 'running') return;
-  if (status === 'running (post-copy)') {
+  if (status === 'running (post-copy)' || status === 'recovering (post-copy)') {
     throw new MigrationPolicyError(
       'ABORT_IN_POST_COPY',
-      'the migration is in post-copy (status "running (post-copy)"): the guest already runs on the destination, ' +
+      `the migration is in post-copy (status "${status}"): the guest already runs on the destination, ` +
         'so it cannot be aborted; let it complete, or if it fails recover it with POSTCOPY_RESUME',
       { key: 'status', value: status },
     );

@@ -103,6 +103,25 @@ describe('migrate: a migration to its end', () => {
   });
 });
 
+describe('migrate: a broken post-copy', () => {
+  it('reports the break and each recovery step, then the recovery in the outcome', async () => {
+    const domain = new FakeDomain();
+    const run = migrateCli(domain, ['--force-complete-after', '0']);
+    await until(() => run.stdout.text.includes('switch-to-post-copy'));
+    domain.fail(libvirtError(1, "job 'migration in' failed in post-copy phase"));
+    await until(() => run.stdout.text.includes('Recovery: attempt 1'), 5000);
+    domain.complete();
+    expect(await run.code).toBe(0);
+    const out = run.stdout.text;
+    expect(out).toContain('Status: recovering (post-copy)');
+    expect(out).toMatch(
+      /Post-copy broke: resuming it \(POSTCOPY_RESUME\): .*job 'migration in' failed in post-copy phase/,
+    );
+    expect(out).toContain('Recovery: post-copy resumed at attempt 1');
+    expect(out).toMatch(/ {2}post-copy broke: recovered \(1 attempt\(s\), \d+\.\d s\)/);
+  });
+});
+
 describe('migrate: Ctrl-C', () => {
   it('aborts a pre-copy migration: cancelled, exit 1, the guest stays on the source', async () => {
     const domain = new FakeDomain();

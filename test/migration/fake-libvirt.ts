@@ -146,12 +146,17 @@ export class FakeDomain implements LibvirtDomain {
       options,
     );
   }
-  abortJob(options?: CallOptions): Promise<void> {
+  abortJob(options?: { postcopy?: boolean } & CallOptions): Promise<void> {
     return this.#op(
       'abortJob',
       () => {
-        if (this.current.reason === PAUSED_POSTCOPY && this.current.state === 'paused')
-          throw libvirtError(55, 'cannot abort in post-copy');
+        const inPostCopy = this.current.reason === PAUSED_POSTCOPY && this.current.state === 'paused';
+        if (options?.postcopy) {
+          if (!inPostCopy) throw libvirtError(55, 'current job is not in post-copy phase');
+          this.fail(libvirtError(1, 'operation aborted: migration out job: post-copy paused by client'));
+          return;
+        }
+        if (inPostCopy) throw libvirtError(55, 'cannot abort in post-copy');
         if (!this.#settle && this.stats.type === 'none')
           throw libvirtError(55, 'no job is active on the domain');
         this.stats = { type: 'none', raw: {} };
@@ -301,6 +306,17 @@ export class FakeConnection implements LibvirtConnection {
     if (this.eventsError) throw this.eventsError;
     return this.domain.events;
   };
+}
+
+/**
+ * The destination's copy of `source`'s guest: same name and UUID, on its own fake connection, running in
+ * failed post-copy (libvirt's `running` with reason `POSTCOPY_FAILED`).
+ */
+export function destinationOf(source: FakeDomain, libVersion = 9_000_000): FakeDomain {
+  const destination = new FakeDomain(source.name, source.uuid);
+  destination.current = { state: 'running', reason: 11 };
+  destination.connection.libVersion = async () => libVersion;
+  return destination;
 }
 
 /** A backend whose `open()` hands out the domain's connection (and counts the opens). */

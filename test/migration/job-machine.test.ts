@@ -12,6 +12,7 @@ import {
 } from '../../src/migration/job-machine.js';
 import { monitorSettings } from '../../src/policy/monitor.js';
 import { planMigration } from '../../src/policy/plan.js';
+import { DEFAULT_RECOVERY } from '../../src/policy/recovery.js';
 
 const monitor = monitorSettings(planMigration({ host: { completionTimeout: 10 } }), 1);
 const refusal = new LibvirtError('virDomainCall', 55, 10, 'refused');
@@ -36,6 +37,7 @@ const prepared = (postCopy = false, source: 'running' | 'paused' | 'post-copy' =
   postCopy,
   monitor,
   source,
+  recovery: DEFAULT_RECOVERY,
 });
 const tick = (
   elapsedSeconds: number,
@@ -273,7 +275,7 @@ describe('job-machine: how it ends', () => {
     expect(ending(state, { type: 'suspended' }).end?.pausedByUs).toBe(true);
   });
 
-  it('a failed post-copy ends in postcopy-failed with the guest on the destination', () => {
+  it('a failed post-copy is not the end: the job enters recovering, and ends split when recovery gives up', () => {
     const post = transition(precopy(true), tick(1, 'running', 'post-copy')).state;
     const state = ending(post, { type: 'migrate-failed', error: refusal });
     const { state: next, actions } = transition(state, {
@@ -281,9 +283,43 @@ describe('job-machine: how it ends', () => {
       source: 'post-copy-failed',
       stats: undefined,
     });
-    expect(next).toMatchObject({ phase: 'postcopy-failed', status: 'failed' });
-    expect(actions.at(-1)).toMatchObject({
-      verdict: { status: 'failed', guest: 'destination', postCopyFailed: true },
+    expect(next).toMatchObject({ phase: 'recovering', status: 'recovering (post-copy)' });
+    expect(progressMode(next)).toBe('post-copy');
+    expect(next.recovery).toMatchObject({
+      automatic: true,
+      cause: 'failed',
+      attempts: 0,
+      lastError: refusal,
+    });
+    expect(types(actions)).toEqual([
+      'answer-force-complete',
+      'recovery-started',
+      'report-recovery',
+      'schedule-expiry',
+      'start-monitor',
+      'schedule-resume',
+    ]);
+    expect(actions).toContainEqual({ type: 'schedule-resume', attempt: 1, atMs: 1000 });
+    expect(actions).toContainEqual({ type: 'schedule-expiry', atMs: 600_000 });
+    const expired = transition(next, { type: 'recovery-expired' });
+    expect(expired.state.phase).toBe('ending');
+    expect(expired.actions.at(-1)).toEqual({ type: 'conclude', destination: true });
+    const { state: end, actions: last } = transition(expired.state, {
+      type: 'concluded',
+      source: 'post-copy-failed',
+      stats: undefined,
+      destination: 'post-copy-failed',
+    });
+    expect(end).toMatchObject({ phase: 'postcopy-failed', status: 'failed' });
+    expect(last.at(-1)).toMatchObject({
+      verdict: {
+        status: 'failed',
+        guest: 'destination',
+        postCopyFailed: true,
+        error: refusal,
+        recovery: { cause: 'failed', attempts: 0, recovered: false },
+        split: { source: 'post-copy-failed', destination: 'post-copy-failed', authoritative: 'destination' },
+      },
     });
   });
 
@@ -404,7 +440,10 @@ describe('job-machine: finer rows', () => {
       reason: 'f',
     });
     const ended = transition(starting.state, { type: 'migrate-returned' });
-    expect(ended.actions).toEqual([{ type: 'answer-force-complete', result: 'none' }, { type: 'conclude' }]);
+    expect(ended.actions).toEqual([
+      { type: 'answer-force-complete', result: 'none' },
+      { type: 'conclude', destination: false },
+    ]);
     expect(ended.state.forceComplete).toBeUndefined();
     const post = run(initialState('attach'), { type: 'run' }, prepared(true, 'post-copy')).state;
     expect(transition(post, tick(1, 'unknown', undefined)).state).toBe(post);

@@ -9,7 +9,7 @@ import {
   type MigrationStatus,
   migrate,
 } from '../../src/index.js';
-import { FakeDomain, until } from './fake-libvirt.js';
+import { destinationOf, FakeDomain, fakeBackend, until } from './fake-libvirt.js';
 import { optionsFor } from './helpers.js';
 
 const PC = 'compute:live_migration_post_copy';
@@ -255,14 +255,25 @@ describe('MigrationJob: abort and failures', () => {
 
   it('never resumes the source after a failed post-copy: the guest lives on the destination', async () => {
     const domain = new FakeDomain();
-    const { job } = await start(domain, {}, { flavorExtraSpecs: { [PC]: 'true' } });
+    const destination = destinationOf(domain);
+    const { job } = await start(
+      domain,
+      { postCopyRecovery: { windowMs: 0 }, backend: fakeBackend(destination) },
+      { flavorExtraSpecs: { [PC]: 'true' } },
+    );
     await until(() => domain.migrating);
     await job.forceComplete();
     domain.fail(
       new LibvirtError('virDomainMigrateToURI3', 1, 10, "job 'migration in' failed in post-copy phase"),
     );
     const outcome = await job.outcome;
-    expect(outcome).toMatchObject({ status: 'failed', guest: 'destination', postCopyFailed: true });
+    expect(outcome).toMatchObject({
+      status: 'failed',
+      guest: 'destination',
+      postCopyFailed: true,
+      recovery: { attempts: 0, recovered: false },
+      split: { authoritative: 'destination', destination: 'post-copy-failed' },
+    });
     expect(domain.calls).not.toContain('resume');
   });
 

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { LibvirtError, MigrationJobError, migrate } from '../../src/index.js';
-import { FakeDomain, fakeBackend, libvirtError, until } from './fake-libvirt.js';
+import { destinationOf, FakeDomain, fakeBackend, libvirtError, until } from './fake-libvirt.js';
 import { AC, attachJob, endMigration, optionsFor, runningMigration, startJob } from './helpers.js';
 
 describe('force-complete and abort, pinned', () => {
@@ -180,7 +180,10 @@ describe('attachMigration(): failures and cancellations', () => {
     const domain = new FakeDomain();
     runningMigration(domain);
     domain.current = { state: 'paused', reason: 12 };
-    const job = await attachJob(domain);
+    const job = await attachJob(domain, {
+      postCopyRecovery: { windowMs: 0 },
+      backend: fakeBackend(destinationOf(domain)),
+    });
     await until(() => job.status === 'running (post-copy)');
     domain.current = { state: 'paused', reason: 13 };
     endMigration(domain, 'failed');

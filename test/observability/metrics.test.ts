@@ -3,8 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { createMigrationMetrics, observeMigration } from '../../src/index.js';
-import { FakeDomain, until } from '../migration/fake-libvirt.js';
-import { startJob } from '../migration/helpers.js';
+import { destinationOf, FakeDomain, fakeBackend, libvirtError, until } from '../migration/fake-libvirt.js';
+import { PC, startJob } from '../migration/helpers.js';
 import { GiB, migratePlain, migratePostCopyHost, PRECOPY } from './drive.js';
 
 /** One series' value, or undefined when the series does not exist. */
@@ -113,6 +113,29 @@ describe('observeMigration: gauges from progress, counters from steering and the
       await value(registry, 'libvirt_migrations_total', { status: 'completed', mode: 'post-copy' }),
     ).toBe(1);
     expect(await value(registry, 'libvirt_migration_post_copy', d)).toBe(0);
+  });
+
+  it('a broken post-copy: each recovery step is counted by kind and cause', async () => {
+    const registry = new Registry();
+    const domain = new FakeDomain();
+    const job = await startJob(
+      domain,
+      { postCopyRecovery: { firstDelayMs: 10 }, backend: fakeBackend(destinationOf(domain)) },
+      { flavorExtraSpecs: { [PC]: 'true' } },
+    );
+    observeMigration(job, { registry });
+    await until(() => domain.migrating);
+    await job.forceComplete();
+    domain.fail(libvirtError(1, 'post-copy failed'));
+    await until(() => domain.migrations.length === 2);
+    domain.complete();
+    await job.outcome;
+    const count = (kind: string) =>
+      value(registry, 'libvirt_migration_postcopy_recovery_events_total', { kind, cause: 'failed' });
+    expect(await count('stopped')).toBe(1);
+    expect(await count('attempt')).toBe(1);
+    expect(await count('recovered')).toBe(1);
+    expect(await count('given-up')).toBeUndefined();
   });
 
   it('failures and refused steering are counted; a job ended before the call has mode "none"', async () => {

@@ -288,7 +288,7 @@ const cases: [string, () => unknown, string, string, string][] = [
     () => assertAbortAllowed('RUNNING' as never),
     'INVALID_ARGUMENT',
     'status',
-    'migration status "RUNNING" is not one of Nova\'s: use one of "queued", "preparing", "running", "running (post-copy)", "completed", "failed", "cancelled", "error" (lower case)',
+    'migration status "RUNNING" is not one of Nova\'s: use one of "queued", "preparing", "running", "running (post-copy)", "recovering (post-copy)", "completed", "failed", "cancelled", "error" (lower case)',
   ],
   [
     'fc plan',

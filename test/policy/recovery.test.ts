@@ -1,11 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { MigrationPolicyError } from '../../src/errors.js';
+import { flagNames, MigrateFlags } from '../../src/policy/flags.js';
 import {
+  type CopyPhase,
   DEFAULT_RECOVERY,
+  type GuestSplit,
+  guestSplit,
   nextAttemptAt,
   type RecoveryOptions,
   resolveRecovery,
   resumeBlocker,
+  resumeFlags,
 } from '../../src/policy/recovery.js';
 
 describe('resumeBlocker', () => {
@@ -57,10 +62,16 @@ describe('resumeBlocker', () => {
 });
 
 describe('resolveRecovery', () => {
-  it('fills the defaults, and false turns recovery off', () => {
+  it('fills the defaults, and false turns automatic recovery off', () => {
     expect(resolveRecovery(undefined)).toEqual(DEFAULT_RECOVERY);
     expect(resolveRecovery(true)).toEqual(DEFAULT_RECOVERY);
-    expect(resolveRecovery(false)).toBeUndefined();
+    expect(DEFAULT_RECOVERY.automatic).toBe(true);
+    expect(resolveRecovery(false)).toEqual({ ...DEFAULT_RECOVERY, automatic: false });
+    expect(resolveRecovery({ automatic: false, maxAttempts: 3 })).toEqual({
+      ...DEFAULT_RECOVERY,
+      automatic: false,
+      maxAttempts: 3,
+    });
     expect(resolveRecovery({ windowMs: 60_000 })).toEqual({ ...DEFAULT_RECOVERY, windowMs: 60_000 });
   });
 
@@ -71,6 +82,7 @@ describe('resolveRecovery', () => {
       [{ firstDelayMs: '1000' }, 'postCopyRecovery.firstDelayMs'],
       [{ maxDelayMs: 3_600_001 }, 'postCopyRecovery.maxDelayMs'],
       [{ refuseDestination: 'x' }, 'postCopyRecovery.refuseDestination'],
+      [{ automatic: 'yes' }, 'postCopyRecovery.automatic'],
       [{ window: 5 }, 'postCopyRecovery.window'],
       ['on', 'postCopyRecovery'],
       [[], 'postCopyRecovery'],
@@ -98,6 +110,7 @@ describe('resolveRecovery', () => {
 
 describe('nextAttemptAt', () => {
   const options: RecoveryOptions = {
+    automatic: true,
     windowMs: 20_000,
     maxAttempts: 5,
     firstDelayMs: 1_000,
@@ -125,4 +138,42 @@ describe('nextAttemptAt', () => {
     expect(nextAttemptAt(3, 16_000, options)).toBe(20_000);
     expect(nextAttemptAt(3, 16_001, options)).toBeUndefined();
   });
+});
+
+describe('resumeFlags', () => {
+  it('adds POSTCOPY and POSTCOPY_RESUME to the original flags, and keeps the rest', () => {
+    const original = MigrateFlags.LIVE | MigrateFlags.PEER2PEER | MigrateFlags.PERSIST_DEST;
+    expect(flagNames(resumeFlags(original))).toEqual([
+      'LIVE',
+      'PEER2PEER',
+      'PERSIST_DEST',
+      'POSTCOPY',
+      'POSTCOPY_RESUME',
+    ]);
+    expect(resumeFlags(resumeFlags(original))).toBe(resumeFlags(original));
+    expect(resumeFlags(0)).toBe(MigrateFlags.POSTCOPY + MigrateFlags.POSTCOPY_RESUME);
+  });
+});
+
+describe('guestSplit', () => {
+  const cases: [CopyPhase, CopyPhase, GuestSplit['authoritative'], GuestSplit['destroy'], string][] = [
+    ['post-copy-failed', 'post-copy-failed', 'destination', undefined, 'never resume or destroy the source'],
+    ['post-copy-failed', 'post-copy', 'destination', undefined, 'attachMigration() then job.recover()'],
+    ['post-copy-failed', 'running', 'destination', undefined, '--postcopy-resume'],
+    ['running', 'post-copy-failed', 'source', 'destination', 'destroy the copy on the destination'],
+    ['running', 'paused', 'source', 'destination', 'must never run'],
+    ['post-copy-failed', 'gone', 'none', undefined, 'restart the guest from its disks'],
+    ['post-copy-failed', 'unknown', 'unknown', undefined, 'virsh domstate --reason'],
+    ['unknown', 'post-copy-failed', 'unknown', undefined, 'source unknown, destination post-copy-failed'],
+    ['running', 'gone', 'unknown', undefined, 'never resume a source paused'],
+  ];
+  it.each(cases)(
+    'source %s, destination %s: %s holds the guest',
+    (source, destination, authoritative, destroy, advice) => {
+      const split = guestSplit({ source, destination });
+      expect(split).toMatchObject({ source, destination, authoritative });
+      expect(split.destroy).toBe(destroy);
+      expect(split.advice).toContain(advice);
+    },
+  );
 });

@@ -376,7 +376,7 @@ describe('isActiveStatus', () => {
   it.each(
     MIGRATION_STATUSES.map((status) => [
       status,
-      ['queued', 'preparing', 'running', 'running (post-copy)'].includes(status),
+      ['queued', 'preparing', 'running', 'running (post-copy)', 'recovering (post-copy)'].includes(status),
     ]),
   )('%s: %s', (status, active) => {
     expect(isActiveStatus(status)).toBe(active);

@@ -16,6 +16,7 @@ describe('forceCompleteAction', () => {
     preparing: ['none', 'none'],
     running: ['switch-to-post-copy', 'pause'],
     'running (post-copy)': ['none', 'none'],
+    'recovering (post-copy)': ['none', 'none'],
     completed: ['none', 'none'],
     failed: ['none', 'none'],
     cancelled: ['none', 'none'],
