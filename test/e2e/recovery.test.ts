@@ -109,7 +109,7 @@ describeLab('post-copy recovery: a pulled link, a window that runs out, a delibe
     expect(domainState(lab, 'src', name)).toBe('paused (post-copy failed)');
   }
 
-  it('the link pulled during post-copy: the job reports it without hanging, and resumes by itself when the link is back', async () => {
+  it('the link pulled during post-copy: the job reports it without hanging, and resumes by itself when the link is back (or refuses where resume crashes the destination)', async () => {
     await fresh();
     const job = await startPostCopy(lab, name, { postCopyRecovery: { ...RETRY, windowMs: 300_000 } });
     const stopped = recoveryEvent(job, 'stopped');
@@ -151,7 +151,7 @@ describeLab('post-copy recovery: a pulled link, a window that runs out, a delibe
     await expectIntact(lab, 'dst', name);
   });
 
-  it('the link down longer than the window: the outcome states both copies, the source is never resumed, and attachMigration() recovers later', async () => {
+  it('the link down longer than the window: the outcome states both copies, the source is never resumed, and attachMigration() recovers later (or refuses)', async () => {
     await fresh();
     const job = await startPostCopy(lab, name, { postCopyRecovery: { ...RETRY, windowMs: 15_000 } });
     const stopped = recoveryEvent(job, 'stopped');
@@ -207,7 +207,7 @@ describeLab('post-copy recovery: a pulled link, a window that runs out, a delibe
     await expectIntact(lab, 'dst', name);
   });
 
-  it('a post-copy paused on purpose is reported as paused, waits for recover(), and completes', async () => {
+  it('a post-copy paused on purpose is reported as paused, waits for recover(), and completes (or refuses)', async () => {
     await fresh();
     const job = await startPostCopy(lab, name, { postCopyRecovery: RETRY });
     const stopped = recoveryEvent(job, 'stopped');
