@@ -685,12 +685,17 @@ function attempt(s: JobState): Transition {
   ]);
 }
 
+/** The migration completed: by a resume of ours, or by itself (the break the source reported did not last). */
 function recovered(s: JobState): Transition {
   const r = recoveryOf(s);
   const state = withRecovery(s, { inFlight: false, recovered: true, callInFlight: false });
+  const resumed: JobAction[] =
+    r.attempts > 0
+      ? [{ type: 'record', action: 'resume-post-copy', reason: 'post-copy resumed (POSTCOPY_RESUME)' }]
+      : [];
   return toEnding(state, { how: 'returned' }, [
     { type: 'report-recovery', event: { kind: 'recovered', cause: r.cause, attempt: r.attempts } },
-    { type: 'record', action: 'resume-post-copy', reason: 'post-copy resumed (POSTCOPY_RESUME)' },
+    ...resumed,
   ]);
 }
 

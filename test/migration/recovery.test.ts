@@ -105,6 +105,17 @@ describe('post-copy recovery: automatic', () => {
     expect(await job.outcome).toMatchObject({ status: 'completed', recovery: { attempts: 1 } });
   });
 
+  it('a migration call that completes after the source reported the break is a completion, with no resume sent', async () => {
+    const { domain, job } = await inPostCopy({ postCopyRecovery: FAST });
+    domain.current = { state: 'paused', reason: PAUSED_POSTCOPY_FAILED };
+    await until(() => job.status === 'recovering (post-copy)');
+    domain.complete();
+    const outcome = await job.outcome;
+    expect(outcome).toMatchObject({ status: 'completed', recovery: { attempts: 0, recovered: true } });
+    expect(outcome.steering.map((s) => s.action)).toEqual(['switch-to-post-copy']);
+    expect(resumes(domain)).toEqual([]);
+  });
+
   it('gives up when the window closes, and says where each copy is: never resumes the source', async () => {
     const { domain, job, events } = await inPostCopy({
       postCopyRecovery: { firstDelayMs: 10, maxDelayMs: 10, windowMs: 60 },

@@ -1,0 +1,117 @@
+/**
+ * `npm run bench:lag` (root, lab up): how long after libvirt's migrate call returns does `job.outcome`
+ * resolve? A compute agent waits on that outcome to update its database and free the source. Migrates one
+ * small idle guest back and forth `BENCH_RUNS` times (default 20) through migrate(), with the koffi backend
+ * wrapped so that the moment `migrateToURI3` resolves is recorded, and prints p50 / p99 / max of the lag.
+ * Writes bench/results/outcome-lag.json. Target: within 100 ms of libvirt's return.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import {
+  destroyGuest,
+  type HostName,
+  readLab,
+  stackLabel,
+  startGuest,
+  virsh,
+  waitForConsole,
+} from '../lab/domain.js';
+import {
+  koffiBackend,
+  type LibvirtBackend,
+  type LibvirtConnection,
+  type LibvirtDomain,
+  migrate,
+} from '../src/index.js';
+
+const lab = readLab();
+if (!lab) throw new Error('no lab is up: run `sudo npm run lab:up` first (docs/lab.md)');
+const RUNS = Number(process.env.BENCH_RUNS ?? 20);
+const name = `lagbench-${process.pid}`;
+
+/** The real binding, with the time each migrate call resolved noted down. */
+function timedBackend(returns: number[]): LibvirtBackend {
+  const real = koffiBackend();
+  const wrapDomain = (domain: LibvirtDomain): LibvirtDomain =>
+    new Proxy(domain, {
+      get(target, key, receiver) {
+        if (key !== 'migrateToURI3') return Reflect.get(target, key, receiver);
+        return async (...args: Parameters<LibvirtDomain['migrateToURI3']>) => {
+          await target.migrateToURI3(...args);
+          returns.push(performance.now());
+        };
+      },
+    });
+  const wrapConnection = (connection: LibvirtConnection): LibvirtConnection =>
+    new Proxy(connection, {
+      get(target, key, receiver) {
+        if (key === 'lookupDomainByName' || key === 'lookupDomainByUUID') {
+          return async (...args: [string]) =>
+            wrapDomain(await (target[key] as (id: string) => Promise<LibvirtDomain>)(...args));
+        }
+        const value = Reflect.get(target, key, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+  return { open: async (uri, options) => wrapConnection(await real.open(uri, options)) };
+}
+
+const tenth = (ms: number) => Math.round(ms * 10) / 10;
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+}
+
+const lags: number[] = [];
+startGuest(lab, 'src', { name, memoryMiB: 256, bufferMiB: 64, mode: 'idle' });
+try {
+  await waitForConsole(lab.hosts.src, name, (l) => l.kind === 'stats', 180_000);
+  let here: HostName = 'src';
+  for (let i = 0; i < RUNS; i++) {
+    const there: HostName = here === 'src' ? 'dst' : 'src';
+    const returns: number[] = [];
+    const job = await migrate({
+      source: { uri: lab.hosts[here].uri },
+      domain: { name },
+      destination: { uri: lab.hosts[there].uri, migrateUri: `tcp://${lab.hosts[there].address}` },
+      providers: { instanceMetadata: () => ({}), hostConfig: () => ({}) },
+      backend: timedBackend(returns),
+    });
+    const outcome = await job.outcome;
+    const resolvedAt = performance.now();
+    if (outcome.status !== 'completed' || returns[0] === undefined)
+      throw new Error(`migration ${i + 1} ${outcome.status}: ${outcome.error?.message}`);
+    lags.push(resolvedAt - returns[0]);
+    here = there;
+  }
+} finally {
+  for (const host of ['src', 'dst'] as const) {
+    destroyGuest(lab, host, name);
+    try {
+      virsh(lab.hosts[host].uri, 'undefine', name); // persistent where a migration left it
+    } catch {
+      // Transient there.
+    }
+  }
+}
+
+const sorted = [...lags].sort((a, b) => a - b);
+const figures = {
+  p50: tenth(percentile(sorted, 50)),
+  p99: tenth(percentile(sorted, 99)),
+  max: tenth(sorted.at(-1) ?? Number.NaN),
+};
+console.log(
+  `\nbench:lag — ${RUNS} migrations of an idle 256 MiB guest; ${stackLabel(lab)}; ${cpus().length} cores`,
+);
+console.log(
+  `outcome after libvirt's return: p50 ${figures.p50.toFixed(1)} ms, p99 ${figures.p99.toFixed(1)} ms, max ${figures.max.toFixed(1)} ms`,
+);
+console.log(`target (within 100 ms of libvirt's return): ${figures.max <= 100 ? 'met' : 'NOT met'}`);
+const dir = join(import.meta.dirname, 'results');
+mkdirSync(dir, { recursive: true });
+writeFileSync(
+  join(dir, 'outcome-lag.json'),
+  `${JSON.stringify({ stack: lab.stack, cores: cpus().length, runs: RUNS, lagMs: figures, samplesMs: lags.map(tenth) }, null, 2)}\n`,
+);
