@@ -259,7 +259,11 @@ function conclude(
     );
   if (source === 'post-copy-failed') {
     if (s.recovery === undefined) return enterRecovery({ ...s, postCopyStarted: true }, error, false);
-    const split = guestSplit({ source: 'post-copy-failed', destination: destination ?? 'unknown' });
+    const split = guestSplit({
+      source: 'post-copy-failed',
+      destination: destination ?? 'unknown',
+      ...(s.recovery.refused ? { refused: s.recovery.refused } : {}),
+    });
     const verdict: Verdict = {
       status: 'failed',
       guest: split.authoritative === 'destination' ? 'destination' : 'unknown',

@@ -232,7 +232,22 @@ const RESUME_HOW =
  * guestSplit({ source: 'running', destination: 'post-copy-failed' }).destroy; // 'destination'
  * ```
  */
-export function guestSplit(copies: { source: CopyPhase; destination: CopyPhase }): GuestSplit {
+export function guestSplit(copies: {
+  source: CopyPhase;
+  destination: CopyPhase;
+  /** Why resuming was refused (see {@link resumeBlocker}): the advice then starts with what unblocks it. */
+  refused?: string;
+}): GuestSplit {
+  const { source, destination } = copies;
+  const split = splitOf({ source, destination });
+  if (copies.refused === undefined || split.authoritative !== 'destination') return split;
+  return {
+    ...split,
+    advice: `resuming is not sent here (${copies.refused}): first run a libvirt that resumes on the destination (9.0 does; restarting libvirtd leaves its guests running), then ${split.advice}`,
+  };
+}
+
+function splitOf(copies: { source: CopyPhase; destination: CopyPhase }): GuestSplit {
   const { source, destination } = copies;
   const destinationAlive =
     destination === 'post-copy-failed' ||

@@ -165,6 +165,7 @@ describe('post-copy recovery: automatic', () => {
     expect(outcome.recovery?.refused).toContain('libvirt 11.3.0, whose libvirtd crashes on POSTCOPY_RESUME');
     expect(events.map((e) => e.kind)).toEqual(['stopped', 'attempt', 'refused']);
     expect(outcome.split?.authoritative).toBe('destination');
+    expect(outcome.split?.advice).toContain('first run a libvirt that resumes on the destination');
   });
 
   it('refuses the releases an operator adds', async () => {

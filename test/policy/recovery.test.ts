@@ -177,3 +177,16 @@ describe('guestSplit', () => {
     },
   );
 });
+
+describe('guestSplit after a refused resume', () => {
+  it('starts the advice with what unblocks the resume, and leaves the other cases alone', () => {
+    const refused = 'the destination runs libvirt 11.3.0, whose libvirtd crashes on POSTCOPY_RESUME';
+    const split = guestSplit({ source: 'post-copy-failed', destination: 'post-copy-failed', refused });
+    expect(split.advice).toMatch(/^resuming is not sent here \(the destination runs libvirt 11\.3\.0/);
+    expect(split.advice).toContain('first run a libvirt that resumes on the destination');
+    expect(split.advice).toContain('never resume or destroy the source');
+    expect(split).not.toHaveProperty('refused');
+    const gone = guestSplit({ source: 'post-copy-failed', destination: 'gone', refused });
+    expect(gone.advice).toBe(guestSplit({ source: 'post-copy-failed', destination: 'gone' }).advice);
+  });
+});
