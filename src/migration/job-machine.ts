@@ -629,7 +629,7 @@ function toEnding(s: JobState, cause: EndCause, before: JobAction[] = []): Trans
  * or the attempts wait for `recover()`.
  */
 function enterRecovery(s: JobState, error: Error | undefined, callInFlight: boolean): Transition {
-  const options = s.recoveryOptions ?? DEFAULT_RECOVERY;
+  const options = optionsOf(s);
   const cause = s.pausePostCopy === 'sent' || s.pausePostCopy === 'sending' ? 'paused' : 'failed';
   const recovery: RecoveryState = {
     automatic: options.automatic && cause === 'failed',
