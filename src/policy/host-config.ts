@@ -1,5 +1,5 @@
 import { MigrationPolicyError } from '../errors.js';
-import { asPolicyError, boundKey, isPlainObject } from './guard.js';
+import { asPolicyError, boundKey, hasOwn, isPlainObject } from './guard.js';
 import { quote } from './quote.js';
 
 /** What the monitor does when a migration exceeds its completion timeout. */
@@ -168,7 +168,8 @@ export function resolveHostConfig(partial?: Partial<HostConfig> | null): Readonl
     const last = LAST_RESOLUTION.get(partial);
     if (last !== undefined) {
       if (last.keys === PRODUCED) return last.config;
-      if (unchanged(partial as Record<string, unknown>, last)) return last.config;
+      // The prototype too: a literal that was plain when it was resolved may have had it replaced since.
+      if (unchanged(partial as Record<string, unknown>, last) && isPlainObject(partial)) return last.config;
     } else if (RESOLVED.has(partial)) {
       return partial as Readonly<HostConfig>;
     }
@@ -183,7 +184,7 @@ function unchanged(partial: Record<string, unknown>, last: Resolution): boolean 
   const { keys, values } = last;
   let i = 0;
   for (const key in partial) {
-    if (key !== keys[i] || !Object.hasOwn(partial, key) || partial[key] !== values[i]) return false;
+    if (key !== keys[i] || !hasOwn(partial, key) || partial[key] !== values[i]) return false;
     i++;
   }
   return i === keys.length;

@@ -1,6 +1,6 @@
 import { MigrationPolicyError } from '../errors.js';
 import { parseMetadataBoolean } from './booleans.js';
-import { asPolicyError, boundKey, isPlainObject } from './guard.js';
+import { asPolicyError, boundKey, hasOwn, isPlainObject } from './guard.js';
 import { closestKey, editDistance, resemblesOurKey, type Slot } from './key-match.js';
 import { type Feature, METADATA_KEYS } from './metadata-keys.js';
 import { quote } from './quote.js';
@@ -77,17 +77,23 @@ const NESTED_SHAPE_KEYS = new Set([
   'imageProperties',
 ]);
 
-/** What a scan of a bag's keys found: its own enumerable keys, and which of ours are among them. */
+/**
+ * What a scan of a bag's keys found: its own enumerable keys, those of them whose value must never be an
+ * object (a nested flavor or image, see {@link NESTED_SHAPE_KEYS}), and which of ours are among them.
+ */
 interface Scan {
   keys: string[];
+  nested: string[];
   autoConverge: boolean;
   postCopy: boolean;
 }
 
 /**
  * The last scan of each bag: an agent plans every migration of an instance with the same objects, and a bag
- * whose keys are still the same (same names, same order) needs no second scan for misspellings. Values are
- * read again on every call. Only own enumerable keys are metadata, as in JSON.
+ * whose keys are still the same (same names, same order) needs no second scan for misspellings — a key's
+ * verdict depends on its name alone. Everything else is checked again on every call: the prototype, the
+ * values of the nested-shape keys, and the values of our keys. Only own enumerable keys are metadata, as in
+ * JSON.
  */
 const SCANNED = new WeakMap<object, Scan>();
 
@@ -116,13 +122,12 @@ function readChecked(meta: InstanceMetadata): InstanceRequest {
   let flavorBag: unknown;
   let imageBag: unknown;
   for (const key in meta) {
-    if (key === 'flavorExtraSpecs') flavorBag = meta.flavorExtraSpecs;
-    else if (key === 'imageProperties') imageBag = meta.imageProperties;
-    else if (Object.hasOwn(meta, key)) throw unknownTopLevelKey(meta, key);
+    // Read only own properties: a polluted Object.prototype must not lend an instance its metadata.
+    if (!hasOwn(meta, key)) continue;
+    if (key === 'flavorExtraSpecs') flavorBag = meta[key];
+    else if (key === 'imageProperties') imageBag = meta[key];
+    else throw unknownTopLevelKey(meta, key);
   }
-  // Read only own properties: a polluted Object.prototype must not lend an instance its metadata.
-  if (flavorBag !== undefined && !Object.hasOwn(meta, 'flavorExtraSpecs')) flavorBag = undefined;
-  if (imageBag !== undefined && !Object.hasOwn(meta, 'imageProperties')) imageBag = undefined;
 
   const flavor = scanBag(flavorBag, 'flavorExtraSpecs', 'flavor');
   const image = scanBag(imageBag, 'imageProperties', 'image');
@@ -215,11 +220,7 @@ function merge(
  */
 function scanBag(bag: unknown, name: string, slot: Slot): Scan | undefined {
   if (bag === undefined || bag === null) return undefined;
-  if (typeof bag === 'object') {
-    // A bag scanned before with the same keys needs no second look: its own keys are the same data.
-    const last = SCANNED.get(bag);
-    if (last !== undefined && sameKeys(bag as Record<string, unknown>, last.keys)) return last;
-  }
+  // Checked on every call: a bag that was plain when it was scanned may have had its prototype replaced.
   if (!isPlainObject(bag)) {
     throw new MigrationPolicyError(
       'INVALID_ARGUMENT',
@@ -228,9 +229,24 @@ function scanBag(bag: unknown, name: string, slot: Slot): Scan | undefined {
       { key: name, value: bag },
     );
   }
+  // A bag scanned before with the same keys needs no second look at their names; the values that the scan
+  // checked are read and checked again.
+  const last = SCANNED.get(bag);
+  if (last !== undefined && sameKeys(bag, last.keys)) {
+    const { nested } = last;
+    for (let i = 0; i < nested.length; i++) {
+      const key = nested[i] as string;
+      if (isObject(bag[key])) throw nestedShape(name, key, slot);
+    }
+    return last;
+  }
   const scan = scanKeys(bag, Object.keys(bag), name, slot);
   SCANNED.set(bag, scan);
   return scan;
+}
+
+function isObject(value: unknown): boolean {
+  return typeof value === 'object' && value !== null;
 }
 
 /**
@@ -255,11 +271,12 @@ function sameKeys(bag: Record<string, unknown>, last: readonly string[]): boolea
 function scanKeys(bag: Record<string, unknown>, keys: string[], name: string, slot: Slot): Scan {
   const own = slot === 'flavor' ? FLAVOR_KEYS : IMAGE_KEYS;
   const where = slot === 'flavor' ? FLAVOR_WHERE : IMAGE_WHERE;
+  const nested: string[] = [];
   for (const key of keys) {
     if (own.includes(key)) continue;
     if (NESTED_SHAPE_KEYS.has(key)) {
-      const value = bag[key];
-      if (typeof value === 'object' && value !== null) throw nestedShape(name, key, slot);
+      if (isObject(bag[key])) throw nestedShape(name, key, slot);
+      nested.push(key);
     }
     if (!resemblesOurKey(key)) continue;
     const { closest, closestSlot, suggestion } = closestKey(key, slot);
@@ -274,7 +291,12 @@ function scanKeys(bag: Record<string, unknown>, keys: string[], name: string, sl
       { key: boundKey(key), value: bag[key] },
     );
   }
-  return { keys, autoConverge: keys.includes(own[0] as string), postCopy: keys.includes(own[1] as string) };
+  return {
+    keys,
+    nested,
+    autoConverge: keys.includes(own[0] as string),
+    postCopy: keys.includes(own[1] as string),
+  };
 }
 
 const FLAVOR_KEYS: readonly string[] = [METADATA_KEYS.autoConverge.flavor, METADATA_KEYS.postCopy.flavor];

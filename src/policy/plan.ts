@@ -1,7 +1,7 @@
 import { MigrationPolicyError } from '../errors.js';
 import { optionalFlag } from './booleans.js';
 import { flagNames, type MigrateFlagName, MigrateFlags } from './flags.js';
-import { asPolicyError, boundKey, isPlainObject } from './guard.js';
+import { asPolicyError, boundKey, hasOwn, isPlainObject } from './guard.js';
 import { type HostConfig, optionLabel, originOf, resolveHostConfig } from './host-config.js';
 import { editDistance } from './key-match.js';
 import { type FeatureRequest, type InstanceMetadata, type InstanceRequest, requestId } from './metadata.js';
@@ -122,7 +122,7 @@ export function planMigration(input: PlanInput = {}): MigrationPlan {
   try {
     // One pass over the caller's own keys: each read once (a getter cannot answer twice), unknown ones refused.
     for (const key in input) {
-      if (!Object.hasOwn(input, key)) continue;
+      if (!hasOwn(input, key)) continue;
       const value = (input as Record<string, unknown>)[key];
       switch (key) {
         case 'instance':
