@@ -322,8 +322,11 @@ function unknownTopLevelKey(meta: Record<string, unknown>, key: string): Migrati
     hint =
       'this looks like an image (`openstack image show -f json` or a Glance v2 image): pass metadataFromImage(image)';
   } else if (resemblesOurKey(key)) {
-    const { suggestion } = closestKey(key, key.includes(':') ? 'flavor' : 'image');
-    hint = `a live-migration key belongs inside flavorExtraSpecs or imageProperties (e.g. { flavorExtraSpecs: { "${suggestion}": "true" } })`;
+    // A key with a colon is written like a flavor extra spec, one without like an image property: the example
+    // puts the suggestion in the bag whose spelling it is.
+    const slot = key.includes(':') ? 'flavor' : 'image';
+    const { suggestion } = closestKey(key, slot);
+    hint = `a live-migration key belongs inside flavorExtraSpecs or imageProperties (e.g. { ${slot === 'flavor' ? 'flavorExtraSpecs' : 'imageProperties'}: { "${suggestion}": "true" } })`;
   } else {
     const nearest = TOP_LEVEL_KEYS.reduce((a, b) => (editDistance(key, b) < editDistance(key, a) ? b : a));
     hint = `did you mean "${nearest}"?`;

@@ -122,7 +122,7 @@ describe('metadata details', () => {
       () => resolveInstancePolicy({ compute_live_migration_postcopy: 'true' } as never),
       'INVALID_ARGUMENT',
     );
-    expect(error.message).toContain(`{ flavorExtraSpecs: { "${PC_IMAGE}": "true" } }`);
+    expect(error.message).toContain(`{ imageProperties: { "${PC_IMAGE}": "true" } }`);
   });
 });
 
