@@ -111,6 +111,9 @@ interface Resolution {
   config: Readonly<HostConfig>;
 }
 const LAST_RESOLUTION = new WeakMap<object, Resolution>();
+/** The object of the last call and its entry of {@link LAST_RESOLUTION}: a pointer comparison, no hashing. */
+let lastPartial: object | undefined;
+let lastResolution: Resolution | undefined;
 
 /** Records a config made from files, with where each of its options came from. */
 export function rememberWithOrigins(
@@ -165,8 +168,10 @@ export function resolveHostConfig(partial?: Partial<HostConfig> | null): Readonl
   try {
     // One lookup for both cases: a config this module produced (frozen, so unchanged since it was checked),
     // or a caller's literal resolved before (still right if its keys and values are the same).
-    const last = LAST_RESOLUTION.get(partial);
+    const last = partial === lastPartial ? lastResolution : LAST_RESOLUTION.get(partial);
     if (last !== undefined) {
+      lastPartial = partial;
+      lastResolution = last;
       if (last.keys === PRODUCED) return last.config;
       // The prototype too: a literal that was plain when it was resolved may have had it replaced since.
       if (unchanged(partial as Record<string, unknown>, last) && isPlainObject(partial)) return last.config;
@@ -212,7 +217,10 @@ function resolveFresh(partial: object): Readonly<HostConfig> {
   Object.freeze(config);
   RESOLVED.add(config);
   LAST_RESOLUTION.set(config, { keys: PRODUCED, values: PRODUCED, config });
-  LAST_RESOLUTION.set(partial, { keys, values, config });
+  const resolution = { keys, values, config };
+  LAST_RESOLUTION.set(partial, resolution);
+  lastPartial = partial;
+  lastResolution = resolution;
   return config;
 }
 

@@ -136,11 +136,13 @@ function readChecked(meta: InstanceMetadata): InstanceRequest {
   const iBag = imageBag as Record<string, unknown>;
   const autoConverge = merge(
     'autoConverge',
+    AC_REQUESTS,
     flavor?.autoConverge === true ? readBoolean(fBag[AC.flavor], AC.flavor, FLAVOR_WHERE) : undefined,
     image?.autoConverge === true ? readBoolean(iBag[AC.image], AC.image, IMAGE_WHERE) : undefined,
   );
   const postCopy = merge(
     'postCopy',
+    PC_REQUESTS,
     flavor?.postCopy === true ? readBoolean(fBag[PC.flavor], PC.flavor, FLAVOR_WHERE) : undefined,
     image?.postCopy === true ? readBoolean(iBag[PC.image], PC.image, IMAGE_WHERE) : undefined,
   );
@@ -167,10 +169,8 @@ const AC = METADATA_KEYS.autoConverge;
 const PC = METADATA_KEYS.postCopy;
 
 /** Every request there can be, made once: reading metadata allocates nothing on the common path. */
-const REQUESTS: Record<Feature, Record<RequestSource, [FeatureRequest, FeatureRequest]>> = {
-  autoConverge: requestsOf('autoConverge'),
-  postCopy: requestsOf('postCopy'),
-};
+const AC_REQUESTS = requestsOf('autoConverge');
+const PC_REQUESTS = requestsOf('postCopy');
 
 /**
  * A small number for each request this module makes (0 for none, 1–6 for the six of a feature), for keys of
@@ -195,11 +195,12 @@ function requestsOf(feature: Feature): Record<RequestSource, [FeatureRequest, Fe
 
 function merge(
   feature: Feature,
+  requests: Record<RequestSource, [FeatureRequest, FeatureRequest]>,
   fromFlavor: boolean | undefined,
   fromImage: boolean | undefined,
 ): FeatureRequest | undefined {
   if (fromFlavor !== undefined) {
-    if (fromImage === undefined) return REQUESTS[feature].flavor[fromFlavor ? 1 : 0];
+    if (fromImage === undefined) return requests.flavor[fromFlavor ? 1 : 0];
     if (fromFlavor !== fromImage) {
       const keys = METADATA_KEYS[feature];
       throw new MigrationPolicyError(
@@ -209,9 +210,9 @@ function merge(
         { key: keys.flavor, value: fromFlavor },
       );
     }
-    return REQUESTS[feature]['flavor and image'][fromFlavor ? 1 : 0];
+    return requests['flavor and image'][fromFlavor ? 1 : 0];
   }
-  return fromImage === undefined ? undefined : REQUESTS[feature].image[fromImage ? 1 : 0];
+  return fromImage === undefined ? undefined : requests.image[fromImage ? 1 : 0];
 }
 
 /**
