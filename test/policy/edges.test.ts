@@ -4,11 +4,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
+  assertAbortAllowed,
   DEFAULT_HOST_CONFIG,
   type DowntimeSchedule,
   type DowntimeStep,
   downtimeAt,
   encodeVersion,
+  forceCompleteAction,
+  guestSplit,
   hostTraits,
   MigrateFlags,
   metadataFromFlavor,
@@ -19,6 +22,8 @@ import {
   planMigration,
   resolveHostConfig,
   resolveInstancePolicy,
+  resolveRecovery,
+  resumeBlocker,
   VERSIONS_UNCHECKED,
 } from '../../src/index.js';
 import { AC_FLAVOR, AC_IMAGE, expectPolicyError, PC_FLAVOR, PC_IMAGE } from './helpers.js';
@@ -459,5 +464,154 @@ describe('file and text formats', () => {
 
   it('keeps "\', " inside a value when what follows is not the next key=\'', () => {
     expect(parsePropertiesString("a='x', y', b='2'", 'properties')).toEqual({ a: "x', y", b: '2' });
+  });
+});
+
+describe('downtimeAt is O(1) on a schedule, whatever its number of steps', () => {
+  it('answers at once for 2³¹−1 steps a nanosecond apart', () => {
+    // Step i starts after trunc(1e-9 × i) s: the last step before 1 s is 999,999,999, before 2 s 1,999,999,999.
+    const schedule: DowntimeSchedule = { delaySeconds: 1e-9, baseMs: 0, offsetMs: 0, steps: 2 ** 31 - 1 };
+    const started = performance.now();
+    expect(downtimeAt({ ...schedule, offsetMs: 1e-6 }, 1)).toBe(999);
+    expect(downtimeAt({ ...schedule, offsetMs: 1e-6 }, 2)).toBe(1999);
+    // A walk over the steps would take seconds; the formula takes microseconds.
+    expect(performance.now() - started).toBeLessThan(500);
+  });
+});
+
+describe('more of what errors carry', () => {
+  it('names which libvirt version of resumeBlocker is wrong', () => {
+    expect(
+      expectPolicyError(
+        () => resumeBlocker({ sourceLibvirt: 'x', destinationLibvirt: '9.0.0' }),
+        'INVALID_ARGUMENT',
+      ).key,
+    ).toBe('sourceLibvirt');
+    expect(
+      expectPolicyError(
+        () => resumeBlocker({ sourceLibvirt: '9.0.0', destinationLibvirt: 'x' }),
+        'INVALID_ARGUMENT',
+      ).key,
+    ).toBe('destinationLibvirt');
+  });
+
+  it.each<[unknown, string, string]>([
+    [
+      null,
+      'postCopyRecovery',
+      'postCopyRecovery is null: give true, false or an object such as { windowMs: 600000 }',
+    ],
+    [
+      { maxAttempts: 1.5 },
+      'postCopyRecovery.maxAttempts',
+      'postCopyRecovery.maxAttempts is 1.5: give a whole number from 0 to 10000',
+    ],
+    [
+      { automatic: 'yes' },
+      'postCopyRecovery.automatic',
+      'postCopyRecovery.automatic is "yes": give true or false',
+    ],
+    [
+      { refuseDestination: 'x' },
+      'postCopyRecovery.refuseDestination',
+      'postCopyRecovery.refuseDestination is "x": give a function (libvirtVersion: number) => boolean',
+    ],
+    [
+      { window: 1 },
+      'postCopyRecovery.window',
+      'postCopyRecovery has an unknown option "window": use automatic, windowMs, maxAttempts, firstDelayMs, ' +
+        'maxDelayMs or refuseDestination',
+    ],
+  ])('resolveRecovery(%o) is refused with its fix', (options, key, message) => {
+    const error = expectPolicyError(() => resolveRecovery(options as never), 'INVALID_ARGUMENT');
+    expect(error.key).toBe(key);
+    expect(error.message).toBe(message);
+  });
+
+  it('resolveRecovery keeps a refuseDestination function, takes undefined as left out, and adds none itself', () => {
+    const refuse = (version: number) => version === 10_000_000;
+    const resolved = resolveRecovery({ refuseDestination: refuse, windowMs: 5_000 });
+    expect(resolved.refuseDestination).toBe(refuse);
+    expect(resolved.windowMs).toBe(5_000);
+    const without = resolveRecovery({ refuseDestination: undefined, maxAttempts: 2 });
+    expect(Object.hasOwn(without, 'refuseDestination')).toBe(false);
+    expect(without.maxAttempts).toBe(2);
+  });
+
+  it('a split with nothing refused gives the plain advice', () => {
+    const split = guestSplit({ source: 'post-copy-failed', destination: 'post-copy-failed' });
+    expect(split.authoritative).toBe('destination');
+    expect(split.advice).not.toContain('resuming is not sent here');
+  });
+
+  it('a primitive plan is named by its value', () => {
+    expect(
+      expectPolicyError(() => forceCompleteAction(5 as never, 'running'), 'INVALID_ARGUMENT').message,
+    ).toBe('plan.postCopy is 5: pass the MigrationPlan, or an object whose postCopy is a real boolean');
+  });
+
+  it('refuses to abort while post-copy is being recovered', () => {
+    const error = expectPolicyError(() => assertAbortAllowed('recovering (post-copy)'), 'ABORT_IN_POST_COPY');
+    expect(error.value).toBe('recovering (post-copy)');
+  });
+
+  it('refuses a function as a nova.conf source, even one with a name and a text', () => {
+    const source = Object.assign(() => undefined, { text: '[libvirt]\n' });
+    expect(expectPolicyError(() => parseNovaConf([source] as never), 'INVALID_ARGUMENT').message).toContain(
+      'nova.conf sources are a function',
+    );
+  });
+});
+
+describe('more suggestions and reasons', () => {
+  it('an unknown option as close to several is given the first of them in the documented order', () => {
+    // "image" is 5 edits from instance, host and paused alike.
+    const error = expectPolicyError(() => planMigration({ image: {} } as never), 'INVALID_ARGUMENT');
+    expect(error.message).toContain('did you mean "instance"?');
+  });
+
+  it('an unknown top-level key as close to both bags is given flavorExtraSpecs', () => {
+    // "specs" is 12 edits from both.
+    const error = expectPolicyError(() => resolveInstancePolicy({ specs: {} } as never), 'INVALID_ARGUMENT');
+    expect(error.message).toContain('did you mean "flavorExtraSpecs"?');
+  });
+
+  it("gives the host's own reasons when the instance has no opinion", () => {
+    expect(planMigration({ host: {} }).reasons).toEqual([
+      'post-copy off: [libvirt] live_migration_permit_post_copy = False',
+      'auto-converge off: [libvirt] live_migration_permit_auto_converge = False',
+    ]);
+    expect(
+      planMigration({ host: { permitAutoConverge: true }, libvirtVersion: 9_000_000, qemuVersion: 9_000_000 })
+        .reasons,
+    ).toEqual([
+      'post-copy off: [libvirt] live_migration_permit_post_copy = False',
+      'auto-converge on: [libvirt] live_migration_permit_auto_converge = True and post-copy is not in use',
+    ]);
+  });
+
+  it('adds no version caveat when no feature is on, versions given or not', () => {
+    expect(planMigration({ host: {} }).reasons).not.toContain(VERSIONS_UNCHECKED);
+    expect(
+      planMigration({
+        instance: { flavorExtraSpecs: { [PC_FLAVOR]: 'false' } },
+        host: { permitAutoConverge: false },
+      }).reasons,
+    ).not.toContain(VERSIONS_UNCHECKED);
+  });
+
+  it('follows a host literal whose option was replaced by another with the same value', () => {
+    const host: Record<string, unknown> = { permitPostCopy: true };
+    expect(planMigration({ host }).postCopy).toBe(true);
+    delete host.permitPostCopy;
+    host.permitAutoConverge = true;
+    const plan = planMigration({ host });
+    expect([plan.postCopy, plan.autoConverge]).toEqual([false, true]);
+  });
+
+  it('never reads the values of keys that are not ours, on the first call or the next', () => {
+    const specs = { 'hw:numa_nodes': 2, undefined: { a: 1 }, 'hw:list': [1, 2] };
+    expect(resolveInstancePolicy({ flavorExtraSpecs: specs })).toEqual({});
+    expect(resolveInstancePolicy({ flavorExtraSpecs: specs })).toEqual({});
   });
 });
