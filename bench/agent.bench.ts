@@ -15,6 +15,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { destroyGuest, readLab, stackLabel, startGuest, waitForConsole } from '../lab/domain.js';
 import { type MigrationJob, migrate } from '../src/index.js';
 import { openNaive } from './naive-bindings.js';
+import { renderReport } from './report.js';
 
 const lab = readLab();
 if (!lab) throw new Error('no lab is up: run `sudo npm run lab:up` first (docs/lab.md)');
@@ -176,3 +177,4 @@ writeFileSync(
     2,
   )}\n`,
 );
+await renderReport();

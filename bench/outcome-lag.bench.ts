@@ -17,45 +17,13 @@ import {
   virsh,
   waitForConsole,
 } from '../lab/domain.js';
-import {
-  koffiBackend,
-  type LibvirtBackend,
-  type LibvirtConnection,
-  type LibvirtDomain,
-  migrate,
-} from '../src/index.js';
+import { migrate } from '../src/index.js';
+import { type CallTimes, timedBackend } from './timed-backend.js';
 
 const lab = readLab();
 if (!lab) throw new Error('no lab is up: run `sudo npm run lab:up` first (docs/lab.md)');
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
 const name = `lagbench-${process.pid}`;
-
-/** The real binding, with the time each migrate call resolved noted down. */
-function timedBackend(returns: number[]): LibvirtBackend {
-  const real = koffiBackend();
-  const wrapDomain = (domain: LibvirtDomain): LibvirtDomain =>
-    new Proxy(domain, {
-      get(target, key, receiver) {
-        if (key !== 'migrateToURI3') return Reflect.get(target, key, receiver);
-        return async (...args: Parameters<LibvirtDomain['migrateToURI3']>) => {
-          await target.migrateToURI3(...args);
-          returns.push(performance.now());
-        };
-      },
-    });
-  const wrapConnection = (connection: LibvirtConnection): LibvirtConnection =>
-    new Proxy(connection, {
-      get(target, key, receiver) {
-        if (key === 'lookupDomainByName' || key === 'lookupDomainByUUID') {
-          return async (...args: [string]) =>
-            wrapDomain(await (target[key] as (id: string) => Promise<LibvirtDomain>)(...args));
-        }
-        const value = Reflect.get(target, key, receiver);
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    });
-  return { open: async (uri, options) => wrapConnection(await real.open(uri, options)) };
-}
 
 const tenth = (ms: number) => Math.round(ms * 10) / 10;
 
@@ -70,19 +38,20 @@ try {
   let here: HostName = 'src';
   for (let i = 0; i < RUNS; i++) {
     const there: HostName = here === 'src' ? 'dst' : 'src';
-    const returns: number[] = [];
+    const times: CallTimes = { calls: [], returns: [] };
     const job = await migrate({
       source: { uri: lab.hosts[here].uri },
       domain: { name },
       destination: { uri: lab.hosts[there].uri, migrateUri: `tcp://${lab.hosts[there].address}` },
       providers: { instanceMetadata: () => ({}), hostConfig: () => ({}) },
-      backend: timedBackend(returns),
+      backend: timedBackend(times),
     });
     const outcome = await job.outcome;
     const resolvedAt = performance.now();
-    if (outcome.status !== 'completed' || returns[0] === undefined)
+    const returned = times.returns[0];
+    if (outcome.status !== 'completed' || returned === undefined)
       throw new Error(`migration ${i + 1} ${outcome.status}: ${outcome.error?.message}`);
-    lags.push(resolvedAt - returns[0]);
+    lags.push(resolvedAt - returned);
     here = there;
   }
 } finally {

@@ -1,0 +1,143 @@
+/**
+ * The benchmarks' charts as Vega-Lite specifications, rendered to SVG in Node by `vega` (no browser, no
+ * hand-drawn SVG). Each takes the data the results JSON carries.
+ */
+import * as vega from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+
+/** Renders a Vega-Lite spec to an SVG document. */
+export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
+  const svg = await view.toSVG();
+  view.finalize();
+  return `${svg}\n`;
+}
+
+const base = {
+  $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+  background: 'white',
+  config: { font: 'sans-serif', view: { stroke: null }, legend: { labelLimit: 320 } },
+} as const;
+
+type Row = Record<string, string | number | null>;
+
+/** Facet rows titled above each panel, not beside it, so long mode names do not collide with the axis. */
+const ROW_HEADER = {
+  labelAngle: 0,
+  labelOrient: 'top',
+  labelAnchor: 'start',
+  labelFontWeight: 'bold',
+  labelFontSize: 12,
+} as const;
+
+/** Memory left to copy over time, one panel per mode. */
+export function memoryRemainingChart(rows: Row[], subtitle: string): TopLevelSpec {
+  return {
+    ...base,
+    title: { text: 'Memory left to copy', subtitle },
+    data: { values: rows },
+    facet: { row: { field: 'mode', type: 'nominal', title: null, header: ROW_HEADER } },
+    spec: {
+      width: 560,
+      height: 70,
+      mark: { type: 'line', interpolate: 'step-after' },
+      encoding: {
+        x: { field: 't', type: 'quantitative', title: 'seconds since migrate()' },
+        y: { field: 'remainingMiB', type: 'quantitative', title: 'MiB left' },
+        color: { field: 'mode', type: 'nominal', legend: null },
+      },
+    },
+  };
+}
+
+/** The guest's work rate as a share of its rate before the migration, one panel per mode. */
+export function guestRateChart(rows: Row[], subtitle: string): TopLevelSpec {
+  return {
+    ...base,
+    title: { text: "The guest's own work rate during its migration", subtitle },
+    data: { values: rows },
+    facet: { row: { field: 'mode', type: 'nominal', title: null, header: ROW_HEADER } },
+    spec: {
+      width: 560,
+      height: 70,
+      layer: [
+        {
+          mark: { type: 'line', point: { size: 12 } },
+          encoding: {
+            x: { field: 't', type: 'quantitative', title: 'seconds since migrate()' },
+            y: {
+              field: 'percent',
+              type: 'quantitative',
+              title: '% of before',
+              scale: { domain: [0, 120] },
+            },
+            color: { field: 'mode', type: 'nominal', legend: null },
+          },
+        },
+        {
+          mark: { type: 'rule', strokeDash: [4, 4], color: 'gray' },
+          encoding: { x: { field: 'end', type: 'quantitative' } },
+        },
+      ],
+    },
+  };
+}
+
+/** The decision map: total time and the guest's slowdown against dirty rate ÷ link bandwidth, per mode. */
+export function decisionMapChart(rows: Row[], subtitle: string): TopLevelSpec {
+  const panel = (field: string, title: string, log: boolean) => ({
+    width: 300,
+    height: 240,
+    layer: [
+      { mark: { type: 'line' as const } },
+      {
+        mark: { type: 'point' as const, filled: true, size: 70 },
+        encoding: { shape: { field: 'outcome', type: 'nominal' as const, title: 'outcome' } },
+      },
+    ],
+    encoding: {
+      x: {
+        field: 'dirtyPerLink',
+        type: 'quantitative' as const,
+        title: 'guest dirty rate ÷ link bandwidth',
+        scale: { type: 'log' as const, nice: false, padding: 12 },
+      },
+      y: {
+        field,
+        type: 'quantitative' as const,
+        title,
+        ...(log
+          ? { scale: { type: 'log' as const, nice: false, padding: 12 } }
+          : { scale: { domain: [0, 110] } }),
+      },
+      color: { field: 'mode', type: 'nominal' as const, title: 'mode' },
+    },
+  });
+  return {
+    ...base,
+    title: { text: 'Which mode, for which guest: total time and what the guest pays', subtitle },
+    data: { values: rows },
+    hconcat: [
+      panel('totalS', 'total time (s, log)', true),
+      panel('duringPercent', 'guest work rate during (% of before)', false),
+    ],
+  };
+}
+
+/** Event-loop delay and file-read latency of one agent process, with the library and with the naive bindings. */
+export function loopDelayChart(rows: Row[], subtitle: string): TopLevelSpec {
+  return {
+    ...base,
+    title: { text: 'An agent steering 8 migrations: event-loop delay and a file read', subtitle },
+    width: 420,
+    height: 220,
+    data: { values: rows },
+    mark: { type: 'point', filled: true, size: 90 },
+    encoding: {
+      y: { field: 'case', type: 'nominal', title: null, sort: null, axis: { labelLimit: 320 } },
+      x: { field: 'ms', type: 'quantitative', title: 'ms (log scale)', scale: { type: 'log' } },
+      shape: { field: 'figure', type: 'nominal', title: null },
+      color: { field: 'figure', type: 'nominal', title: null },
+    },
+  };
+}
