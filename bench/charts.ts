@@ -62,7 +62,7 @@ export function guestRateChart(rows: Row[], subtitle: string): TopLevelSpec {
       height: 70,
       layer: [
         {
-          mark: { type: 'line', point: { size: 12 } },
+          mark: { type: 'line', interpolate: 'step-before', point: { size: 12 } },
           encoding: {
             x: { field: 't', type: 'quantitative', title: 'seconds since migrate()' },
             y: {

@@ -1,7 +1,11 @@
 /**
- * The guest's own work rate, read from its console (`LMP t=… pages_per_s=…`, once a second) on whichever host
+ * The guest's own work rate, read from its console (`LMP t=… gen=…`, about once a second) on whichever host
  * runs it: the cost the application pays for a migration. Lines are stamped with the bench's clock when they
  * are read (every 250 ms), so source and destination consoles share one time axis.
+ *
+ * Rates come from `gen`, the guest's count of page writes since boot, over its own uptime — not from the
+ * `pages_per_s` it prints: a guest stalled by post-copy's page faults prints nothing for seconds, and an average
+ * of the lines it did print would leave those seconds out.
  */
 import { consoleLines, type HostName, type LabInfo } from '../lab/domain.js';
 
@@ -10,6 +14,8 @@ export interface RateSample {
   atMs: number;
   /** Guest uptime (ms): the same line read twice, from either host, is one sample. */
   uptimeMs: number;
+  /** Page writes since boot. */
+  gen: number;
   pagesPerS: number;
   host: HostName;
   corrupt: number;
@@ -57,6 +63,7 @@ export class GuestRateSampler {
         this.samples.push({
           atMs: now,
           uptimeMs: line.t,
+          gen: line.gen,
           pagesPerS: line.pagesPerS,
           host,
           corrupt: line.corrupt,
@@ -66,16 +73,11 @@ export class GuestRateSampler {
   }
 }
 
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  if (sorted.length === 0) return Number.NaN;
-  const mid = sorted.length >> 1;
-  return sorted.length % 2
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-};
-const mean = (values: number[]): number =>
-  values.length === 0 ? Number.NaN : values.reduce((a, b) => a + b, 0) / values.length;
+/** Page writes per second of guest uptime between two reports. */
+export const rateBetween = (a: RateSample | undefined, b: RateSample | undefined): number =>
+  a === undefined || b === undefined || b.uptimeMs <= a.uptimeMs
+    ? Number.NaN
+    : ((b.gen - a.gen) * 1000) / (b.uptimeMs - a.uptimeMs);
 
 /** Work rate before, during and after a migration that ran from `startMs` to `endMs`, in pages/s. */
 export interface GuestRate {
@@ -85,15 +87,22 @@ export interface GuestRate {
 }
 
 /**
- * The median rate over the 5 s before the migration, the mean over the migration (every second counts: a
- * paused or throttled second is the cost), and the median of 2–8 s after it (the guest settled on its host).
+ * The rate over the 5 s before the migration, over the migration (from the last report before it to the first
+ * after it: every stalled or throttled second counts), and over 2–8 s after it, on the guest's new host.
  */
 export function guestRate(samples: readonly RateSample[], startMs: number, endMs: number): GuestRate {
-  const between = (from: number, to: number) =>
-    samples.filter((s) => s.atMs > from && s.atMs <= to).map((s) => s.pagesPerS);
+  const sorted = [...samples].sort((a, b) => a.uptimeMs - b.uptimeMs);
+  const lastBy = (ms: number) => sorted.filter((s) => s.atMs <= ms).at(-1);
+  const firstFrom = (ms: number) => sorted.find((s) => s.atMs >= ms);
   return {
-    before: median(between(startMs - 5_000, startMs)),
-    during: mean(between(startMs, endMs)),
-    after: median(between(endMs + 2_000, endMs + 8_000)),
+    before: rateBetween(lastBy(startMs - 5_000), lastBy(startMs)),
+    during: rateBetween(lastBy(startMs), firstFrom(endMs)),
+    after: rateBetween(firstFrom(endMs + 2_000), lastBy(endMs + 8_000)),
   };
+}
+
+/** The rate between each report and the one before it, placed at the later one's time. */
+export function rateSteps(samples: readonly RateSample[]): { atMs: number; pagesPerS: number }[] {
+  const sorted = [...samples].sort((a, b) => a.uptimeMs - b.uptimeMs);
+  return sorted.slice(1).map((s, i) => ({ atMs: s.atMs, pagesPerS: rateBetween(sorted[i], s) }));
 }

@@ -5,7 +5,7 @@
  */
 import { destroyGuest, type LabInfo, startGuest, virsh } from '../lab/domain.js';
 import { type MigrationOutcome, migrate } from '../src/index.js';
-import { type GuestRate, GuestRateSampler, guestRate } from './guest-rate.js';
+import { type GuestRate, GuestRateSampler, guestRate, rateSteps } from './guest-rate.js';
 import type { LabMode, LabModeId } from './lab-modes.js';
 
 /** The busy guest every run migrates: 384 MiB of RAM, a 192 MiB buffer rewritten by a CPU-bound writer. */
@@ -157,7 +157,7 @@ export async function runMode(
       steering: outcome.steering.map((s) => `${s.action}${s.error ? ' (failed)' : ''}`),
       ...(outcome.error ? { error: outcome.error.message } : {}),
       progress,
-      rate: samples
+      rate: rateSteps(samples)
         .filter((s) => s.atMs >= t0 - 5_000)
         .map((s) => ({ t: (s.atMs - t0) / 1000, ratio: s.pagesPerS / rate.before })),
     };

@@ -15,6 +15,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { type LabInfo, labDomainType, readLab, shapeLink, stackLabel } from '../lab/domain.js';
+import { rateBetween } from './guest-rate.js';
 import { type LabMode, type LabModeId, labModes } from './lab-modes.js';
 import { BUSY_GUEST, bootBusyGuest, type LabRun, removeEverywhere, runMode } from './lab-run.js';
 import { renderReport } from './report.js';
@@ -95,8 +96,8 @@ let dirty = 0;
 try {
   // Calibration: the guest's own dirty rate on this machine today sets the link.
   const probe = await bootBusyGuest(lab, 6);
-  const before = probe.sampler.samples.slice(-5).map((s) => s.pagesPerS);
-  dirty = dirtyMiBps(before.reduce((a, b) => a + b, 0) / before.length);
+  const recent = probe.sampler.samples.slice(-6);
+  dirty = dirtyMiBps(rateBetween(recent[0], recent.at(-1)));
   probe.sampler.stop();
   removeEverywhere(lab, probe.name);
   linkMiBps = Math.max(2, Math.round(dirty / MAIN_RATIO));
