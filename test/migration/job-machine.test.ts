@@ -453,3 +453,218 @@ describe('job-machine: finer rows', () => {
     ]);
   });
 });
+
+describe('job-machine: the recovering rows', () => {
+  const lost = new Error('link down');
+  const ending = (state: JobState, event: JobEvent) => transition(state, event).state;
+  const preparedWith = (recovery: typeof DEFAULT_RECOVERY): JobEvent => ({
+    type: 'prepared',
+    postCopy: true,
+    monitor,
+    source: 'running',
+    recovery,
+  });
+  /** A start-mode job whose post-copy broke after libvirt's call returned: attempt 1 is scheduled at 1 s. */
+  function broken(options = DEFAULT_RECOVERY): JobState {
+    const ready = run(
+      initialState('start'),
+      { type: 'run' },
+      preparedWith(options),
+      tick(1, 'running', 'post-copy'),
+    ).state;
+    const state = ending(ready, { type: 'migrate-failed', error: lost });
+    return transition(state, { type: 'concluded', source: 'post-copy-failed', stats: undefined }).state;
+  }
+  /** The same break seen by a tick while libvirt's call still runs. */
+  function brokenDuringCall(): JobState {
+    const ready = run(
+      initialState('start'),
+      { type: 'run' },
+      prepared(true),
+      tick(1, 'running', 'post-copy'),
+    );
+    const next = transition(ready.state, {
+      type: 'tick',
+      elapsedSeconds: 2,
+      job: 'running',
+      source: 'post-copy-failed',
+    });
+    expect(next.state.recovery).toMatchObject({ callInFlight: true, attempts: 0 });
+    expect(types(next.actions)).not.toContain('schedule-resume');
+    return next.state;
+  }
+  const failed = (
+    source: 'running' | 'paused' | 'gone' | 'post-copy-failed',
+    sinceFailureMs = 0,
+  ): JobEvent => ({
+    type: 'resume-attempt-failed',
+    error: lost,
+    source,
+    sinceFailureMs,
+  });
+
+  it('resume-due starts only the attempt it was scheduled for, and none while another call runs', () => {
+    const s = broken();
+    expect(transition(s, { type: 'resume-due', attempt: 2 })).toEqual({ state: s, actions: [] });
+    const first = transition(s, { type: 'resume-due', attempt: 1 });
+    expect(first.state.recovery).toMatchObject({ attempts: 1, inFlight: true });
+    expect(first.actions).toEqual([
+      { type: 'report-recovery', event: { kind: 'attempt', cause: 'failed', attempt: 1 } },
+      { type: 'attempt-resume' },
+    ]);
+    // attempt 1 in flight: a second due timer (or a repeated one) changes nothing
+    expect(transition(first.state, { type: 'resume-due', attempt: 2 }).state).toBe(first.state);
+    const during = brokenDuringCall();
+    expect(transition(during, { type: 'resume-due', attempt: 1 }).state).toBe(during);
+    const over = transition(s, { type: 'recovery-expired' }).state;
+    expect(over.phase).toBe('ending');
+  });
+
+  it('recover() waits for the original call, then attempts at once; it is ignored while an attempt runs', () => {
+    const during = brokenDuringCall();
+    const callError = new Error('the call failed');
+    const wanted = transition(during, { type: 'recover' });
+    expect(wanted.actions).toEqual([]);
+    expect(wanted.state.recovery).toMatchObject({ wanted: true, attempts: 0 });
+    // the original call fails as expected: the wanted attempt is scheduled at once (attempt 1, 1 s)
+    const returned = transition(wanted.state, {
+      type: 'migrate-failed',
+      error: callError,
+    });
+    expect(returned.actions).toEqual([{ type: 'schedule-resume', attempt: 1, atMs: 1000 }]);
+    expect(returned.state.recovery).toMatchObject({
+      callInFlight: false,
+      lastError: callError,
+    });
+    const attempting = transition(broken(), { type: 'recover' });
+    expect(types(attempting.actions)).toEqual(['report-recovery', 'attempt-resume']);
+    expect(transition(attempting.state, { type: 'recover' }).state).toBe(attempting.state);
+  });
+
+  it("the original call's failure keeps the first error and, without automatic attempts, waits for recover()", () => {
+    const manual = { ...DEFAULT_RECOVERY, automatic: false };
+    const ready = run(
+      initialState('start'),
+      { type: 'run' },
+      preparedWith(manual),
+      tick(1, 'running', 'post-copy'),
+    ).state;
+    const during = transition(ready, {
+      type: 'tick',
+      elapsedSeconds: 2,
+      job: 'running',
+      source: 'post-copy-failed',
+    });
+    expect(during.state.recovery?.automatic).toBe(false);
+    const first = transition(during.state, { type: 'migrate-failed', error: lost });
+    expect(first.actions).toEqual([]);
+    expect(first.state.recovery?.lastError).toBe(lost);
+    const s = broken();
+    const again = transition(s, { type: 'migrate-failed', error: new Error('second') });
+    expect(again.state.recovery?.lastError).toBe(lost);
+  });
+
+  it('a failed attempt: the guest back on the source or gone ends the job; otherwise the next one is scheduled after the later of the two clocks', () => {
+    const attempting = transition(broken(), { type: 'resume-due', attempt: 1 }).state;
+    expect(transition(attempting, failed('gone')).actions.at(-1)).toEqual({
+      type: 'conclude',
+      destination: true,
+    });
+    for (const source of ['running', 'paused'] as const) {
+      const ended = transition(attempting, failed(source));
+      expect(ended.state.phase).toBe('ending');
+      expect(ended.state.end).toMatchObject({ how: 'failed', error: lost });
+    }
+    // attempt 1 was due at 1 000 ms; it failed 5 000 ms after the break: attempt 2 waits 2 s from then
+    const next = transition(attempting, failed('post-copy-failed', 5_000));
+    expect(next.actions).toEqual([
+      {
+        type: 'report-recovery',
+        event: { kind: 'attempt-failed', cause: 'failed', attempt: 1, error: lost, nextAttemptInMs: 2_000 },
+      },
+      { type: 'schedule-resume', attempt: 2, atMs: 7_000 },
+    ]);
+    expect(next.state.recovery).toMatchObject({ inFlight: false, lastAt: 7_000, lastError: lost });
+    // failed before its own due time (a fast answer): the schedule counts from when it was due
+    const early = transition(attempting, failed('post-copy-failed', 200));
+    expect(early.actions.at(-1)).toEqual({ type: 'schedule-resume', attempt: 2, atMs: 3_000 });
+  });
+
+  it('a failed attempt after the window closed gives up; without automatic attempts it waits for recover()', () => {
+    const attempting = transition(broken(), { type: 'resume-due', attempt: 1 }).state;
+    const closing = transition(attempting, { type: 'recovery-expired' });
+    expect(closing.actions).toEqual([]);
+    expect(closing.state.recovery?.over).toBe('window');
+    expect(transition(closing.state, { type: 'recovery-expired' }).state).toBe(closing.state);
+    const given = transition(closing.state, failed('post-copy-failed', 700_000));
+    expect(given.state.phase).toBe('ending');
+    expect(given.actions.map((a) => (a.type === 'report-recovery' ? a.event : a.type))).toEqual([
+      { kind: 'attempt-failed', cause: 'failed', attempt: 1, error: lost },
+      { kind: 'given-up', cause: 'failed', attempt: 1 },
+      'answer-force-complete',
+      'conclude',
+    ]);
+    const paused = run(
+      initialState('start'),
+      { type: 'run' },
+      prepared(true),
+      tick(1, 'running', 'post-copy'),
+      { type: 'pause-post-copy' },
+      { type: 'postcopy-paused' },
+    ).state;
+    const manual = ending(paused, { type: 'migrate-failed', error: lost });
+    const waiting = transition(manual, {
+      type: 'concluded',
+      source: 'post-copy-failed',
+      stats: undefined,
+    }).state;
+    expect(waiting.recovery).toMatchObject({ cause: 'paused', automatic: false });
+    const tried = transition(
+      transition(waiting, { type: 'recover' }).state,
+      failed('post-copy-failed', 9_000),
+    );
+    expect(tried.state.phase).toBe('recovering');
+    expect(types(tried.actions)).toEqual(['report-recovery']);
+  });
+
+  it('gives up with "attempts" when the last attempt failed, with "refused" and its reason when the versions forbid it', () => {
+    const one = { ...DEFAULT_RECOVERY, maxAttempts: 1 };
+    const attempting = transition(broken(one), { type: 'resume-due', attempt: 1 }).state;
+    const spent = transition(attempting, failed('post-copy-failed', 1_500));
+    expect(spent.state.recovery?.over).toBe('attempts');
+    const refusedFrom = transition(broken(), { type: 'resume-due', attempt: 1 }).state;
+    const refused = transition(refusedFrom, { type: 'resume-refused', reason: 'libvirt 11.3.0 crashes' });
+    expect(refused.state.recovery).toMatchObject({
+      over: 'refused',
+      refused: 'libvirt 11.3.0 crashes',
+      inFlight: false,
+    });
+    expect(refused.actions[0]).toEqual({
+      type: 'report-recovery',
+      event: { kind: 'refused', cause: 'failed', attempt: 1, reason: 'libvirt 11.3.0 crashes' },
+    });
+  });
+
+  it('the error of a give-up without any libvirt error says why', () => {
+    const paused = run(
+      initialState('start'),
+      { type: 'run' },
+      prepared(true),
+      tick(1, 'running', 'post-copy'),
+      { type: 'pause-post-copy' },
+      { type: 'postcopy-paused' },
+      { type: 'tick', elapsedSeconds: 3, job: 'running', source: 'post-copy-failed' },
+    ).state;
+    expect(paused.recovery?.lastError).toBeUndefined();
+    const expired = transition(paused, { type: 'recovery-expired' });
+    expect(expired.state.end).toMatchObject({ how: 'failed' });
+    expect((expired.state.end as { error: Error }).error.message).toBe(
+      'the post-copy was not recovered in time',
+    );
+    const refused = transition(transition(paused, { type: 'recover' }).state, {
+      type: 'resume-refused',
+      reason: 'the destination runs libvirt 11.3.0',
+    });
+    expect((refused.state.end as { error: Error }).error.message).toBe('the destination runs libvirt 11.3.0');
+  });
+});
