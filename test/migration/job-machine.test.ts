@@ -475,6 +475,16 @@ describe('job-machine: the recovering rows', () => {
     const state = ending(ready, { type: 'migrate-failed', error: lost });
     return transition(state, { type: 'concluded', source: 'post-copy-failed', stats: undefined }).state;
   }
+  /** A post-copy the caller paused on purpose (pausePostCopy()), libvirt's call still running. */
+  const pausedOnRequest = () =>
+    run(
+      initialState('start'),
+      { type: 'run' },
+      prepared(true),
+      tick(1, 'running', 'post-copy'),
+      { type: 'pause-post-copy' },
+      { type: 'postcopy-paused' },
+    ).state;
   /** The same break seen by a tick while libvirt's call still runs. */
   function brokenDuringCall(): JobState {
     const ready = run(
@@ -604,14 +614,7 @@ describe('job-machine: the recovering rows', () => {
       'answer-force-complete',
       'conclude',
     ]);
-    const paused = run(
-      initialState('start'),
-      { type: 'run' },
-      prepared(true),
-      tick(1, 'running', 'post-copy'),
-      { type: 'pause-post-copy' },
-      { type: 'postcopy-paused' },
-    ).state;
+    const paused = pausedOnRequest();
     const manual = ending(paused, { type: 'migrate-failed', error: lost });
     const waiting = transition(manual, {
       type: 'concluded',
@@ -646,15 +649,12 @@ describe('job-machine: the recovering rows', () => {
   });
 
   it('the error of a give-up without any libvirt error says why', () => {
-    const paused = run(
-      initialState('start'),
-      { type: 'run' },
-      prepared(true),
-      tick(1, 'running', 'post-copy'),
-      { type: 'pause-post-copy' },
-      { type: 'postcopy-paused' },
-      { type: 'tick', elapsedSeconds: 3, job: 'running', source: 'post-copy-failed' },
-    ).state;
+    const paused = transition(pausedOnRequest(), {
+      type: 'tick',
+      elapsedSeconds: 3,
+      job: 'running',
+      source: 'post-copy-failed',
+    }).state;
     expect(paused.recovery?.lastError).toBeUndefined();
     const expired = transition(paused, { type: 'recovery-expired' });
     expect(expired.state.end).toMatchObject({ how: 'failed' });
