@@ -464,36 +464,20 @@ describe('job-machine: the recovering rows', () => {
     source: 'running',
     recovery,
   });
+  /** A start-mode job in post-copy, libvirt's call still running. */
+  const inPostCopy = (options = DEFAULT_RECOVERY) =>
+    run(initialState('start'), { type: 'run' }, preparedWith(options), tick(1, 'running', 'post-copy')).state;
   /** A start-mode job whose post-copy broke after libvirt's call returned: attempt 1 is scheduled at 1 s. */
   function broken(options = DEFAULT_RECOVERY): JobState {
-    const ready = run(
-      initialState('start'),
-      { type: 'run' },
-      preparedWith(options),
-      tick(1, 'running', 'post-copy'),
-    ).state;
-    const state = ending(ready, { type: 'migrate-failed', error: lost });
+    const state = ending(inPostCopy(options), { type: 'migrate-failed', error: lost });
     return transition(state, { type: 'concluded', source: 'post-copy-failed', stats: undefined }).state;
   }
   /** A post-copy the caller paused on purpose (pausePostCopy()), libvirt's call still running. */
   const pausedOnRequest = () =>
-    run(
-      initialState('start'),
-      { type: 'run' },
-      prepared(true),
-      tick(1, 'running', 'post-copy'),
-      { type: 'pause-post-copy' },
-      { type: 'postcopy-paused' },
-    ).state;
+    run(inPostCopy(), { type: 'pause-post-copy' }, { type: 'postcopy-paused' }).state;
   /** The same break seen by a tick while libvirt's call still runs. */
   function brokenDuringCall(): JobState {
-    const ready = run(
-      initialState('start'),
-      { type: 'run' },
-      prepared(true),
-      tick(1, 'running', 'post-copy'),
-    );
-    const next = transition(ready.state, {
+    const next = transition(inPostCopy(), {
       type: 'tick',
       elapsedSeconds: 2,
       job: 'running',
@@ -553,13 +537,7 @@ describe('job-machine: the recovering rows', () => {
 
   it("the original call's failure keeps the first error and, without automatic attempts, waits for recover()", () => {
     const manual = { ...DEFAULT_RECOVERY, automatic: false };
-    const ready = run(
-      initialState('start'),
-      { type: 'run' },
-      preparedWith(manual),
-      tick(1, 'running', 'post-copy'),
-    ).state;
-    const during = transition(ready, {
+    const during = transition(inPostCopy(manual), {
       type: 'tick',
       elapsedSeconds: 2,
       job: 'running',
