@@ -7,14 +7,15 @@
  * bench/results/agent.json. Targets: p99 loop delay ≤ 20 ms and file read ≤ 50 ms, also while the daemon hangs.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { cpus, totalmem } from 'node:os';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { destroyGuest, readLab, stackLabel, startGuest, waitForConsole } from '../lab/domain.js';
+import { readLab, removeGuestEverywhere, stackLabel, startGuest, waitForConsole } from '../lab/domain.js';
 import { type MigrationJob, migrate } from '../src/index.js';
 import { openNaive } from './naive-bindings.js';
+import { machine, writeResults } from './record.js';
 import { renderReport } from './report.js';
 
 const lab = readLab();
@@ -140,10 +141,7 @@ try {
     }
   }
   await Promise.all(jobs.map((j) => j.outcome));
-  for (const name of names) {
-    destroyGuest(lab, 'src', name);
-    destroyGuest(lab, 'dst', name);
-  }
+  for (const name of names) removeGuestEverywhere(lab, name);
 }
 
 const fmt = (n: number) => n.toFixed(1).padStart(8);
@@ -159,22 +157,14 @@ const met = lib.every((f) => f !== undefined && f.loopP99 <= 20 && f.readP99 <= 
 console.log(
   `targets (library: p99 loop ≤ 20 ms, file read ≤ 50 ms, also while the daemon hangs): ${met ? 'met' : 'MISSED'}`,
 );
-mkdirSync(join(import.meta.dirname, 'results'), { recursive: true });
-writeFileSync(
-  join(import.meta.dirname, 'results', 'agent.json'),
-  `${JSON.stringify(
-    {
-      machine: { cores: cpus().length, model: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30) },
-      stack: { ...lab.stack, label: stackLabel(lab) },
-      date: new Date().toISOString(),
-      guests: GUESTS,
-      phaseMs: PHASE_MS,
-      hangMs: HANG_MS,
-      results,
-      targetsMet: met,
-    },
-    null,
-    2,
-  )}\n`,
-);
+writeResults('agent.json', {
+  machine: machine(),
+  stack: { ...lab.stack, label: stackLabel(lab) },
+  date: new Date().toISOString(),
+  guests: GUESTS,
+  phaseMs: PHASE_MS,
+  hangMs: HANG_MS,
+  results,
+  targetsMet: met,
+});
 await renderReport();

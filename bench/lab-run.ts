@@ -3,7 +3,7 @@
  * migrate it through migrate() in one of the modes, then record what libvirt and the guest say. The guest is
  * removed from both hosts afterwards, whatever happened.
  */
-import { destroyGuest, type LabInfo, startGuest, virsh } from '../lab/domain.js';
+import { type LabInfo, removeGuestEverywhere, startGuest } from '../lab/domain.js';
 import { type MigrationOutcome, migrate } from '../src/index.js';
 import { type GuestRate, GuestRateSampler, guestRate, rateSteps } from './guest-rate.js';
 import type { LabMode, LabModeId } from './lab-modes.js';
@@ -56,18 +56,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const MiB = 1024 * 1024;
 let counter = 0;
 
-/** Removes guest `name` from both hosts (persistent on the destination after a completed migration). */
-export function removeEverywhere(lab: LabInfo, name: string): void {
-  for (const host of ['src', 'dst'] as const) {
-    destroyGuest(lab, host, name);
-    try {
-      virsh(lab.hosts[host].uri, 'undefine', name);
-    } catch {
-      // Transient there, or not there.
-    }
-  }
-}
-
 /** Boots a busy guest and waits for `reports` seconds of its work (the first report comes after its fill). */
 export async function bootBusyGuest(
   lab: LabInfo,
@@ -81,7 +69,7 @@ export async function bootBusyGuest(
     await sampler.reports(reports);
   } catch (error) {
     sampler.stop();
-    removeEverywhere(lab, name);
+    removeGuestEverywhere(lab, name);
     throw error;
   }
   return { name, sampler };
@@ -163,6 +151,6 @@ export async function runMode(
     };
   } finally {
     sampler.stop();
-    removeEverywhere(lab, name);
+    removeGuestEverywhere(lab, name);
   }
 }

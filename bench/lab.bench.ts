@@ -11,13 +11,19 @@
  * Targets reported against: post-copy's total time within 2× the physical bound (memory the guest touches ÷
  * bandwidth) with downtime under 100 ms; tuned auto-converge at least 1.3× faster than QEMU's defaults.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
-import { join } from 'node:path';
-import { type LabInfo, labDomainType, readLab, shapeLink, stackLabel } from '../lab/domain.js';
+import { cpus } from 'node:os';
+import {
+  type LabInfo,
+  labDomainType,
+  readLab,
+  removeGuestEverywhere,
+  shapeLink,
+  stackLabel,
+} from '../lab/domain.js';
 import { rateBetween } from './guest-rate.js';
 import { type LabMode, type LabModeId, labModes } from './lab-modes.js';
-import { BUSY_GUEST, bootBusyGuest, type LabRun, removeEverywhere, runMode } from './lab-run.js';
+import { BUSY_GUEST, bootBusyGuest, type LabRun, runMode } from './lab-run.js';
+import { machine, quantiles, writeResults } from './record.js';
 import { renderReport } from './report.js';
 
 const found = readLab();
@@ -62,14 +68,6 @@ async function runAll(modes: LabMode[], linkMiBps: number, label: string, into: 
   }
 }
 
-const quantiles = (values: number[]) => {
-  const v = values.filter(Number.isFinite).sort((a, b) => a - b);
-  if (v.length === 0) return null;
-  const mid = v.length >> 1;
-  const median = v.length % 2 ? (v[mid] as number) : ((v[mid - 1] as number) + (v[mid] as number)) / 2;
-  return { median, min: v[0] as number, max: v.at(-1) as number };
-};
-
 /** Median, min and max of each figure over a mode's repeats, as bench/results/lab.json carries them. */
 function summarise(id: LabModeId, runs: LabRun[], boundMs: number) {
   const of = (f: (r: LabRun) => number | null) => quantiles(runs.map((r) => f(r) ?? Number.NaN));
@@ -105,7 +103,7 @@ try {
   const recent = probe.sampler.samples.slice(-6);
   dirty = dirtyMiBps(rateBetween(recent[0], recent.at(-1)));
   probe.sampler.stop();
-  removeEverywhere(lab, probe.name);
+  removeGuestEverywhere(lab, probe.name);
   linkMiBps = Math.max(2, Math.round(dirty / MAIN_RATIO));
   console.log(
     `bench:lab — ${stackLabel(lab)}; ${cpus().length} cores; guest ${BUSY_GUEST.memoryMiB} MiB RAM, ` +
@@ -182,37 +180,32 @@ console.log(
     `faster than QEMU's defaults (≥ 1.3): ${(targets.tunedAutoConvergeSpeedup ?? 0) >= 1.3 ? 'met' : 'MISSED'}`,
 );
 
-const dir = join(import.meta.dirname, 'results');
-mkdirSync(dir, { recursive: true });
-writeFileSync(
-  join(dir, 'lab.json'),
-  `${JSON.stringify(
-    {
-      machine: { cores: cpus().length, model: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30) },
-      stack: {
-        qemu: lab.stack.qemu,
-        libvirt: lab.stack.libvirt,
-        accel: labDomainType() === 'kvm' ? 'KVM' : 'TCG',
-        name: lab.stack.name,
-        label: stackLabel(lab),
-      },
-      date: new Date().toISOString(),
-      runs: REPEATS,
-      guest: { ...BUSY_GUEST, dirtyMiBps: Math.round(dirty * 10) / 10 },
-      link: { MiBps: linkMiBps, shaping: 'tc tbf on the lab veth pair, both directions' },
-      boundMs,
-      modes,
-      targets,
-      sweep: sweepPoints,
-      timelines: modeIds.map((id) => ({
-        mode: id,
-        progress: firstOf(id)?.progress,
-        rate: firstOf(id)?.rate,
-      })),
+const written = writeResults(
+  'lab.json',
+  {
+    machine: machine(),
+    stack: {
+      qemu: lab.stack.qemu,
+      libvirt: lab.stack.libvirt,
+      accel: labDomainType() === 'kvm' ? 'KVM' : 'TCG',
+      name: lab.stack.name,
+      label: stackLabel(lab),
     },
-    null,
-    1,
-  )}\n`,
+    date: new Date().toISOString(),
+    runs: REPEATS,
+    guest: { ...BUSY_GUEST, dirtyMiBps: Math.round(dirty * 10) / 10 },
+    link: { MiBps: linkMiBps, shaping: 'tc tbf on the lab veth pair, both directions' },
+    boundMs,
+    modes,
+    targets,
+    sweep: sweepPoints,
+    timelines: modeIds.map((id) => ({
+      mode: id,
+      progress: firstOf(id)?.progress,
+      rate: firstOf(id)?.rate,
+    })),
+  },
+  1,
 );
-console.log(`wrote ${join(dir, 'lab.json')}`);
+console.log(`wrote ${written}`);
 await renderReport();

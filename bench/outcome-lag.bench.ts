@@ -5,19 +5,17 @@
  * wrapped so that the moment `migrateToURI3` resolves is recorded, and prints p50 / p99 / max of the lag.
  * Writes bench/results/outcome-lag.json. Target: within 100 ms of libvirt's return.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { join } from 'node:path';
 import {
-  destroyGuest,
   type HostName,
   readLab,
+  removeGuestEverywhere,
   stackLabel,
   startGuest,
-  virsh,
   waitForConsole,
 } from '../lab/domain.js';
 import { migrate } from '../src/index.js';
+import { writeResults } from './record.js';
 import { type CallTimes, timedBackend } from './timed-backend.js';
 
 const lab = readLab();
@@ -55,14 +53,7 @@ try {
     here = there;
   }
 } finally {
-  for (const host of ['src', 'dst'] as const) {
-    destroyGuest(lab, host, name);
-    try {
-      virsh(lab.hosts[host].uri, 'undefine', name); // persistent where a migration left it
-    } catch {
-      // Transient there.
-    }
-  }
+  removeGuestEverywhere(lab, name);
 }
 
 const sorted = [...lags].sort((a, b) => a - b);
@@ -78,9 +69,10 @@ console.log(
   `outcome after libvirt's return: p50 ${figures.p50.toFixed(1)} ms, p99 ${figures.p99.toFixed(1)} ms, max ${figures.max.toFixed(1)} ms`,
 );
 console.log(`target (within 100 ms of libvirt's return): ${figures.max <= 100 ? 'met' : 'NOT met'}`);
-const dir = join(import.meta.dirname, 'results');
-mkdirSync(dir, { recursive: true });
-writeFileSync(
-  join(dir, 'outcome-lag.json'),
-  `${JSON.stringify({ stack: lab.stack, cores: cpus().length, runs: RUNS, lagMs: figures, samplesMs: lags.map(tenth) }, null, 2)}\n`,
-);
+writeResults('outcome-lag.json', {
+  stack: lab.stack,
+  cores: cpus().length,
+  runs: RUNS,
+  lagMs: figures,
+  samplesMs: lags.map(tenth),
+});

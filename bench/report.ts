@@ -12,9 +12,9 @@ import {
   memoryRemainingChart,
   renderSvg,
 } from './charts.js';
+import { RESULTS_DIR } from './record.js';
 
 const ROOT = join(import.meta.dirname, '..');
-const RESULTS = join(import.meta.dirname, 'results');
 const IMG = join(ROOT, 'docs', 'img');
 const DOC = join(ROOT, 'docs', 'performance.md');
 
@@ -23,7 +23,7 @@ type Range = { median: number; min: number; max: number } | null;
 type Json = any;
 
 const read = (file: string): Json | undefined =>
-  existsSync(join(RESULTS, file)) ? JSON.parse(readFileSync(join(RESULTS, file), 'utf8')) : undefined;
+  existsSync(join(RESULTS_DIR, file)) ? JSON.parse(readFileSync(join(RESULTS_DIR, file), 'utf8')) : undefined;
 const secs = (ms: number | undefined | null) =>
   ms === undefined || ms === null ? '—' : (ms / 1000).toFixed(1);
 const range = (q: Range, f: (n: number) => string) => (q ? `${f(q.median)} (${f(q.min)}–${f(q.max)})` : '—');

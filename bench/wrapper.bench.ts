@@ -7,20 +7,18 @@
  * bench/results/wrapper.json and regenerates docs/performance.md's section.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
   type HostName,
   type LabInfo,
   readLab,
+  removeGuestEverywhere,
   stackLabel,
   startGuest,
   waitForConsole,
 } from '../lab/domain.js';
 import { migrate, planMigration } from '../src/index.js';
-import { removeEverywhere } from './lab-run.js';
+import { machine, type Quantiles, quantiles, writeResults } from './record.js';
 import { renderReport } from './report.js';
 import { type CallTimes, timedBackend } from './timed-backend.js';
 
@@ -119,13 +117,6 @@ async function byLibrary(from: HostName, to: HostName): Promise<LibraryRun> {
   };
 }
 
-const quantiles = (values: number[]) => {
-  const v = [...values].sort((a, b) => a - b);
-  const mid = v.length >> 1;
-  const median = v.length % 2 ? (v[mid] as number) : ((v[mid - 1] as number) + (v[mid] as number)) / 2;
-  return { median, min: v[0] as number, max: v.at(-1) as number };
-};
-
 const virshMs: number[] = [];
 const libraryMs: number[] = [];
 const providersToCallMs: number[] = [];
@@ -154,24 +145,32 @@ try {
       await hop(tool);
   }
 } finally {
-  removeEverywhere(lab, name);
+  removeGuestEverywhere(lab, name);
   await Promise.all(Object.values(connections).map((c) => c.close()));
 }
 
+/** Every list holds one sample per run: an empty one would be this bench's bug. */
+function spread(values: number[]): Quantiles {
+  const q = quantiles(values);
+  if (q === null) throw new Error(`no samples (BENCH_RUNS is ${RUNS}: use 1 or more)`);
+  return q;
+}
+const virsh = spread(virshMs);
+const library = spread(libraryMs);
 const result = {
-  machine: { cores: cpus().length, model: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30) },
+  machine: machine(),
   stack: { ...lab.stack, label: stackLabel(lab) },
   date: new Date().toISOString(),
   runs: RUNS,
   guest: GUEST,
   flagNames,
-  virshMs: quantiles(virshMs),
-  libraryMs: quantiles(libraryMs),
-  providersToCallMs: quantiles(providersToCallMs),
-  beforeCallMs: quantiles(beforeCallMs),
-  callMs: quantiles(callMs),
+  virshMs: virsh,
+  libraryMs: library,
+  providersToCallMs: spread(providersToCallMs),
+  beforeCallMs: spread(beforeCallMs),
+  callMs: spread(callMs),
   steering,
-  ratio: quantiles(libraryMs).median / quantiles(virshMs).median,
+  ratio: library.median / virsh.median,
   samples: { virshMs, libraryMs, providersToCallMs, beforeCallMs, callMs },
 };
 console.log(
@@ -183,6 +182,5 @@ console.log(`ratio ${result.ratio.toFixed(2)}× (target ≤ 1.1×: ${result.rati
 console.log(
   `providers read → libvirt call: median ${result.providersToCallMs.median.toFixed(1)} ms (max ${result.providersToCallMs.max.toFixed(1)} ms)`,
 );
-mkdirSync(join(import.meta.dirname, 'results'), { recursive: true });
-writeFileSync(join(import.meta.dirname, 'results', 'wrapper.json'), `${JSON.stringify(result, null, 2)}\n`);
+writeResults('wrapper.json', result);
 await renderReport();

@@ -361,6 +361,21 @@ export function destroyGuest(lab: LabInfo, host: HostName, name: string): void {
   }
 }
 
+/**
+ * Destroys guest `name` on both hosts and undefines it there: a completed migration leaves it persistent on
+ * its destination. No error when it is not there.
+ */
+export function removeGuestEverywhere(lab: LabInfo, name: string): void {
+  for (const host of ['src', 'dst'] as const) {
+    destroyGuest(lab, host, name);
+    try {
+      virsh(lab.hosts[host].uri, 'undefine', name);
+    } catch {
+      // Transient there, or not there.
+    }
+  }
+}
+
 /** What went wrong with a guest that should be alive and intact. */
 export type GuestFault = 'crashed' | 'corrupt' | 'elsewhere' | 'stalled';
 
