@@ -12,14 +12,13 @@ import { readFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { readLab, removeGuestEverywhere, stackLabel, startGuest, waitForConsole } from '../lab/domain.js';
+import { removeGuestEverywhere, requireLab, stackLabel, startGuest, waitForConsole } from '../lab/domain.js';
 import { type MigrationJob, migrate } from '../src/index.js';
 import { openNaive } from './naive-bindings.js';
 import { machine, writeResults } from './record.js';
 import { renderReport } from './report.js';
 
-const lab = readLab();
-if (!lab) throw new Error('no lab is up: run `sudo npm run lab:up` first (docs/lab.md)');
+const lab = requireLab();
 const GUESTS = Number(process.env.BENCH_GUESTS ?? 8);
 const PHASE_MS = Number(process.env.BENCH_PHASE_MS ?? 10_000);
 const HANG_MS = 10_000;

@@ -12,23 +12,14 @@
  * bandwidth) with downtime under 100 ms; tuned auto-converge at least 1.3× faster than QEMU's defaults.
  */
 import { cpus } from 'node:os';
-import {
-  type LabInfo,
-  labDomainType,
-  readLab,
-  removeGuestEverywhere,
-  shapeLink,
-  stackLabel,
-} from '../lab/domain.js';
+import { labDomainType, removeGuestEverywhere, requireLab, shapeLink, stackLabel } from '../lab/domain.js';
 import { rateBetween } from './guest-rate.js';
 import { type LabMode, type LabModeId, labModes } from './lab-modes.js';
 import { BUSY_GUEST, bootBusyGuest, type LabRun, runMode } from './lab-run.js';
 import { machine, quantiles, writeResults } from './record.js';
 import { renderReport } from './report.js';
 
-const found = readLab();
-if (!found) throw new Error('no lab is up: run `sudo npm run lab:up` first (docs/lab.md)');
-const lab: LabInfo = found;
+const lab = requireLab();
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 const SWEEP = (process.env.BENCH_SWEEP ?? '0.5,1,2,4').split(',').map(Number);
 const MAIN_RATIO = 2;

@@ -8,8 +8,8 @@
 import { cpus } from 'node:os';
 import {
   type HostName,
-  readLab,
   removeGuestEverywhere,
+  requireLab,
   stackLabel,
   startGuest,
   waitForConsole,
@@ -18,8 +18,7 @@ import { migrate } from '../src/index.js';
 import { writeResults } from './record.js';
 import { type CallTimes, timedBackend } from './timed-backend.js';
 
-const lab = readLab();
-if (!lab) throw new Error('no lab is up: run `sudo npm run lab:up` first (docs/lab.md)');
+const lab = requireLab();
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
 const name = `lagbench-${process.pid}`;
 

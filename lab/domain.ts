@@ -151,6 +151,13 @@ export function readLab(stateDir: string = labStateDir()): LabInfo | undefined {
   }
 }
 
+/** The lab that is up, for the benchmarks: throws, saying how to start one, when there is none. */
+export function requireLab(stateDir: string = labStateDir()): LabInfo {
+  const lab = readLab(stateDir);
+  if (!lab) throw new Error('no lab is up: run `sudo npm run lab:up` first (docs/lab.md)');
+  return lab;
+}
+
 /** Runs `virsh -c uri ...args` and returns stdout; throws with virsh's stderr on failure. */
 export function virsh(uri: string, ...args: string[]): string {
   try {
