@@ -4,6 +4,10 @@
  * ≥ 10× a Nova-style Python implementation of the same decisions (bench/nova_peer.py, run here too when
  * python3 is installed). Every check stays on: the metadata is read and validated on every call.
  * ops/s are derived from the mean time per operation.
+ *
+ * These rows plan the same four objects again and again, which the policy remembers;
+ * bench/policy-afresh.bench.ts, run next in a process of its own, shows what an agent pays that reads its
+ * inputs afresh for every migration.
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -18,86 +22,50 @@ import {
   requiredTraits,
 } from '../src/index.js';
 import { BENCH_INSTANCES, BENCH_NOVA_CONF } from './fixtures.js';
+import { PolicyTasks } from './policy-table.js';
 
 const instances: InstanceMetadata[] = BENCH_INSTANCES;
 const hostLiteral = { permitPostCopy: true, permitAutoConverge: true };
 const parsedHost = parseNovaConf(BENCH_NOVA_CONF);
 
 const bench = new Bench({ time: 1500, warmup: true, warmupTime: 300 });
+const tasks = new PolicyTasks();
 let sink = 0;
-const PER_DECISION = new Map<string, number>();
 
 function planFour(host: typeof hostLiteral | typeof parsedHost): void {
   for (let i = 0; i < 4; i++) sink += planMigration({ instance: instances[i], host }).flags;
-}
-PER_DECISION.set('planMigration, host literal (per decision)', 4);
-PER_DECISION.set('planMigration, parseNovaConf config (per decision)', 4);
-PER_DECISION.set('requiredTraits (per instance)', 4);
-
-/** Each task's function, for the CPU-time measurement after tinybench's run. */
-const FNS = new Map<string, () => void>();
-function task(name: string, fn: () => void): [string, () => void] {
-  FNS.set(name, fn);
-  return [name, fn];
 }
 
 const settings = monitorSettings(planMigration({ host: parsedHost }), 8);
 let state: MonitorState = {};
 let elapsed = 0;
 
-bench
-  .add(...task('planMigration, host literal (per decision)', () => planFour(hostLiteral)))
-  .add(...task('planMigration, parseNovaConf config (per decision)', () => planFour(parsedHost)))
-  .add(
-    ...task('parseNovaConf (a 60-line nova.conf)', () => {
-      sink += parseNovaConf(BENCH_NOVA_CONF).downtime;
-    }),
-  )
-  .add(
-    ...task('requiredTraits (per instance)', () => {
-      for (let i = 0; i < 4; i++) sink += requiredTraits(instances[i]).length;
-    }),
-  )
-  .add(
-    ...task('monitorTick (running, one tick)', () => {
-      elapsed = elapsed >= 7000 ? 0 : elapsed + 5;
-      if (elapsed === 0) state = {};
-      const result = monitorTick(settings, state, { elapsedSeconds: elapsed, status: 'running' });
-      state = result.state;
-      sink += result.actions.length;
-    }),
-  );
+const LITERAL = 'planMigration, host literal (per decision)';
+const PARSED = 'planMigration, parseNovaConf config (per decision)';
+tasks.add(bench, LITERAL, () => planFour(hostLiteral), 4);
+tasks.add(bench, PARSED, () => planFour(parsedHost), 4);
+tasks.add(bench, 'parseNovaConf (a 60-line nova.conf)', () => {
+  sink += parseNovaConf(BENCH_NOVA_CONF).downtime;
+});
+tasks.add(
+  bench,
+  'requiredTraits (per instance)',
+  () => {
+    for (let i = 0; i < 4; i++) sink += requiredTraits(instances[i]).length;
+  },
+  4,
+);
+tasks.add(bench, 'monitorTick (running, one tick)', () => {
+  elapsed = elapsed >= 7000 ? 0 : elapsed + 5;
+  if (elapsed === 0) state = {};
+  const result = monitorTick(settings, state, { elapsedSeconds: elapsed, status: 'running' });
+  state = result.state;
+  sink += result.actions.length;
+});
 
 await bench.run();
 
-/**
- * CPU time per operation (user + system time of this process over a timed loop): on a machine shared with
- * other work the wall-clock mean counts the time this process waited for a core; CPU time does not.
- */
-function cpuNsPerOp(fn: () => void, per: number): number {
-  let iterations = 0;
-  const start = process.cpuUsage();
-  const wallStart = performance.now();
-  while (performance.now() - wallStart < 1000 || iterations < 1000) {
-    for (let i = 0; i < 100; i++) fn();
-    iterations += 100;
-  }
-  const used = process.cpuUsage(start);
-  return ((used.user + used.system) * 1000) / (iterations * per);
-}
-
-const rows = bench.tasks.map((task) => {
-  const result = task.result as { latency?: { mean: number; p99?: number } } | undefined;
-  const per = PER_DECISION.get(task.name) ?? 1;
-  const meanNs = ((result?.latency?.mean ?? Number.NaN) * 1e6) / per;
-  const cpuNs = cpuNsPerOp(FNS.get(task.name) as () => void, per);
-  return {
-    task: task.name,
-    'ns/op (mean, wall)': Math.round(meanNs),
-    'ops/s (1e9 / mean)': Math.round(1e9 / meanNs),
-    'ns/op (CPU time)': Math.round(cpuNs),
-  };
-});
+const rows = tasks.rows(bench);
 console.table(rows);
 const load = (await import('node:os')).loadavg()[0];
 console.log(`load average ${load?.toFixed(1)} on ${(await import('node:os')).availableParallelism()} cores`);
@@ -106,8 +74,8 @@ const ns = (name: string) => {
   const row = rows.find((r) => r.task === name);
   return { wall: row?.['ns/op (mean, wall)'] ?? Number.NaN, cpu: row?.['ns/op (CPU time)'] ?? Number.NaN };
 };
-const literal = ns('planMigration, host literal (per decision)');
-const parsed = ns('planMigration, parseNovaConf config (per decision)');
+const literal = ns(LITERAL);
+const parsed = ns(PARSED);
 const verdict = (value: { wall: number; cpu: number }, target: number) =>
   `${value.wall} ns/decision wall-clock (${value.wall <= target ? 'met' : 'MISSED'}), ${value.cpu} ns CPU time ` +
   `(${value.cpu <= target ? 'met' : 'MISSED'}) — target ≤ ${target} ns`;

@@ -114,6 +114,12 @@ const LAST_RESOLUTION = new WeakMap<object, Resolution>();
 /** The object of the last call and its entry of {@link LAST_RESOLUTION}: a pointer comparison, no hashing. */
 let lastPartial: object | undefined;
 let lastResolution: Resolution | undefined;
+/**
+ * The last caller literal's resolution, kept apart from the object: an agent that writes its host literal
+ * afresh for every call (`host: { permitPostCopy: true }`) gets the config it got before when the keys and
+ * values are the same, instead of a new one to validate and freeze, and a new `WeakMap` entry, every time.
+ */
+let lastLiteral: Resolution | undefined;
 
 /** Records a config made from files, with where each of its options came from. */
 export function rememberWithOrigins(
@@ -199,6 +205,9 @@ function resolveFresh(partial: object): Readonly<HostConfig> {
   if (!isPlainObject(partial)) {
     throw invalidHostConfig('host', partial, 'pass a plain object of HostConfig options, or leave it out');
   }
+  if (lastLiteral !== undefined && unchanged(partial as Record<string, unknown>, lastLiteral)) {
+    return lastLiteral.config;
+  }
   const config: HostConfig = { ...DEFAULT_HOST_CONFIG };
   const writable = config as unknown as Record<string, unknown>;
   const keys: string[] = [];
@@ -221,6 +230,7 @@ function resolveFresh(partial: object): Readonly<HostConfig> {
   LAST_RESOLUTION.set(partial, resolution);
   lastPartial = partial;
   lastResolution = resolution;
+  lastLiteral = resolution;
   return config;
 }
 

@@ -34,14 +34,10 @@ const MAX_COMPARED = 80;
 
 /** Lower-case letters and digits only: `' Compute:Live-Migration_Post_Copy'` → `'computelivemigrationpostcopy'`. */
 function normalize(key: string): string {
-  const lower = key.slice(0, MAX_COMPARED).toLowerCase();
-  let out = '';
-  for (let i = 0; i < lower.length; i++) {
-    const c = lower.charCodeAt(i);
-    if ((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39)) out += lower[i];
-  }
-  return out;
+  return key.slice(0, MAX_COMPARED).toLowerCase().replace(NOT_ALPHANUMERIC, '');
 }
+
+const NOT_ALPHANUMERIC = /[^a-z0-9]/g;
 
 /**
  * Whether `key` looks like one of our keys without being it: it contains a piece of one (`post_copy`,
@@ -56,8 +52,32 @@ function normalize(key: string): string {
 export function resemblesOurKey(key: string): boolean {
   const n = normalize(key);
   for (const stem of STEMS) if (n.includes(stem)) return true;
-  for (const known of NORMALIZED_KNOWN) if (editDistance(n, known) <= MAX_TYPO_DISTANCE) return true;
+  for (const known of NORMALIZED_KNOWN) if (withinDistance(n, known, MAX_TYPO_DISTANCE)) return true;
   return false;
+}
+
+/**
+ * `editDistance(a, b) <= max`, without the full table: a length difference above `max` already decides, and
+ * the walk stops at the first row whose every cell is above `max` (later rows only grow).
+ */
+function withinDistance(a: string, b: string, max: number): boolean {
+  if (Math.abs(a.length - b.length) > max) return false;
+  let previous = new Array<number>(b.length + 1);
+  let current = new Array<number>(b.length + 1);
+  for (let j = 0; j <= b.length; j++) previous[j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    current[0] = i;
+    let rowMin = i;
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      const cell = Math.min(substitution, (previous[j] as number) + 1, (current[j - 1] as number) + 1);
+      current[j] = cell;
+      if (cell < rowMin) rowMin = cell;
+    }
+    if (rowMin > max) return false;
+    [previous, current] = [current, previous];
+  }
+  return (previous[b.length] as number) <= max;
 }
 
 /**

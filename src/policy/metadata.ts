@@ -68,14 +68,43 @@ const IMAGE_SHAPE_KEYS = new Set([
   'visibility',
   'image',
 ]);
-const NESTED_SHAPE_KEYS = new Set([
+const NESTED_SHAPE_KEYS = [
   'extra_specs',
   'properties',
   'flavor',
   'image',
   'flavorExtraSpecs',
   'imageProperties',
-]);
+];
+
+/**
+ * What a key of a bag (other than ours) is to the scan: anyone else's key (ignored), one of
+ * {@link NESTED_SHAPE_KEYS} (its value must not be an object), or one that resembles ours without being it
+ * (refused).
+ */
+type KeyKind = 'other' | 'nested-shape' | 'misspelt';
+
+/**
+ * Each key name's kind, worked out once: a cloud's flavors and images share a few hundred key names, and an
+ * agent reads them afresh for every migration, while telling a misspelling costs an edit distance. A kind
+ * depends on the name alone. Bounded, so metadata full of random keys cannot grow it without end; names
+ * longer than {@link MAX_KIND_KEY} are judged every time.
+ */
+const KEY_KINDS = new Map<string, KeyKind>();
+const MAX_KINDS = 4096;
+const MAX_KIND_KEY = 120;
+
+function kindOf(key: string): KeyKind {
+  let kind = KEY_KINDS.get(key);
+  if (kind === undefined) {
+    kind = NESTED_SHAPE_KEYS.includes(key) ? 'nested-shape' : resemblesOurKey(key) ? 'misspelt' : 'other';
+    if (key.length <= MAX_KIND_KEY) {
+      if (KEY_KINDS.size >= MAX_KINDS) KEY_KINDS.clear();
+      KEY_KINDS.set(key, kind);
+    }
+  }
+  return kind;
+}
 
 /**
  * What a scan of a bag's keys found: its own enumerable keys, those of them whose value must never be an
@@ -89,13 +118,39 @@ interface Scan {
 }
 
 /**
- * The last scan of each bag: an agent plans every migration of an instance with the same objects, and a bag
- * whose keys are still the same (same names, same order) needs no second scan for misspellings — a key's
+ * Scans already made, by bag: an agent plans every migration of an instance with the same objects, and a bag
+ * whose keys are still the same (same names, same order) needs no second scan for misspelt keys — a key's
  * verdict depends on its name alone. Everything else is checked again on every call: the prototype, the
  * values of the nested-shape keys, and the values of our keys. Only own enumerable keys are metadata, as in
  * JSON.
+ *
+ * A bag enters {@link SCANNED} only when it comes back: an agent that reads its metadata afresh for every
+ * migration would otherwise pay a `WeakMap` entry per bag, and the garbage collector its sweep of them, for a
+ * scan never asked for again. Until then it waits in a small ring of the last bags scanned ({@link RECENT}),
+ * which keeps at most {@link RECENT_SCANS} bags of each slot alive.
  */
 const SCANNED = new WeakMap<object, Scan>();
+const RECENT_SCANS = 16;
+
+class RecentScans {
+  private readonly bags: unknown[] = new Array(RECENT_SCANS).fill(undefined);
+  private readonly scans: (Scan | undefined)[] = new Array(RECENT_SCANS).fill(undefined);
+  private next = 0;
+
+  find(bag: object): Scan | undefined {
+    for (let i = 0; i < RECENT_SCANS; i++) if (this.bags[i] === bag) return this.scans[i];
+    return undefined;
+  }
+
+  /** Over the oldest. */
+  remember(bag: object, scan: Scan): void {
+    this.bags[this.next] = bag;
+    this.scans[this.next] = scan;
+    this.next = (this.next + 1) % RECENT_SCANS;
+  }
+}
+
+const RECENT: Record<Slot, RecentScans> = { flavor: new RecentScans(), image: new RecentScans() };
 
 /**
  * Reads, validates and merges the instance's requests. Throws `INVALID_BOOLEAN`, `INVALID_ARGUMENT` (metadata
@@ -232,17 +287,20 @@ function scanBag(bag: unknown, name: string, slot: Slot): Scan | undefined {
   }
   // A bag scanned before with the same keys needs no second look at their names; the values that the scan
   // checked are read and checked again.
-  const last = SCANNED.get(bag);
+  const kept = SCANNED.get(bag);
+  const last = kept ?? RECENT[slot].find(bag);
   if (last !== undefined && sameKeys(bag, last.keys)) {
     const { nested } = last;
     for (let i = 0; i < nested.length; i++) {
       const key = nested[i] as string;
       if (isObject(bag[key])) throw nestedShape(name, key, slot);
     }
+    if (kept === undefined) SCANNED.set(bag, last);
     return last;
   }
-  const scan = scanKeys(bag, Object.keys(bag), name, slot);
-  SCANNED.set(bag, scan);
+  const scan = scanKeys(bag, name, slot);
+  if (last === undefined) RECENT[slot].remember(bag, scan);
+  else SCANNED.set(bag, scan);
   return scan;
 }
 
@@ -269,39 +327,51 @@ function sameKeys(bag: Record<string, unknown>, last: readonly string[]): boolea
  * Refuses a key that resembles ours without being it (`..._postcopy`, a leading no-break space, the image's
  * spelling in a flavor): ignoring it would silently let the host decide against the user's wish.
  */
-function scanKeys(bag: Record<string, unknown>, keys: string[], name: string, slot: Slot): Scan {
+function scanKeys(bag: Record<string, unknown>, name: string, slot: Slot): Scan {
   const own = slot === 'flavor' ? FLAVOR_KEYS : IMAGE_KEYS;
-  const where = slot === 'flavor' ? FLAVOR_WHERE : IMAGE_WHERE;
-  const nested: string[] = [];
-  for (const key of keys) {
-    if (own.includes(key)) continue;
-    if (NESTED_SHAPE_KEYS.has(key)) {
-      if (isObject(bag[key])) throw nestedShape(name, key, slot);
-      nested.push(key);
+  const autoConvergeKey = own[0];
+  const postCopyKey = own[1];
+  const scan: Scan = { keys: [], nested: [], autoConverge: false, postCopy: false };
+  for (const key in bag) {
+    if (!hasOwn(bag, key)) continue;
+    scan.keys.push(key);
+    if (key === autoConvergeKey) scan.autoConverge = true;
+    else if (key === postCopyKey) scan.postCopy = true;
+    else {
+      const kind = kindOf(key);
+      if (kind === 'nested-shape') {
+        if (isObject(bag[key])) throw nestedShape(name, key, slot);
+        scan.nested.push(key);
+      } else if (kind === 'misspelt') throw misspeltKey(bag, key, slot);
     }
-    if (!resemblesOurKey(key)) continue;
-    const { closest, closestSlot, suggestion } = closestKey(key, slot);
-    const other =
-      closestSlot === slot
-        ? ''
-        : ` (${quote(key) === `"${closest}"` ? 'that is' : 'it is close to'} the ${closestSlot === 'flavor' ? FLAVOR_WHERE : IMAGE_WHERE} "${closest}"; the ${where} is spelt differently)`;
-    throw new MigrationPolicyError(
-      'INVALID_ARGUMENT',
-      `${where} ${quote(key)} is not a live-migration key this library reads, so the host would decide ` +
-        `instead: did you mean "${suggestion}"?${other} Known ${where} keys: ${own.map((k) => `"${k}"`).join(', ')}`,
-      { key: boundKey(key), value: bag[key] },
-    );
   }
-  return {
-    keys,
-    nested,
-    autoConverge: keys.includes(own[0] as string),
-    postCopy: keys.includes(own[1] as string),
-  };
+  return scan;
 }
 
-const FLAVOR_KEYS: readonly string[] = [METADATA_KEYS.autoConverge.flavor, METADATA_KEYS.postCopy.flavor];
-const IMAGE_KEYS: readonly string[] = [METADATA_KEYS.autoConverge.image, METADATA_KEYS.postCopy.image];
+function misspeltKey(bag: Record<string, unknown>, key: string, slot: Slot): MigrationPolicyError {
+  const own = slot === 'flavor' ? FLAVOR_KEYS : IMAGE_KEYS;
+  const where = slot === 'flavor' ? FLAVOR_WHERE : IMAGE_WHERE;
+  const { closest, closestSlot, suggestion } = closestKey(key, slot);
+  const other =
+    closestSlot === slot
+      ? ''
+      : ` (${quote(key) === `"${closest}"` ? 'that is' : 'it is close to'} the ${closestSlot === 'flavor' ? FLAVOR_WHERE : IMAGE_WHERE} "${closest}"; the ${where} is spelt differently)`;
+  return new MigrationPolicyError(
+    'INVALID_ARGUMENT',
+    `${where} ${quote(key)} is not a live-migration key this library reads, so the host would decide ` +
+      `instead: did you mean "${suggestion}"?${other} Known ${where} keys: ${own.map((k) => `"${k}"`).join(', ')}`,
+    { key: boundKey(key), value: bag[key] },
+  );
+}
+
+const FLAVOR_KEYS: readonly [string, string] = [
+  METADATA_KEYS.autoConverge.flavor,
+  METADATA_KEYS.postCopy.flavor,
+];
+const IMAGE_KEYS: readonly [string, string] = [
+  METADATA_KEYS.autoConverge.image,
+  METADATA_KEYS.postCopy.image,
+];
 
 function nestedShape(name: string, key: string, slot: Slot): MigrationPolicyError {
   const helper = slot === 'flavor' ? 'metadataFromFlavor(flavor)' : 'metadataFromImage(image)';

@@ -1,4 +1,6 @@
 /** Rules the mutation run found unpinned in the new code: each test kills a mutant that was not equivalent. */
+
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   assertAbortAllowed,
@@ -8,8 +10,8 @@ import {
   resolveInstancePolicy,
 } from '../../src/index.js';
 import { boundKey } from '../../src/policy/guard.js';
-import { editDistance } from '../../src/policy/key-match.js';
-import { AC_FLAVOR, AC_IMAGE, expectPolicyError, PC_FLAVOR, PC_IMAGE } from './helpers.js';
+import { editDistance, resemblesOurKey } from '../../src/policy/key-match.js';
+import { AC_FLAVOR, AC_IMAGE, expectPolicyError, fcRuns, PC_FLAVOR, PC_IMAGE } from './helpers.js';
 
 describe('editDistance', () => {
   it.each([
@@ -181,5 +183,56 @@ describe('bounded keys', () => {
     expect(expectPolicyError(() => planMigration({ [key]: 1 } as never), 'INVALID_ARGUMENT').key).toBe(
       `${'z'.repeat(200)}…`,
     );
+  });
+});
+
+describe('resemblesOurKey, with its early exits, against the full edit distance', () => {
+  const KNOWN = ['computelivemigrationautoconverge', 'computelivemigrationpostcopy'];
+  const STEMS = ['livemigr', 'migration', 'postcop', 'postcpy', 'autoconv', 'converge'];
+  /** The rule as written in key-match.ts's comment, computed the slow way. */
+  const reference = (key: string) => {
+    const n = key
+      .slice(0, 80)
+      .toLowerCase()
+      .replace(/[^a-z0-9]/g, '');
+    return STEMS.some((stem) => n.includes(stem)) || KNOWN.some((known) => editDistance(n, known) <= 4);
+  };
+  /** Our keys with a few characters changed, dropped or added: near the distance limit on both sides. */
+  const nearKey = fc
+    .tuple(
+      fc.constantFrom(...KNOWN),
+      fc.array(fc.tuple(fc.nat(40), fc.constantFrom('', 'x', 'q', '_', 'zz', 'k')), { maxLength: 7 }),
+    )
+    .map(([key, edits]) =>
+      edits.reduce(
+        (text, [at, insert]) =>
+          text.slice(0, at % (text.length + 1)) + insert + text.slice((at % (text.length + 1)) + 1),
+        key,
+      ),
+    );
+
+  it('agrees on keys near ours and on any other string', () => {
+    fc.assert(
+      fc.property(fc.oneof(nearKey, fc.string({ maxLength: 50 })), (key) => {
+        expect(resemblesOurKey(key)).toBe(reference(key));
+      }),
+      { numRuns: fcRuns(2_000) },
+    );
+  });
+
+  // No stem in any of these: only the distance decides, 4 edits in, 5 out.
+  it.each([
+    ['computeliveXigrXtionpoXtcXpy', true],
+    ['computeliveXigrXtionpoXtcXpX', false],
+    ['computeXiveXigrationautocXnvXrge', true],
+    ['computeXiveXigrXtionautocXnvXrgX', false],
+    // Four characters shorter and four edits away: the length difference alone does not rule it out.
+    ['omputelivigrationpotcopy', true],
+    ['omputelivigrationpotcop', false],
+    // Two edits from the first 24 characters of ours, but six from the whole key.
+    ['computeliveXigrationpoXt', false],
+  ])('%j: %s', (key, expected) => {
+    expect(resemblesOurKey(key)).toBe(expected);
+    expect(reference(key)).toBe(expected);
   });
 });

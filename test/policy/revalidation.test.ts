@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { planMigration, resolveHostConfig, resolveInstancePolicy } from '../../src/index.js';
-import { expectPolicyError, PC_FLAVOR, PC_IMAGE } from './helpers.js';
+import { AC_IMAGE, expectPolicyError, PC_FLAVOR, PC_IMAGE } from './helpers.js';
 
 describe('a bag seen before is checked again', () => {
   it('refuses a bag whose prototype was replaced since it was scanned', () => {
@@ -121,5 +121,100 @@ describe('a host literal resolved before is checked again', () => {
     delete host.permitPostCopy;
     Object.setPrototypeOf(host, { permitPostCopy: true });
     expectPolicyError(() => resolveHostConfig(host), 'INVALID_HOST_CONFIG');
+  });
+});
+
+describe('a fresh host literal with the same options as the last one', () => {
+  it('gets the config resolved before, and a changed one its own', () => {
+    const first = resolveHostConfig({ permitPostCopy: true, downtime: 300 });
+    expect(resolveHostConfig({ permitPostCopy: true, downtime: 300 })).toBe(first);
+    const changed = resolveHostConfig({ permitPostCopy: true, downtime: 400 });
+    expect(changed).not.toBe(first);
+    expect(changed.downtime).toBe(400);
+    // Same values under keys in another order: a literal of its own, resolved to the same options.
+    const reordered = resolveHostConfig({ downtime: 400, permitPostCopy: true });
+    expect(reordered).toEqual(changed);
+  });
+
+  it('is refused when its prototype is not plain or a value is inherited, as a new literal would be', () => {
+    resolveHostConfig({ permitPostCopy: true });
+    const notPlain = Object.assign(Object.create(Map.prototype), { permitPostCopy: true });
+    expect(expectPolicyError(() => resolveHostConfig(notPlain), 'INVALID_HOST_CONFIG').key).toBe('host');
+    resolveHostConfig({ permitPostCopy: true });
+    const inherited = Object.create({ permitPostCopy: true });
+    expectPolicyError(() => resolveHostConfig(inherited), 'INVALID_HOST_CONFIG');
+  });
+
+  it('is checked again when a value turned invalid', () => {
+    resolveHostConfig({ permitPostCopy: true });
+    const wrongType: Record<string, unknown> = { permitPostCopy: 'true' };
+    expectPolicyError(() => resolveHostConfig(wrongType), 'INVALID_HOST_CONFIG');
+  });
+});
+
+describe('many bags, and bags read afresh', () => {
+  /** More bags than the policy keeps scans of, so the first ones are scanned again when they come back. */
+  const MANY = 40;
+
+  it('refuses a misspelt key added to any of many bags seen before', () => {
+    const bags = Array.from(
+      { length: MANY },
+      (_, i) => ({ 'hw:numa_nodes': String(i) }) as Record<string, unknown>,
+    );
+    for (const bag of bags) expect(resolveInstancePolicy({ flavorExtraSpecs: bag })).toEqual({});
+    for (const at of [0, MANY - 1]) {
+      const bag = bags[at] as Record<string, unknown>;
+      bag['hw:live_migration_post_copy'] = 'false';
+      const error = expectPolicyError(
+        () => resolveInstancePolicy({ flavorExtraSpecs: bag }),
+        'INVALID_ARGUMENT',
+      );
+      expect(error.key).toBe('hw:live_migration_post_copy');
+      delete bag['hw:live_migration_post_copy'];
+      bag[PC_FLAVOR] = 'false';
+      expect(resolveInstancePolicy({ flavorExtraSpecs: bag })).toEqual({ postCopy: false });
+    }
+  });
+
+  it('reads our key from a bag whose keys changed while it was among the last seen', () => {
+    const bag: Record<string, unknown> = { 'hw:cpu_policy': 'dedicated' };
+    expect(resolveInstancePolicy({ flavorExtraSpecs: bag })).toEqual({});
+    bag[PC_FLAVOR] = 'false';
+    expect(resolveInstancePolicy({ flavorExtraSpecs: bag })).toEqual({ postCopy: false });
+    delete bag[PC_FLAVOR];
+    expect(resolveInstancePolicy({ flavorExtraSpecs: bag })).toEqual({});
+  });
+
+  it('judges a key name the same way however many other names came before it', () => {
+    // Enough distinct names to fill the policy's memory of key names more than once.
+    for (let i = 0; i < 10_000; i++) resolveInstancePolicy({ imageProperties: { [`os_tag_${i}`]: 'x' } });
+    const misspelt = expectPolicyError(
+      () => resolveInstancePolicy({ imageProperties: { compute_live_migration_postcopy: 'true' } }),
+      'INVALID_ARGUMENT',
+    );
+    expect(misspelt.message).toMatch(
+      /^image property "compute_live_migration_postcopy" is not a live-migration key/,
+    );
+    expect(misspelt.message).toContain(`did you mean "${PC_IMAGE}"`);
+    expect(misspelt.message).toContain(`Known image property keys: "${AC_IMAGE}", "${PC_IMAGE}"`);
+    const nested = expectPolicyError(
+      () => resolveInstancePolicy({ imageProperties: { properties: {} } }),
+      'INVALID_ARGUMENT',
+    );
+    expect(nested.key).toBe('imageProperties.properties');
+    expect(resolveInstancePolicy({ imageProperties: { os_tag_1: 'x', [PC_IMAGE]: 'yes' } })).toEqual({
+      postCopy: true,
+    });
+  });
+
+  it('refuses a long misspelt key every time, not only the first', () => {
+    const key = `compute:live_migration_post_copy_${'x'.repeat(300)}`;
+    for (let i = 0; i < 2; i++) {
+      const error = expectPolicyError(
+        () => resolveInstancePolicy({ flavorExtraSpecs: { [key]: 'true' } }),
+        'INVALID_ARGUMENT',
+      );
+      expect(error.key).toBe(`${key.slice(0, 200)}…`);
+    }
   });
 });
