@@ -168,6 +168,21 @@ describe('parsePropertiesString (osc-lib format_dict output)', () => {
     expect({ ...parsePropertiesString("a='1',b='2'", 'p') }).toEqual({ a: "1',b='2" });
   });
 
+  it('starts a value after its opening quote: a value may begin with what looks like the next key', () => {
+    expect({ ...parsePropertiesString("a=', b='x'", 'p') }).toEqual({ a: ", b='x" });
+  });
+
+  it('ends a value only at a quote followed by ", " and a key, not by a key alone', () => {
+    expect({ ...parsePropertiesString("a='x'yzb='1'", 'p') }).toEqual({ a: "x'yzb='1" });
+  });
+
+  it('sees the next key= up to 300 characters ahead, and no further', () => {
+    const near = 'k'.repeat(297);
+    expect({ ...parsePropertiesString(`a='1', ${near}='2'`, 'p') }).toEqual({ a: '1', [near]: '2' });
+    const far = 'k'.repeat(299);
+    expect({ ...parsePropertiesString(`a='1', ${far}='2'`, 'p') }).toEqual({ a: `1', ${far}='2` });
+  });
+
   it.each(["a='1", 'a=1', "='1'", "a='1', ", "a='1', b"])('refuses %j', (text) => {
     const error = expectPolicyError(
       () => parsePropertiesString(text, 'flavor.properties'),
