@@ -331,10 +331,11 @@ function scanKeys(bag: Record<string, unknown>, name: string, slot: Slot): Scan 
   const own = slot === 'flavor' ? FLAVOR_KEYS : IMAGE_KEYS;
   const autoConvergeKey = own[0];
   const postCopyKey = own[1];
-  const scan: Scan = { keys: [], nested: [], autoConverge: false, postCopy: false };
-  for (const key in bag) {
-    if (!hasOwn(bag, key)) continue;
-    scan.keys.push(key);
+  // Own enumerable keys only, as JSON has them; one copy of V8's key cache rather than a push per key.
+  const keys = Object.keys(bag);
+  const scan: Scan = { keys, nested: [], autoConverge: false, postCopy: false };
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
     if (key === autoConvergeKey) scan.autoConverge = true;
     else if (key === postCopyKey) scan.postCopy = true;
     else {
