@@ -118,7 +118,7 @@ interface Scan {
 }
 
 /**
- * Scans already made, by bag: an agent plans every migration of an instance with the same objects, and a bag
+ * Scans already made, by slot and bag: an agent plans every migration of an instance with the same objects, and a bag
  * whose keys are still the same (same names, same order) needs no second scan for misspelt keys — a key's
  * verdict depends on its name alone. Everything else is checked again on every call: the prototype, the
  * values of the nested-shape keys, and the values of our keys. Only own enumerable keys are metadata, as in
@@ -129,7 +129,7 @@ interface Scan {
  * scan never asked for again. Until then it waits in a small ring of the last bags scanned ({@link RECENT}),
  * which keeps at most {@link RECENT_SCANS} bags of each slot alive.
  */
-const SCANNED = new WeakMap<object, Scan>();
+const SCANNED: Record<Slot, WeakMap<object, Scan>> = { flavor: new WeakMap(), image: new WeakMap() };
 const RECENT_SCANS = 16;
 
 class RecentScans {
@@ -287,7 +287,9 @@ function scanBag(bag: unknown, name: string, slot: Slot): Scan | undefined {
   }
   // A bag scanned before with the same keys needs no second look at their names; the values that the scan
   // checked are read and checked again.
-  const kept = SCANNED.get(bag);
+  // By slot: the same object passed as image properties after it was a flavor's extra specs is read with the
+  // image's keys, where a flavor key is a misspelling.
+  const kept = SCANNED[slot].get(bag);
   const last = kept ?? RECENT[slot].find(bag);
   if (last !== undefined && sameKeys(bag, last.keys)) {
     const { nested } = last;
@@ -295,12 +297,12 @@ function scanBag(bag: unknown, name: string, slot: Slot): Scan | undefined {
       const key = nested[i] as string;
       if (isObject(bag[key])) throw nestedShape(name, key, slot);
     }
-    if (kept === undefined) SCANNED.set(bag, last);
+    if (kept === undefined) SCANNED[slot].set(bag, last);
     return last;
   }
   const scan = scanKeys(bag, name, slot);
   if (last === undefined) RECENT[slot].remember(bag, scan);
-  else SCANNED.set(bag, scan);
+  else SCANNED[slot].set(bag, scan);
   return scan;
 }
 

@@ -218,3 +218,18 @@ describe('many bags, and bags read afresh', () => {
     }
   });
 });
+
+describe('one object passed as a flavor’s extra specs and then as image properties', () => {
+  it('is read with the image’s keys the second time, however often it was planned as a flavor', () => {
+    const bag: Record<string, unknown> = { 'hw:cpu_policy': 'dedicated', [PC_FLAVOR]: 'true' };
+    for (let i = 0; i < 3; i++)
+      expect(resolveInstancePolicy({ flavorExtraSpecs: bag })).toEqual({ postCopy: true });
+    const error = expectPolicyError(
+      () => resolveInstancePolicy({ imageProperties: bag }),
+      'INVALID_ARGUMENT',
+    );
+    expect(error.key).toBe(PC_FLAVOR);
+    expect(error.message).toContain(`did you mean "${PC_IMAGE}"`);
+    expect(resolveInstancePolicy({ flavorExtraSpecs: bag })).toEqual({ postCopy: true });
+  });
+});
