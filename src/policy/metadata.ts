@@ -118,18 +118,20 @@ interface Scan {
 }
 
 /**
- * Scans already made, by slot and bag: an agent plans every migration of an instance with the same objects, and a bag
- * whose keys are still the same (same names, same order) needs no second scan for misspelt keys — a key's
- * verdict depends on its name alone. Everything else is checked again on every call: the prototype, the
- * values of the nested-shape keys, and the values of our keys. Only own enumerable keys are metadata, as in
- * JSON.
+ * Scans already made, one map per slot (the same object read as image properties after it was a flavor's
+ * extra specs is read with the image's keys, where a flavor key is a misspelling). An agent plans every
+ * migration of an instance with the same objects, and a bag whose keys are still the same (same names, same
+ * order) needs no second scan for misspelt keys — a key's verdict depends on its name alone. Everything else
+ * is checked again on every call: the prototype, the values of the nested-shape keys, and the values of our
+ * keys. Only own enumerable keys are metadata, as in JSON.
  *
- * A bag enters {@link SCANNED} only when it comes back: an agent that reads its metadata afresh for every
+ * A bag enters these maps only when it comes back: an agent that reads its metadata afresh for every
  * migration would otherwise pay a `WeakMap` entry per bag, and the garbage collector its sweep of them, for a
  * scan never asked for again. Until then it waits in a small ring of the last bags scanned ({@link RECENT}),
  * which keeps at most {@link RECENT_SCANS} bags of each slot alive.
  */
-const SCANNED: Record<Slot, WeakMap<object, Scan>> = { flavor: new WeakMap(), image: new WeakMap() };
+const SCANNED_FLAVORS = new WeakMap<object, Scan>();
+const SCANNED_IMAGES = new WeakMap<object, Scan>();
 const RECENT_SCANS = 16;
 
 class RecentScans {
@@ -287,9 +289,8 @@ function scanBag(bag: unknown, name: string, slot: Slot): Scan | undefined {
   }
   // A bag scanned before with the same keys needs no second look at their names; the values that the scan
   // checked are read and checked again.
-  // By slot: the same object passed as image properties after it was a flavor's extra specs is read with the
-  // image's keys, where a flavor key is a misspelling.
-  const kept = SCANNED[slot].get(bag);
+  const scanned = slot === 'flavor' ? SCANNED_FLAVORS : SCANNED_IMAGES;
+  const kept = scanned.get(bag);
   const last = kept ?? RECENT[slot].find(bag);
   if (last !== undefined && sameKeys(bag, last.keys)) {
     const { nested } = last;
@@ -297,12 +298,12 @@ function scanBag(bag: unknown, name: string, slot: Slot): Scan | undefined {
       const key = nested[i] as string;
       if (isObject(bag[key])) throw nestedShape(name, key, slot);
     }
-    if (kept === undefined) SCANNED[slot].set(bag, last);
+    if (kept === undefined) scanned.set(bag, last);
     return last;
   }
   const scan = scanKeys(bag, name, slot);
   if (last === undefined) RECENT[slot].remember(bag, scan);
-  else SCANNED[slot].set(bag, scan);
+  else scanned.set(bag, scan);
   return scan;
 }
 
