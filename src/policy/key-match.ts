@@ -52,32 +52,9 @@ const NOT_ALPHANUMERIC = /[^a-z0-9]/g;
 export function resemblesOurKey(key: string): boolean {
   const n = normalize(key);
   for (const stem of STEMS) if (n.includes(stem)) return true;
-  for (const known of NORMALIZED_KNOWN) if (withinDistance(n, known, MAX_TYPO_DISTANCE)) return true;
+  for (const known of NORMALIZED_KNOWN)
+    if (editDistance(n, known, MAX_TYPO_DISTANCE) <= MAX_TYPO_DISTANCE) return true;
   return false;
-}
-
-/**
- * `editDistance(a, b) <= max`, without the full table: a length difference above `max` already decides, and
- * the walk stops at the first row whose every cell is above `max` (later rows only grow).
- */
-function withinDistance(a: string, b: string, max: number): boolean {
-  if (Math.abs(a.length - b.length) > max) return false;
-  let previous = new Array<number>(b.length + 1);
-  let current = new Array<number>(b.length + 1);
-  for (let j = 0; j <= b.length; j++) previous[j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    current[0] = i;
-    let rowMin = i;
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1);
-      const cell = Math.min(substitution, (previous[j] as number) + 1, (current[j - 1] as number) + 1);
-      current[j] = cell;
-      if (cell < rowMin) rowMin = cell;
-    }
-    if (rowMin > max) return false;
-    [previous, current] = [current, previous];
-  }
-  return (previous[b.length] as number) <= max;
 }
 
 /**
@@ -109,15 +86,19 @@ export function closestKey(
 }
 
 /**
- * Levenshtein distance (insertions, deletions and substitutions each cost 1).
+ * Levenshtein distance (insertions, deletions and substitutions each cost 1). With `cap`, the walk stops as soon
+ * as the distance is certain to exceed it, and the answer is then `cap + 1`: a length difference above `cap`
+ * decides at once, and so does a row of the table whose every cell is above it (later rows only grow).
  *
  * @example
  * ```ts
  * editDistance('post_copy', 'postcopy'); // 1
+ * editDistance('kitten', 'sitting', 1); // 2: above 1, not the whole distance (3)
  * ```
  */
-export function editDistance(a: string, b: string): number {
+export function editDistance(a: string, b: string, cap = Number.POSITIVE_INFINITY): number {
   if (a === b) return 0;
+  if (Math.abs(a.length - b.length) > cap) return cap + 1;
   if (a.length === 0) return b.length;
   if (b.length === 0) return a.length;
   let previous = new Array<number>(b.length + 1);
@@ -125,10 +106,14 @@ export function editDistance(a: string, b: string): number {
   for (let j = 0; j <= b.length; j++) previous[j] = j;
   for (let i = 1; i <= a.length; i++) {
     current[0] = i;
+    let rowMin = i;
     for (let j = 1; j <= b.length; j++) {
       const substitution = (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current[j] = Math.min(substitution, (previous[j] as number) + 1, (current[j - 1] as number) + 1);
+      const cell = Math.min(substitution, (previous[j] as number) + 1, (current[j - 1] as number) + 1);
+      current[j] = cell;
+      if (cell < rowMin) rowMin = cell;
     }
+    if (rowMin > cap) return cap + 1;
     [previous, current] = [current, previous];
   }
   return previous[b.length] as number;

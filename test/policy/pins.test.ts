@@ -30,6 +30,23 @@ describe('editDistance', () => {
   });
 });
 
+describe('editDistance with a cap', () => {
+  it.each([
+    ['kitten', 'sitting', 3, 3],
+    ['kitten', 'sitting', 2, 3],
+    ['kitten', 'sitting', 1, 2],
+    ['', 'abcdef', 2, 3],
+    ['abcdef', 'azced', 3, 3],
+    ['same', 'same', 0, 0],
+  ])(
+    '%j → %j with cap %d is %d: the distance when within the cap, cap + 1 above it',
+    (a, b, cap, expected) => {
+      expect(editDistance(a, b, cap)).toBe(expected);
+      expect(editDistance(b, a, cap)).toBe(expected);
+    },
+  );
+});
+
 describe('which characters count when comparing keys', () => {
   it.each([
     // Digits and every letter a–z are kept: these are not our keys once they are.
