@@ -118,41 +118,41 @@ interface Scan {
 }
 
 /**
- * Scans already made, one map per slot (the same object read as image properties after it was a flavor's
+ * Scans already made, one memory per slot (the same object read as image properties after it was a flavor's
  * extra specs is read with the image's keys, where a flavor key is a misspelling). An agent plans every
  * migration of an instance with the same objects, and a bag whose keys are still the same (same names, same
  * order) needs no second scan for misspelt keys — a key's verdict depends on its name alone. Everything else
  * is checked again on every call: the prototype, the values of the nested-shape keys, and the values of our
  * keys. Only own enumerable keys are metadata, as in JSON.
  *
- * A bag enters these maps only when it comes back: an agent that reads its metadata afresh for every
- * migration would otherwise pay a `WeakMap` entry per bag, and the garbage collector its sweep of them, for a
- * scan never asked for again. Until then it waits in a small ring of the last bags scanned ({@link RECENT}),
- * which keeps at most {@link RECENT_SCANS} bags of each slot alive.
+ * A bag is kept (a `WeakMap` entry) only when it comes back: an agent that reads its metadata afresh for every
+ * migration would otherwise pay an entry per bag, and the garbage collector its sweep of them, for a scan
+ * never asked for again. Until then it waits in a small ring of the last bags scanned, which keeps at most
+ * {@link RECENT_SCANS} bags of each slot alive.
  */
-const SCANNED_FLAVORS = new WeakMap<object, Scan>();
-const SCANNED_IMAGES = new WeakMap<object, Scan>();
-const RECENT_SCANS = 16;
-
-class RecentScans {
-  private readonly bags: unknown[] = new Array(RECENT_SCANS).fill(undefined);
-  private readonly scans: (Scan | undefined)[] = new Array(RECENT_SCANS).fill(undefined);
+class ScanMemory {
+  readonly kept = new WeakMap<object, Scan>();
+  private readonly recentBags: unknown[] = new Array(RECENT_SCANS).fill(undefined);
+  private readonly recentScans: (Scan | undefined)[] = new Array(RECENT_SCANS).fill(undefined);
   private next = 0;
 
-  find(bag: object): Scan | undefined {
-    for (let i = 0; i < RECENT_SCANS; i++) if (this.bags[i] === bag) return this.scans[i];
+  /** The bag's scan if it is still in the ring. */
+  recent(bag: object): Scan | undefined {
+    for (let i = 0; i < RECENT_SCANS; i++) if (this.recentBags[i] === bag) return this.recentScans[i];
     return undefined;
   }
 
-  /** Over the oldest. */
+  /** Into the ring, over the oldest. */
   remember(bag: object, scan: Scan): void {
-    this.bags[this.next] = bag;
-    this.scans[this.next] = scan;
+    this.recentBags[this.next] = bag;
+    this.recentScans[this.next] = scan;
     this.next = (this.next + 1) % RECENT_SCANS;
   }
 }
 
-const RECENT: Record<Slot, RecentScans> = { flavor: new RecentScans(), image: new RecentScans() };
+const RECENT_SCANS = 16;
+const FLAVOR_SCANS = new ScanMemory();
+const IMAGE_SCANS = new ScanMemory();
 
 /**
  * Reads, validates and merges the instance's requests. Throws `INVALID_BOOLEAN`, `INVALID_ARGUMENT` (metadata
@@ -289,21 +289,21 @@ function scanBag(bag: unknown, name: string, slot: Slot): Scan | undefined {
   }
   // A bag scanned before with the same keys needs no second look at their names; the values that the scan
   // checked are read and checked again.
-  const scanned = slot === 'flavor' ? SCANNED_FLAVORS : SCANNED_IMAGES;
-  const kept = scanned.get(bag);
-  const last = kept ?? RECENT[slot].find(bag);
+  const memory = slot === 'flavor' ? FLAVOR_SCANS : IMAGE_SCANS;
+  const kept = memory.kept.get(bag);
+  const last = kept ?? memory.recent(bag);
   if (last !== undefined && sameKeys(bag, last.keys)) {
     const { nested } = last;
     for (let i = 0; i < nested.length; i++) {
       const key = nested[i] as string;
       if (isObject(bag[key])) throw nestedShape(name, key, slot);
     }
-    if (kept === undefined) scanned.set(bag, last);
+    if (kept === undefined) memory.kept.set(bag, last);
     return last;
   }
   const scan = scanKeys(bag, name, slot);
-  if (last === undefined) RECENT[slot].remember(bag, scan);
-  else scanned.set(bag, scan);
+  if (last === undefined) memory.remember(bag, scan);
+  else memory.kept.set(bag, scan);
   return scan;
 }
 
