@@ -540,13 +540,15 @@ describe('how far a key may be from ours', () => {
     expect(error.message).not.toContain('flavor extra spec "');
   });
 
-  it('keeps a long key short in the error', () => {
+  it('keeps a long key short in the error, and refuses it every time (long names are judged afresh)', () => {
     const key = `compute:live_migration_post_copy${'k'.repeat(1_000)}`;
-    const error = expectPolicyError(
-      () => resolveInstancePolicy({ flavorExtraSpecs: { [key]: 'x' } }),
-      'INVALID_ARGUMENT',
-    );
-    expect(error.key).toBe(`${key.slice(0, 200)}…`);
+    for (let i = 0; i < 2; i++) {
+      const error = expectPolicyError(
+        () => resolveInstancePolicy({ flavorExtraSpecs: { [key]: 'x' } }),
+        'INVALID_ARGUMENT',
+      );
+      expect(error.key).toBe(`${key.slice(0, 200)}…`);
+    }
   });
 });
 

@@ -39,6 +39,14 @@ describe('misspelt keys are refused with the closest real key, over both namespa
     [PC_FLAVOR, 'imageProperties', PC_IMAGE],
     [AC_IMAGE, 'flavorExtraSpecs', AC_FLAVOR],
     ['compute:post_copy', 'flavorExtraSpecs', PC_FLAVOR],
+    // As close to both features ("…_auto_post" is as many edits from "…_auto_converge" as from
+    // "…_post_copy"): the first of them, auto-converge, in the bag's own namespace.
+    ['compute:live_migration_auto_post', 'flavorExtraSpecs', AC_FLAVOR],
+    ['compute:live_migration_auto_post', 'imageProperties', AC_IMAGE],
+    ['compute_live_migration_auto_post', 'flavorExtraSpecs', AC_FLAVOR],
+    ['compute_live_migration_auto_post', 'imageProperties', AC_IMAGE],
+    ['hw:live_migration_auto_post', 'imageProperties', AC_IMAGE],
+    ['hw_live_migration_auto_post', 'flavorExtraSpecs', AC_FLAVOR],
   ])('%j in %s suggests %s', (key, bag, suggestion) => {
     const error = expectPolicyError(
       () => resolveInstancePolicy({ [bag]: { [key]: 'true' } }),
