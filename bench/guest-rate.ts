@@ -79,6 +79,10 @@ export const rateBetween = (a: RateSample | undefined, b: RateSample | undefined
     ? Number.NaN
     : ((b.gen - a.gen) * 1000) / (b.uptimeMs - a.uptimeMs);
 
+/** The two consoles' reports in the guest's own order. */
+const byUptime = (samples: readonly RateSample[]): RateSample[] =>
+  [...samples].sort((a, b) => a.uptimeMs - b.uptimeMs);
+
 /** Work rate before, during and after a migration that ran from `startMs` to `endMs`, in pages/s. */
 export interface GuestRate {
   before: number;
@@ -91,7 +95,7 @@ export interface GuestRate {
  * after it: every stalled or throttled second counts), and over 2–8 s after it, on the guest's new host.
  */
 export function guestRate(samples: readonly RateSample[], startMs: number, endMs: number): GuestRate {
-  const sorted = [...samples].sort((a, b) => a.uptimeMs - b.uptimeMs);
+  const sorted = byUptime(samples);
   const lastBy = (ms: number) => sorted.filter((s) => s.atMs <= ms).at(-1);
   const firstFrom = (ms: number) => sorted.find((s) => s.atMs >= ms);
   return {
@@ -103,6 +107,6 @@ export function guestRate(samples: readonly RateSample[], startMs: number, endMs
 
 /** The rate between each report and the one before it, placed at the later one's time. */
 export function rateSteps(samples: readonly RateSample[]): { atMs: number; pagesPerS: number }[] {
-  const sorted = [...samples].sort((a, b) => a.uptimeMs - b.uptimeMs);
+  const sorted = byUptime(samples);
   return sorted.slice(1).map((s, i) => ({ atMs: s.atMs, pagesPerS: rateBetween(sorted[i], s) }));
 }

@@ -16,7 +16,7 @@ import { labDomainType, removeGuestEverywhere, requireLab, shapeLink, stackLabel
 import { rateBetween } from './guest-rate.js';
 import { type LabMode, type LabModeId, labModes } from './lab-modes.js';
 import { BUSY_GUEST, bootBusyGuest, type LabRun, runMode } from './lab-run.js';
-import { machine, quantiles, writeResults } from './record.js';
+import { formatRange, machine, quantiles, seconds, writeResults } from './record.js';
 import { renderReport } from './report.js';
 
 const lab = requireLab();
@@ -139,16 +139,13 @@ const sweepPoints = [
   duringRatio: Math.round(r.guestRatio.during * 1000) / 1000,
 }));
 
-const s = (ms: number | undefined) => (ms === undefined ? '—' : (ms / 1000).toFixed(1));
-console.log(`\nmedians over ${REPEATS} runs (min–max); physical bound ${s(boundMs)} s`);
+console.log(`\nmedians over ${REPEATS} runs (min–max); physical bound ${seconds(boundMs)} s`);
 console.log(
   `${'mode'.padEnd(26)} ${'total s'.padStart(16)} ${'downtime ms'.padStart(12)} passes throttle requests  MiB sent  guest during/after`,
 );
 for (const m of modes) {
-  const range = (q: { median: number; min: number; max: number } | null, f: (n: number) => string) =>
-    q ? `${f(q.median)} (${f(q.min)}–${f(q.max)})` : '—';
   console.log(
-    `${m.mode.padEnd(26)} ${range(m.totalMs, (n) => s(n)).padStart(16)} ${String(m.downtimeMs?.median ?? '—').padStart(12)} ` +
+    `${m.mode.padEnd(26)} ${formatRange(m.totalMs, seconds).padStart(16)} ${String(m.downtimeMs?.median ?? '—').padStart(12)} ` +
       `${String(m.iterations?.median ?? '—').padStart(6)} ${`${m.maxThrottle?.median ?? 0}%`.padStart(8)} ` +
       `${String(m.postCopyRequests?.median ?? 0).padStart(8)} ${String(Math.round((m.bytes?.median ?? 0) / MiB)).padStart(9)}  ` +
       `${((m.guestRate.duringRatio?.median ?? Number.NaN) * 100).toFixed(0)}% / ${((m.guestRate.afterRatio?.median ?? Number.NaN) * 100).toFixed(0)}%`,
@@ -165,7 +162,7 @@ const targets = {
   tunedAutoConvergeSpeedup: tuned && untuned ? Math.round((untuned / tuned) * 100) / 100 : null,
 };
 console.log(
-  `targets: post-copy ${s(postCopy?.totalMs?.median)} s vs 2× bound ${s(2 * boundMs)} s: ` +
+  `targets: post-copy ${seconds(postCopy?.totalMs?.median)} s vs 2× bound ${seconds(2 * boundMs)} s: ` +
     `${targets.postCopyWithin2xBound ? 'met' : 'MISSED'}; downtime ${postCopy?.downtimeMs?.median ?? '—'} ms < 100: ` +
     `${targets.postCopyDowntimeUnder100Ms ? 'met' : 'MISSED'}; tuned auto-converge ${targets.tunedAutoConvergeSpeedup}× ` +
     `faster than QEMU's defaults (≥ 1.3): ${(targets.tunedAutoConvergeSpeedup ?? 0) >= 1.3 ? 'met' : 'MISSED'}`,

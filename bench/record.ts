@@ -27,6 +27,16 @@ export function quantiles(values: readonly number[]): Quantiles | null {
   return { median, min: v[0] as number, max: v.at(-1) as number };
 }
 
+/** `median (min–max)`, each figure written by `format`; `—` when there is none. */
+export function formatRange(q: Quantiles | null, format: (n: number) => string): string {
+  return q ? `${format(q.median)} (${format(q.min)}–${format(q.max)})` : '—';
+}
+
+/** Milliseconds as seconds with one decimal; `—` when there is no figure. */
+export function seconds(ms: number | undefined | null): string {
+  return ms === undefined || ms === null ? '—' : (ms / 1000).toFixed(1);
+}
+
 /** Writes `bench/results/<file>` as JSON (`indent` spaces; lab.json uses 1, its timelines are long) and returns its path. */
 export function writeResults(file: string, data: unknown, indent = 2): string {
   mkdirSync(RESULTS_DIR, { recursive: true });

@@ -12,21 +12,17 @@ import {
   memoryRemainingChart,
   renderSvg,
 } from './charts.js';
-import { RESULTS_DIR } from './record.js';
+import { formatRange, RESULTS_DIR, seconds } from './record.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const IMG = join(ROOT, 'docs', 'img');
 const DOC = join(ROOT, 'docs', 'performance.md');
 
-type Range = { median: number; min: number; max: number } | null;
 // biome-ignore lint/suspicious/noExplicitAny: the results' shape is the writers' (bench/*.bench.ts)
 type Json = any;
 
 const read = (file: string): Json | undefined =>
   existsSync(join(RESULTS_DIR, file)) ? JSON.parse(readFileSync(join(RESULTS_DIR, file), 'utf8')) : undefined;
-const secs = (ms: number | undefined | null) =>
-  ms === undefined || ms === null ? '—' : (ms / 1000).toFixed(1);
-const range = (q: Range, f: (n: number) => string) => (q ? `${f(q.median)} (${f(q.min)}–${f(q.max)})` : '—');
 const pct = (n: number) => `${Math.round(n * 100)} %`;
 const whole = (n: number) => String(Math.round(n));
 /** Seconds of the guest's own work a migration cost it: its time at a reduced rate, as time at full rate. */
@@ -46,14 +42,14 @@ function table(head: string[], rows: string[][]): string {
 function labSection(r: Json): string {
   const rows = r.modes.map((m: Json) => [
     m.mode,
-    range(m.totalMs, secs),
-    m.downtimeMs ? range(m.downtimeMs, whole) : '—',
-    range(m.iterations, whole),
+    formatRange(m.totalMs, seconds),
+    m.downtimeMs ? formatRange(m.downtimeMs, whole) : '—',
+    formatRange(m.iterations, whole),
     m.maxThrottle?.median ? `${m.maxThrottle.median} %` : '—',
     m.postCopyRequests?.median ? whole(m.postCopyRequests.median) : '—',
-    range(m.bytes, (n) => whole(n / 2 ** 20)),
-    range(m.guestRate.duringRatio, pct),
-    range(m.guestRate.afterRatio, pct),
+    formatRange(m.bytes, (n) => whole(n / 2 ** 20)),
+    formatRange(m.guestRate.duringRatio, pct),
+    formatRange(m.guestRate.afterRatio, pct),
     lost(m.totalMs.median, m.guestRate.duringRatio.median),
     [...new Set(m.outcomes as string[])].join(', '),
   ]);
@@ -78,11 +74,11 @@ function labSection(r: Json): string {
       rows,
     ),
     '',
-    `Physical bound (memory the guest touches, measured as the first pass's bytes, ÷ the link): **${secs(r.boundMs)} s**.`,
+    `Physical bound (memory the guest touches, measured as the first pass's bytes, ÷ the link): **${seconds(r.boundMs)} s**.`,
     '',
     '| target | figure | met |',
     '| --- | --- | --- |',
-    `| post-copy (force-complete after the first pass) within 2× the bound | ${secs(r.modes.find((m: Json) => m.mode === 'post-copy, force-complete')?.totalMs?.median)} s vs ${secs(2 * r.boundMs)} s | ${t.postCopyWithin2xBound ? 'yes' : 'no'} |`,
+    `| post-copy (force-complete after the first pass) within 2× the bound | ${seconds(r.modes.find((m: Json) => m.mode === 'post-copy, force-complete')?.totalMs?.median)} s vs ${seconds(2 * r.boundMs)} s | ${t.postCopyWithin2xBound ? 'yes' : 'no'} |`,
     `| post-copy downtime under 100 ms | ${r.modes.find((m: Json) => m.mode === 'post-copy, force-complete')?.downtimeMs?.median ?? '—'} ms | ${t.postCopyDowntimeUnder100Ms ? 'yes' : 'no'} |`,
     `| tuned auto-converge ≥ 1.3× faster than QEMU's defaults | ${t.tunedAutoConvergeSpeedup ?? '—'}× | ${(t.tunedAutoConvergeSpeedup ?? 0) >= 1.3 ? 'yes' : 'no'} |`,
   ].join('\n');
@@ -100,7 +96,7 @@ function sweepSection(r: Json): string {
         const p = at.find((q: Json) => q.mode === mode);
         if (!p) return '—';
         const ended = p.status === 'completed' ? '' : ` **${p.status}**`;
-        return `${secs(p.totalMs)} s, guest ${pct(p.duringRatio)}, ${lost(p.totalMs, p.duringRatio)} s lost${ended}`;
+        return `${seconds(p.totalMs)} s, guest ${pct(p.duringRatio)}, ${lost(p.totalMs, p.duringRatio)} s lost${ended}`;
       }),
     ];
   });
