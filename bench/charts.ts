@@ -30,57 +30,53 @@ const ROW_HEADER = {
   labelFontSize: 12,
 } as const;
 
-/** Memory left to copy over time, one panel per mode. */
-export function memoryRemainingChart(rows: Row[], subtitle: string): TopLevelSpec {
+/** Seconds since migrate() on the x axis of the timelines. */
+const TIME_AXIS = { field: 't', type: 'quantitative', title: 'seconds since migrate()' } as const;
+
+/** One panel per mode, stacked, each `panel` drawn over that mode's rows. */
+function perModePanels(text: string, subtitle: string, rows: Row[], panel: PanelSpec): TopLevelSpec {
   return {
     ...base,
-    title: { text: 'Memory left to copy', subtitle },
+    title: { text, subtitle },
     data: { values: rows },
     facet: { row: { field: 'mode', type: 'nominal', title: null, header: ROW_HEADER } },
-    spec: {
-      width: 560,
-      height: 70,
-      mark: { type: 'line', interpolate: 'step-after' },
-      encoding: {
-        x: { field: 't', type: 'quantitative', title: 'seconds since migrate()' },
-        y: { field: 'remainingMiB', type: 'quantitative', title: 'MiB left' },
-        color: { field: 'mode', type: 'nominal', legend: null },
-      },
-    },
+    spec: { width: 560, height: 70, ...panel },
   };
+}
+
+/** What one panel of a faceted chart draws. */
+type PanelSpec = Extract<TopLevelSpec, { facet: unknown }>['spec'];
+
+/** Memory left to copy over time, one panel per mode. */
+export function memoryRemainingChart(rows: Row[], subtitle: string): TopLevelSpec {
+  return perModePanels('Memory left to copy', subtitle, rows, {
+    mark: { type: 'line', interpolate: 'step-after' },
+    encoding: {
+      x: TIME_AXIS,
+      y: { field: 'remainingMiB', type: 'quantitative', title: 'MiB left' },
+      color: { field: 'mode', type: 'nominal', legend: null },
+    },
+  });
 }
 
 /** The guest's work rate as a share of its rate before the migration, one panel per mode. */
 export function guestRateChart(rows: Row[], subtitle: string): TopLevelSpec {
-  return {
-    ...base,
-    title: { text: "The guest's own work rate during its migration", subtitle },
-    data: { values: rows },
-    facet: { row: { field: 'mode', type: 'nominal', title: null, header: ROW_HEADER } },
-    spec: {
-      width: 560,
-      height: 70,
-      layer: [
-        {
-          mark: { type: 'line', interpolate: 'step-before', point: { size: 12 } },
-          encoding: {
-            x: { field: 't', type: 'quantitative', title: 'seconds since migrate()' },
-            y: {
-              field: 'percent',
-              type: 'quantitative',
-              title: '% of before',
-              scale: { domain: [0, 120] },
-            },
-            color: { field: 'mode', type: 'nominal', legend: null },
-          },
+  return perModePanels("The guest's own work rate during its migration", subtitle, rows, {
+    layer: [
+      {
+        mark: { type: 'line', interpolate: 'step-before', point: { size: 12 } },
+        encoding: {
+          x: TIME_AXIS,
+          y: { field: 'percent', type: 'quantitative', title: '% of before', scale: { domain: [0, 120] } },
+          color: { field: 'mode', type: 'nominal', legend: null },
         },
-        {
-          mark: { type: 'rule', strokeDash: [4, 4], color: 'gray' },
-          encoding: { x: { field: 'end', type: 'quantitative' } },
-        },
-      ],
-    },
-  };
+      },
+      {
+        mark: { type: 'rule', strokeDash: [4, 4], color: 'gray' },
+        encoding: { x: { field: 'end', type: 'quantitative' } },
+      },
+    ],
+  });
 }
 
 /** The decision map: total time and the guest's slowdown against dirty rate ÷ link bandwidth, per mode. */
