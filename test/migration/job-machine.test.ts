@@ -475,14 +475,12 @@ describe('job-machine: the recovering rows', () => {
   /** A post-copy the caller paused on purpose (pausePostCopy()), libvirt's call still running. */
   const pausedOnRequest = () =>
     run(inPostCopy(), { type: 'pause-post-copy' }, { type: 'postcopy-paused' }).state;
+  /** A tick at `elapsedSeconds` that finds the post-copy broken while libvirt's call still runs. */
+  const brokenTick = (state: JobState, elapsedSeconds: number) =>
+    transition(state, { type: 'tick', elapsedSeconds, job: 'running', source: 'post-copy-failed' });
   /** The same break seen by a tick while libvirt's call still runs. */
   function brokenDuringCall(): JobState {
-    const next = transition(inPostCopy(), {
-      type: 'tick',
-      elapsedSeconds: 2,
-      job: 'running',
-      source: 'post-copy-failed',
-    });
+    const next = brokenTick(inPostCopy(), 2);
     expect(next.state.recovery).toMatchObject({ callInFlight: true, attempts: 0 });
     expect(types(next.actions)).not.toContain('schedule-resume');
     return next.state;
@@ -537,12 +535,7 @@ describe('job-machine: the recovering rows', () => {
 
   it("the original call's failure keeps the first error and, without automatic attempts, waits for recover()", () => {
     const manual = { ...DEFAULT_RECOVERY, automatic: false };
-    const during = transition(inPostCopy(manual), {
-      type: 'tick',
-      elapsedSeconds: 2,
-      job: 'running',
-      source: 'post-copy-failed',
-    });
+    const during = brokenTick(inPostCopy(manual), 2);
     expect(during.state.recovery?.automatic).toBe(false);
     const first = transition(during.state, { type: 'migrate-failed', error: lost });
     expect(first.actions).toEqual([]);
@@ -627,12 +620,7 @@ describe('job-machine: the recovering rows', () => {
   });
 
   it('the error of a give-up without any libvirt error says why', () => {
-    const paused = transition(pausedOnRequest(), {
-      type: 'tick',
-      elapsedSeconds: 3,
-      job: 'running',
-      source: 'post-copy-failed',
-    }).state;
+    const paused = brokenTick(pausedOnRequest(), 3).state;
     expect(paused.recovery?.lastError).toBeUndefined();
     const expired = transition(paused, { type: 'recovery-expired' });
     expect(expired.state.end).toMatchObject({ how: 'failed' });
