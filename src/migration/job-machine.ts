@@ -1,740 +1,733 @@
 /**
- * The lifecycle of a {@link MigrationJob} as one pure state machine: {@link TRANSITIONS} is the whole table
- * (phase × event → next state and the actions to take), {@link transition} looks a row up. The job itself
- * (job.ts) only executes the actions — every libvirt call is one — and feeds their results back as events.
- * A (phase, event) pair without a row is ignored: late results of calls made in an earlier phase land there.
+ * The lifecycle of a {@link MigrationJob} as one pure state machine, read as a table: for each phase and
+ * event, the rows — a guard (named predicates, all of which must hold; the first row that matches wins),
+ * the next phase (none: it stays) and the steps it runs (job-steps.ts), which change the state and ask for
+ * actions. Every (phase, event) pair is listed: a pair no row takes is skipped for a stated reason.
+ * Beside the phase runs the poll loop ({@link POLLING}), a region of its own. `npm run docs:machine` draws
+ * both from these tables into docs/job-machine.md.
+ *
+ * The job itself (job.ts) only stamps each event with the time and hands the actions out: libvirt calls to
+ * job-effects.ts, reports and answers to its listeners and callers.
  *
  * @module
  */
-import { MigrationPolicyError } from '../errors.js';
-import type { JobStats } from '../libvirt/types.js';
-import { monitorTick } from '../policy/monitor.js';
+import { GUARDS, type GuardName } from './job-guards.js';
 import {
-  type CopyPhase,
-  DEFAULT_RECOVERY,
-  guestSplit,
-  nextAttemptAt,
-  type RecoveryOptions,
-} from '../policy/recovery.js';
-import { assertAbortAllowed, type ForceCompleteAction, type MigrationStatus } from '../policy/status.js';
-import type { SourcePhase } from './domain-state.js';
-import type {
-  EndCause,
-  JobAction,
-  JobEvent,
-  JobState,
-  Phase,
-  RecoveryState,
-  Transition,
-  Verdict,
+  type EventOf,
+  type EventType,
+  type JobAction,
+  type JobEvent,
+  type JobState,
+  type Phase,
+  STATUS_OF,
+  type Transition,
 } from './job-states.js';
-import type { GuestLocation } from './types.js';
+import { type Change, STEPS, type StepName } from './job-steps.js';
 
+export { assertCanAbort, pauseRefusal, recoverRefusal } from './job-guards.js';
 export type {
   JobAction,
   JobEvent,
+  JobSettings,
   JobState,
   Phase,
+  Preparation,
   RecoveryState,
-  TickFacts,
   Transition,
+  UnstampedEvent,
   Verdict,
 } from './job-states.js';
+export { initialState } from './job-states.js';
+export { progressMode } from './job-steps.js';
 
-/** The status callers see in each phase; `undefined` keeps the previous one (the end is not known yet). */
-const STATUS_OF: Record<Phase, MigrationStatus | undefined> = {
-  queued: 'queued',
-  preparing: 'preparing',
-  starting: 'running',
-  'pre-copy': 'running',
-  pausing: 'running',
-  paused: 'running',
-  switching: 'running',
-  'post-copy': 'running (post-copy)',
-  ending: undefined,
-  resuming: undefined,
-  'postcopy-failed': 'failed',
-  recovering: 'recovering (post-copy)',
-  completed: 'completed',
-  failed: 'failed',
-  cancelled: 'cancelled',
-  error: 'error',
-};
+// ---- The alphabet -------------------------------------------------------------------------------------
 
-/** The state of a job before anything happened. */
-export function initialState(mode: 'start' | 'attach'): JobState {
-  return {
-    phase: 'queued',
-    status: 'queued',
-    mode,
-    abort: 'none',
-    abortReason: '',
-    forceComplete: undefined,
-    postCopy: false,
-    pausedByOthers: false,
-    monitor: undefined,
-    monitorState: {},
-    downtimeInFlight: undefined,
-    end: undefined,
-    verdict: undefined,
-    postCopyStarted: false,
-    pausePostCopy: 'none',
-    recoveryOptions: undefined,
-    recovery: undefined,
-  };
+/** The events, by kind: the caller's requests, the answers of each libvirt call, the timers, the machine's own. */
+export const EVENTS = {
+  requests: ['run', 'abort', 'force-complete', 'pause-post-copy', 'recover'],
+  preparation: ['prepared', 'prepare-failed'],
+  ticks: ['tick'],
+  call: ['migrate-returned', 'migrate-failed'],
+  abort: ['abort-accepted', 'abort-refused'],
+  forceComplete: ['switched', 'switch-failed', 'suspended', 'suspend-failed'],
+  downtime: ['downtime-set', 'downtime-failed'],
+  conclusion: ['concluded'],
+  resume: ['resumed', 'resume-failed'],
+  postCopyPause: ['postcopy-paused', 'postcopy-pause-failed'],
+  recovery: ['resume-due', 'recovery-expired', 'resume-refused', 'resume-returned', 'resume-attempt-failed'],
+  /** Raised by rows of the phase table, handled in the same transition. */
+  raised: ['steer', 'force'],
+  /** The poll loop's own: its timer, and the rows that start it. */
+  polling: ['poll-due', 'start-polling'],
+} as const satisfies Record<string, readonly EventType[]>;
+
+type Listed = (typeof EVENTS)[keyof typeof EVENTS][number];
+/** Fails to compile when an event type is missing from {@link EVENTS}. */
+const everyEventListed: Exclude<EventType, Listed> extends never ? true : never = true;
+void everyEventListed;
+
+/** The events the phase table takes (every one but the poll loop's own). */
+export type PhaseEvent = Exclude<EventType, (typeof EVENTS)['polling'][number]>;
+/** The events the poll loop takes. */
+export type PollEvent = 'start-polling' | 'poll-due' | 'tick';
+
+// ---- The shape of a table -----------------------------------------------------------------------------
+
+/** Whether a guard or step can take the event type `T` (a function that ignores the event takes any). */
+type Takes<F, T extends EventType> = F extends (s: JobState, e: infer E, ...rest: never[]) => unknown
+  ? EventOf<T> extends E
+    ? true
+    : false
+  : true;
+type GuardFor<T extends EventType> = {
+  [K in GuardName]: Takes<(typeof GUARDS)[K], T> extends true ? K : never;
+}[GuardName];
+type StepFor<T extends EventType> = {
+  [K in StepName]: Takes<(typeof STEPS)[K], T> extends true ? K : never;
+}[StepName];
+
+/** One row: taken when every guard holds; it runs the steps, then moves to `to` (absent: stays). */
+export interface Row<T extends EventType = EventType, To extends string = string> {
+  readonly if?: readonly GuardFor<T>[];
+  readonly to?: To;
+  readonly do?: readonly StepFor<T>[];
 }
-
-type Row<T extends JobEvent['type']> = (state: JobState, event: Extract<JobEvent, { type: T }>) => Transition;
-type Rows = { [T in JobEvent['type']]?: Row<T> };
-
-/** libvirt's `VIR_ERR_OPERATION_ABORTED`: the migration was cancelled by an abort. */
-const OPERATION_ABORTED = 78;
-
-// ---- The rows shared by several phases -------------------------------------------------------------
-
-/** An abort from the caller or the completion timeout: sent now, since libvirt's job runs. */
-const abortNow: Row<'abort'> = (s, e) =>
-  s.abort === 'none' || s.abort === 'wanted'
-    ? to(s, s.phase, { abort: 'sending', abortReason: e.reason }, [{ type: 'abort-job' }])
-    : stay(s);
-
-/** Kept until libvirt's job exists (or until the copy runs, for attach). */
-const abortLater: Row<'abort'> = (s, e) =>
-  s.abort === 'none' ? stay({ ...s, abort: 'wanted', abortReason: e.reason }) : stay(s);
 
 /**
- * Before libvirt is called. Start mode: nothing reached libvirt yet, so the call is simply never made.
- * Attach (item 1): the migration runs already; it is aborted once the job follows it.
+ * Why a pair has no row. `cannot`: nothing in flight in this phase answers with this event. `late`: the
+ * answer of a call made (or a timer set) in an earlier phase; it changes nothing now. `refused`: a request
+ * this phase refuses — `abort()` and `recover()` throw here, so only one queued just before the phase
+ * changed arrives, and the outcome answers it. `rest`: the monitor does not steer here. `over`: the outcome
+ * is out; from here on only answers.
  */
-const abortBeforeCall: Row<'abort'> = (s, e) =>
-  s.mode === 'start' ? finish(s, 'cancelled', { status: 'cancelled', guest: 'source' }) : abortLater(s, e);
+export type SkipReason = 'cannot' | 'late' | 'refused' | 'rest' | 'over';
 
-const forceCompleteLater: Row<'force-complete'> = (s, e) =>
-  stay({ ...s, forceComplete: { reason: e.reason } });
-
-/** Force-complete has nothing to do here (post-copy, ended): pending requests learn it at once. */
-const forceCompleteNone: Row<'force-complete'> = (s) => stay(s, [answer('none')]);
-
-/** Item 2 and 10: never pause a guest someone else paused; never steer a migration being aborted. */
-const forceCompleteNow: Row<'force-complete'> = (s, e) => {
-  if (s.abort !== 'none') return stay(s, [answer('none')]);
-  if (s.postCopy)
-    return to(s, 'switching', { forceComplete: { reason: e.reason } }, [{ type: 'start-post-copy' }]);
-  if (s.pausedByOthers) return stay(s, [answer('none')]);
-  return to(s, 'pausing', { forceComplete: { reason: e.reason } }, [{ type: 'suspend' }]);
-};
-
-const abortAccepted: Row<'abort-accepted'> = (s) =>
-  stay({ ...s, abort: 'sent' }, [{ type: 'record', action: 'abort', reason: s.abortReason }]);
-
-/** A refused abort stays wanted: the next tick sends it again (libvirt may not have started its job yet). */
-const abortRefused: Row<'abort-refused'> = (s, e) =>
-  stay({ ...s, abort: 'wanted' }, [
-    { type: 'record', action: 'abort', reason: s.abortReason, error: e.error },
-  ]);
-
-const downtimeSet: Row<'downtime-set'> = (s, e) =>
-  stay({ ...s, downtimeInFlight: undefined, monitorState: { ...s.monitorState, downtimeMs: e.downtimeMs } }, [
-    { type: 'record', action: 'set-downtime', reason: `downtime step: ${e.downtimeMs} ms` },
-  ]);
-
-/** Item 6: only what libvirt accepted is recorded; the monitor asks again on the next tick. */
-const downtimeFailed: Row<'downtime-failed'> = (s, e) =>
-  stay({ ...s, downtimeInFlight: undefined }, [
-    { type: 'record', action: 'set-downtime', reason: `downtime step: ${e.downtimeMs} ms`, error: e.error },
-  ]);
-
-const returned: Row<'migrate-returned'> = (s) => toEnding(s, { how: 'returned' });
-const failed: Row<'migrate-failed'> = (s, e) => toEnding(s, { how: 'failed', error: e.error });
-
-/** A tick while libvirt's job runs in pre-copy: follow a post-copy switch made elsewhere, retry an abort, run Nova's monitor. */
-const precopyTick: Row<'tick'> = (s, e) => {
-  if (s.mode === 'attach' && e.job === 'ended') return toEnding(s, { how: 'job-gone' });
-  if (inPostCopy(e.source)) return toPostCopy(s);
-  // In pre-copy a paused source was paused by someone else (ours is the `paused` phase); it may be resumed.
-  let state: JobState =
-    s.phase === 'pre-copy' && e.source !== undefined ? { ...s, pausedByOthers: e.source === 'paused' } : s;
-  const actions: JobAction[] = [];
-  if (state.abort === 'wanted') {
-    state = { ...state, abort: 'sending' };
-    actions.push({ type: 'abort-job' });
-  }
-  return steer(state, actions, e.elapsedSeconds);
-};
-
-/** libvirt switched to post-copy without us (its own timeout, another client): an abort waiting to be sent is refused. */
-function toPostCopy(s: JobState): Transition {
-  if (s.abort !== 'wanted') return to(s, 'post-copy', { postCopyStarted: true }, []);
-  const error = new MigrationPolicyError(
-    'ABORT_IN_POST_COPY',
-    'libvirt switched to post-copy before the abort was accepted: the guest runs on the destination, so it is not aborted',
-    { key: 'status', value: 'running (post-copy)' },
-  );
-  return to(s, 'post-copy', { abort: 'none', postCopyStarted: true }, [
-    { type: 'record', action: 'abort', reason: s.abortReason, error },
-  ]);
+/** The rows of one state: per event, its rows; per reason, the events it skips. */
+export interface StateRows<E extends EventType, To extends string> {
+  readonly on: { readonly [T in E]?: readonly Row<T, To>[] };
+  readonly skip: { readonly [R in SkipReason]?: readonly E[] };
 }
 
-/** Nova's monitor (downtime steps, completion timeout) on a running pre-copy; its actions become ours. */
-function steer(s: JobState, actions: JobAction[], elapsedSeconds: number): Transition {
-  if (s.monitor === undefined || s.abort === 'sending' || s.abort === 'sent') return { state: s, actions };
-  const tick = monitorTick(s.monitor, s.monitorState, { elapsedSeconds, status: 'running' });
-  let state: JobState = { ...s, monitorState: { ...tick.state, downtimeMs: s.monitorState.downtimeMs } };
-  let out = actions;
-  for (const action of tick.actions) {
-    if (action.type === 'set-downtime') {
-      if (state.downtimeInFlight === action.downtimeMs) continue;
-      state = { ...state, downtimeInFlight: action.downtimeMs };
-      out = [...out, { type: 'set-downtime', downtimeMs: action.downtimeMs }];
-    } else {
-      const next =
-        action.type === 'abort'
-          ? abortNow(state, { type: 'abort', reason: action.reason })
-          : forceFromMonitor(state, action.reason);
-      state = next.state;
-      out = [...out, ...next.actions];
-    }
-  }
-  return { state, actions: out };
-}
+const { preparation, ticks, call, abort, forceComplete, downtime, conclusion } = EVENTS;
+const { resume, postCopyPause, recovery, raised } = EVENTS;
 
-/** Attach mode learns the end from libvirt's job; start mode from the migrate call, so its ticks never end it. */
-const followTick: Row<'tick'> = (s, e) =>
-  s.mode === 'attach' && e.job === 'ended' ? toEnding(s, { how: 'job-gone' }) : stay(s);
-
-/**
- * The answer to a deliberate post-copy pause: libvirt fails the migration call as it pauses, so the answer
- * may arrive in any later phase.
- */
-const pauseRows = {
-  'postcopy-paused': (s) =>
-    stay({ ...s, pausePostCopy: 'sent' }, [
-      { type: 'record', action: 'pause-post-copy', reason: 'pause requested' },
-      { type: 'answer-pause' },
-    ]),
-  'postcopy-pause-failed': (s, e) =>
-    stay({ ...s, pausePostCopy: 'none' }, [
-      { type: 'record', action: 'pause-post-copy', reason: 'pause requested', error: e.error },
-      { type: 'answer-pause', error: e.error },
-    ]),
-} satisfies Rows;
-
-const terminal: Rows = { 'force-complete': forceCompleteNone, ...pauseRows };
-
-/** The completion timeout's force-complete: as the caller's, except that a guest we paused stays paused. */
-function forceFromMonitor(s: JobState, reason: string): Transition {
-  return s.phase === 'pre-copy' ? forceCompleteNow(s, { type: 'force-complete', reason }) : stay(s);
-}
-
-function endOf(s: JobState, changes: { pausedByUs: boolean }): JobState['end'] {
-  return s.end === undefined ? undefined : { ...s.end, ...changes };
-}
-
-function verdictOf(s: JobState): Verdict {
-  return s.verdict ?? { status: 'failed', guest: 'source' };
-}
-
-function finish(s: JobState, phase: Phase, verdict: Verdict, before: JobAction[] = []): Transition {
-  return to(s, phase, { forceComplete: undefined }, [...before, answer('none'), { type: 'finish', verdict }]);
-}
-
-/** How the migration ended, from what libvirt says afterwards. */
-function conclude(
-  s: JobState,
-  source: SourcePhase | undefined,
-  stats: JobStats | undefined,
-  destination: CopyPhase | undefined,
-): Transition {
-  const end = s.end ?? { how: 'error', pausedByUs: false };
-  const withStats = stats === undefined ? {} : { stats };
-  const recovery = recoveryOutcome(s);
-  if (end.how === 'returned' || (end.how === 'job-gone' && source === 'gone')) {
-    return finish(s, 'completed', { status: 'completed', guest: 'destination', ...withStats, ...recovery });
-  }
-  const error =
-    end.error ??
-    new Error(
-      stats?.errorMessage ??
-        `the migration ended with the guest still on the source (job ${stats?.type ?? 'unknown'})`,
-    );
-  if (source === 'post-copy-failed') {
-    if (s.recovery === undefined) return enterRecovery({ ...s, postCopyStarted: true }, error, false);
-    const split = guestSplit({
-      source: 'post-copy-failed',
-      destination: destination ?? 'unknown',
-      ...(s.recovery.refused ? { refused: s.recovery.refused } : {}),
-    });
-    const verdict: Verdict = {
-      status: 'failed',
-      guest: split.authoritative === 'destination' ? 'destination' : 'unknown',
-      error,
-      postCopyFailed: true,
-      split,
-      ...withStats,
+/** The phases in which the outcome is out: only the waiting requests are answered. */
+const TERMINAL_ROWS: StateRows<PhaseEvent, Phase> = {
+  on: {
+    'force-complete': [{ do: ['countForce', 'answerForceNone'] }],
+    'pause-post-copy': [{ if: ['pauseSending'], do: ['countPause'] }, { do: ['countPause', 'refusePause'] }],
+    'postcopy-paused': [{ do: ['answerPauseDone'] }],
+    'postcopy-pause-failed': [{ do: ['answerPauseFailed'] }],
+  },
+  skip: {
+    over: [
+      'run',
+      'abort',
+      'recover',
+      ...preparation,
+      ...ticks,
+      ...call,
+      ...abort,
+      ...forceComplete,
+      ...downtime,
+      ...conclusion,
+      ...resume,
       ...recovery,
-    };
-    return finish(s, 'postcopy-failed', verdict);
-  }
-  // QEMU may resume the guest on the source when the post-copy broke at its very start: two copies then.
-  if (s.postCopyStarted && (source === 'running' || source === 'paused') && destination !== undefined) {
-    const split = guestSplit({ source, destination });
-    if (split.destroy === 'destination') {
-      return finish(s, 'postcopy-failed', {
-        status: 'failed',
-        guest: 'source',
-        error,
-        postCopyFailed: true,
-        split,
-        ...withStats,
-        ...recovery,
-      });
-    }
-  }
-  const status = end.how === 'error' ? 'error' : cancelled(s, error, stats) ? 'cancelled' : 'failed';
-  const verdict: Verdict = { status, guest: guestAt(source), error, ...withStats };
-  // Undo only our own pause, and only if the guest is still paused on the source.
-  if (end.pausedByUs && source === 'paused') return to(s, 'resuming', { verdict }, [{ type: 'resume' }]);
-  return finish(s, status, verdict);
-}
-
-/** Item 11: cancelled only when libvirt accepted our abort or says the job was cancelled. */
-function cancelled(s: JobState, error: Error, stats: JobStats | undefined): boolean {
-  if (s.abort === 'sent' || stats?.type === 'cancelled') return true;
-  return (error as { libvirtCode?: unknown }).libvirtCode === OPERATION_ABORTED;
-}
-
-function guestAt(source: SourcePhase | undefined): GuestLocation {
-  if (source === 'running' || source === 'paused') return 'source';
-  if (source === 'post-copy') return 'destination';
-  return 'unknown';
-}
+      ...raised,
+    ],
+  },
+};
 
 // ---- The table ----------------------------------------------------------------------------------------
 
-/** The results of calls a phase of the copy may have in flight: the downtime steps, the migrate call. */
-const copyResults = {
-  'downtime-set': downtimeSet,
-  'downtime-failed': downtimeFailed,
-  'migrate-returned': returned,
-  'migrate-failed': failed,
-} satisfies Rows;
-
-/** Aborting while the guest still runs on the source (pre-copy, and force-complete's pause). */
-const abortRows = {
-  abort: abortNow,
-  'abort-accepted': abortAccepted,
-  'abort-refused': abortRefused,
-} satisfies Rows;
-
 /**
- * Every transition of a job. Rows are `phase: { event: (state, event) => { state, actions } }`.
+ * Every transition of a job's phase, phase by phase in the order a migration goes through them.
  *
  * @example
  * ```ts
- * TRANSITIONS['post-copy']['force-complete']; // answers 'none': nothing to force once in post-copy
+ * TRANSITIONS['post-copy'].on['force-complete']; // [{ do: ['countForce', 'answerForceNone'] }]: nothing to force once in post-copy
  * ```
  */
-export const TRANSITIONS: { readonly [P in Phase]: Rows } = {
+export const TRANSITIONS: { readonly [P in Phase]: StateRows<PhaseEvent, Phase> } = {
   queued: {
-    run: (s) => to(s, 'preparing', {}, [{ type: 'prepare' }]),
-    abort: abortBeforeCall,
-    'force-complete': forceCompleteLater,
+    on: {
+      run: [{ to: 'preparing', do: ['prepare'] }],
+      // Start mode: nothing reached libvirt yet, so the call is simply never made. Attach: the migration runs
+      // already; it is aborted once the job follows it.
+      abort: [
+        { if: ['startMode'], to: 'cancelled', do: ['finishCancelled'] },
+        { if: ['abortAsked'] },
+        { do: ['wantAbort'] },
+      ],
+      'force-complete': [{ do: ['countForce', 'awaitJob'] }],
+      'pause-post-copy': [{ do: ['countPause', 'refusePause'] }],
+    },
+    skip: {
+      refused: ['recover'],
+      cannot: [
+        ...preparation,
+        ...ticks,
+        ...call,
+        ...abort,
+        ...forceComplete,
+        ...downtime,
+        ...conclusion,
+        ...resume,
+        ...postCopyPause,
+        ...recovery,
+        ...raised,
+      ],
+    },
   },
+
   preparing: {
-    prepared: (s, e) => {
-      const ready: JobState = {
-        ...s,
-        postCopy: e.postCopy,
-        monitor: e.monitor,
-        pausedByOthers: e.source === 'paused',
-        recoveryOptions: e.recovery,
-      };
-      // Attach to a post-copy that broke while no agent watched: recover it.
-      if (s.mode === 'attach' && e.source === 'post-copy-failed')
-        return enterRecovery({ ...ready, postCopyStarted: true }, undefined, false);
-      if (s.mode === 'start')
-        return to(ready, 'starting', {}, [{ type: 'call-migrate' }, { type: 'start-monitor' }]);
-      const entered = inPostCopy(e.source) ? toPostCopy(ready) : to(ready, 'pre-copy', {}, []);
-      return enterCopy({ state: entered.state, actions: [{ type: 'start-monitor' }, ...entered.actions] });
+    on: {
+      prepared: [
+        // Attach to a post-copy that broke while no agent watched: recover it.
+        {
+          if: ['brokenOnAttach', 'recoversByItself', 'noFirstAttempt'],
+          to: 'ending',
+          do: ['keepPreparation', 'breakFound', 'giveUpNoAttemptLeft'],
+        },
+        {
+          if: ['brokenOnAttach', 'recoversByItself'],
+          to: 'recovering',
+          do: ['keepPreparation', 'breakFound', 'scheduleFirstAttempt'],
+        },
+        { if: ['brokenOnAttach'], to: 'recovering', do: ['keepPreparation', 'breakFound'] },
+        { if: ['startMode'], to: 'starting', do: ['keepPreparation', 'callMigrate', 'startPolling'] },
+        // Attach follows a running migration: what waited for libvirt's job happens now, the abort first.
+        {
+          if: ['sourceInPostCopy', 'abortWanted'],
+          to: 'post-copy',
+          do: ['keepPreparation', 'startPolling', 'dropWantedAbort', 'enterPostCopy', 'answerForceNone'],
+        },
+        {
+          if: ['sourceInPostCopy'],
+          to: 'post-copy',
+          do: ['keepPreparation', 'startPolling', 'enterPostCopy', 'answerForceNone'],
+        },
+        { if: ['abortWanted'], to: 'pre-copy', do: ['keepPreparation', 'startPolling', 'carryOutAbort'] },
+        { if: ['forceWaiting'], to: 'pre-copy', do: ['keepPreparation', 'startPolling', 'carryOutForce'] },
+        { to: 'pre-copy', do: ['keepPreparation', 'startPolling'] },
+      ],
+      'prepare-failed': [{ to: 'ending', do: ['endWithError'] }],
+      abort: [
+        { if: ['startMode'], to: 'cancelled', do: ['finishCancelled'] },
+        { if: ['abortAsked'] },
+        { do: ['wantAbort'] },
+      ],
+      'force-complete': [{ do: ['countForce', 'awaitJob'] }],
+      'pause-post-copy': [{ do: ['countPause', 'refusePause'] }],
     },
-    'prepare-failed': (s, e) => toEnding(s, { how: 'error', error: e.error }),
-    abort: abortBeforeCall,
-    'force-complete': forceCompleteLater,
+    skip: {
+      refused: ['recover'],
+      cannot: [
+        'run',
+        ...ticks,
+        ...call,
+        ...abort,
+        ...forceComplete,
+        ...downtime,
+        ...conclusion,
+        ...resume,
+        ...postCopyPause,
+        ...recovery,
+        ...raised,
+      ],
+    },
   },
+
   starting: {
-    // libvirt refuses steering until its job exists: requests wait for the first tick that shows it.
-    tick: (s, e) => {
-      if (e.job !== 'running') return stay(s);
-      if (inPostCopy(e.source)) return enterCopy(toPostCopy(s));
-      const entered = enterCopy(to(s, 'pre-copy', {}, []));
-      if (entered.state.phase !== 'pre-copy') return entered;
-      const stepped = steer(entered.state, [], e.elapsedSeconds);
-      return { state: stepped.state, actions: [...entered.actions, ...stepped.actions] };
+    on: {
+      // libvirt refuses steering until its job exists: requests wait for the first tick that shows it.
+      tick: [
+        { if: ['jobNotRunning'] },
+        {
+          if: ['sourceInPostCopy', 'abortWanted'],
+          to: 'post-copy',
+          do: ['dropWantedAbort', 'enterPostCopy', 'answerForceNone'],
+        },
+        { if: ['sourceInPostCopy'], to: 'post-copy', do: ['enterPostCopy', 'answerForceNone'] },
+        { if: ['abortWanted'], to: 'pre-copy', do: ['carryOutAbort', 'askMonitor'] },
+        { if: ['forceWaiting'], to: 'pre-copy', do: ['carryOutForce', 'askMonitor'] },
+        { to: 'pre-copy', do: ['askMonitor'] },
+      ],
+      abort: [{ if: ['abortAsked'] }, { do: ['wantAbort'] }],
+      'force-complete': [{ do: ['countForce', 'awaitJob'] }],
+      'migrate-returned': [{ to: 'ending', do: ['endReturned'] }],
+      'migrate-failed': [{ to: 'ending', do: ['endFailed'] }],
+      'pause-post-copy': [{ do: ['countPause', 'refusePause'] }],
     },
-    abort: abortLater,
-    'force-complete': forceCompleteLater,
-    'migrate-returned': returned,
-    'migrate-failed': failed,
+    skip: {
+      refused: ['recover'],
+      cannot: [
+        'run',
+        ...preparation,
+        ...abort,
+        ...forceComplete,
+        ...downtime,
+        ...conclusion,
+        ...resume,
+        ...postCopyPause,
+        ...recovery,
+        ...raised,
+      ],
+    },
   },
+
   'pre-copy': {
-    tick: precopyTick,
-    ...abortRows,
-    'force-complete': forceCompleteNow,
-    ...copyResults,
+    on: {
+      tick: [
+        { if: ['attachJobEnded'], to: 'ending', do: ['endJobGone'] },
+        // libvirt switched to post-copy without us (its own timeout, another client).
+        {
+          if: ['sourceInPostCopy', 'abortWanted'],
+          to: 'post-copy',
+          do: ['dropWantedAbort', 'enterPostCopy'],
+        },
+        { if: ['sourceInPostCopy'], to: 'post-copy', do: ['enterPostCopy'] },
+        // A refused abort is sent again; the monitor rests while it is on its way.
+        { if: ['abortWanted'], do: ['noteSource', 'carryOutAbort', 'askMonitor'] },
+        { do: ['noteSource', 'askMonitor'] },
+      ],
+      steer: [{ if: ['abortSent'] }, { do: ['runMonitor'] }],
+      abort: [{ if: ['abortSent'] }, { do: ['sendAbort'] }],
+      'abort-accepted': [{ do: ['abortAccepted'] }],
+      'abort-refused': [{ do: ['abortRefused'] }],
+      'force-complete': [{ do: ['countForce', 'decideForce'] }],
+      // Never steer a migration being aborted; never pause a guest someone else paused.
+      force: [
+        { if: ['abortAsked'], do: ['answerForceNone'] },
+        { if: ['switches'], to: 'switching', do: ['startForce'] },
+        { if: ['pauses', 'pausedByOthers'], do: ['answerForceNone'] },
+        { if: ['pauses'], to: 'pausing', do: ['startForce'] },
+        { do: ['answerForceNone'] },
+      ],
+      'downtime-set': [{ do: ['downtimeSet'] }],
+      'downtime-failed': [{ do: ['downtimeFailed'] }],
+      'migrate-returned': [{ to: 'ending', do: ['endReturned'] }],
+      'migrate-failed': [{ to: 'ending', do: ['endFailed'] }],
+      'pause-post-copy': [{ do: ['countPause', 'refusePause'] }],
+    },
+    skip: {
+      refused: ['recover'],
+      cannot: [
+        'run',
+        ...preparation,
+        ...forceComplete,
+        ...conclusion,
+        ...resume,
+        ...postCopyPause,
+        ...recovery,
+      ],
+    },
   },
+
   pausing: {
-    tick: followTick,
-    ...abortRows,
-    suspended: (s) => to(s, 'paused', { forceComplete: undefined }, forceCompleteDone(s, 'pause')),
-    'suspend-failed': (s, e) =>
-      to(s, 'pre-copy', { forceComplete: undefined }, forceCompleteFailed(s, 'pause', e.error)),
-    'force-complete': (s) => stay(s),
-    ...copyResults,
+    on: {
+      tick: [{ if: ['attachJobEnded'], to: 'ending', do: ['endJobGone'] }, {}],
+      abort: [{ if: ['abortSent'] }, { do: ['sendAbort'] }],
+      'abort-accepted': [{ do: ['abortAccepted'] }],
+      'abort-refused': [{ do: ['abortRefused'] }],
+      suspended: [{ to: 'paused', do: ['suspendDone'] }],
+      'suspend-failed': [{ to: 'pre-copy', do: ['suspendFailed'] }],
+      // A second force-complete shares the suspend in flight.
+      'force-complete': [{ do: ['countForce'] }],
+      'downtime-set': [{ do: ['downtimeSet'] }],
+      'downtime-failed': [{ do: ['downtimeFailed'] }],
+      'migrate-returned': [{ to: 'ending', do: ['endReturned'] }],
+      'migrate-failed': [{ to: 'ending', do: ['endFailed'] }],
+      'pause-post-copy': [{ do: ['countPause', 'refusePause'] }],
+    },
+    skip: {
+      refused: ['recover'],
+      rest: ['steer'],
+      cannot: [
+        'run',
+        ...preparation,
+        'switched',
+        'switch-failed',
+        ...conclusion,
+        ...resume,
+        ...postCopyPause,
+        ...recovery,
+        'force',
+      ],
+    },
   },
+
   paused: {
-    tick: precopyTick,
-    ...abortRows,
-    // A second force-complete: the guest is paused already, by us.
-    'force-complete': (s) => stay(s, [answer('pause')]),
-    ...copyResults,
+    on: {
+      tick: [
+        { if: ['attachJobEnded'], to: 'ending', do: ['endJobGone'] },
+        {
+          if: ['sourceInPostCopy', 'abortWanted'],
+          to: 'post-copy',
+          do: ['dropWantedAbort', 'enterPostCopy'],
+        },
+        { if: ['sourceInPostCopy'], to: 'post-copy', do: ['enterPostCopy'] },
+        { if: ['abortWanted'], do: ['carryOutAbort', 'askMonitor'] },
+        { do: ['askMonitor'] },
+      ],
+      steer: [{ if: ['abortSent'] }, { do: ['runMonitor'] }],
+      abort: [{ if: ['abortSent'] }, { do: ['sendAbort'] }],
+      'abort-accepted': [{ do: ['abortAccepted'] }],
+      'abort-refused': [{ do: ['abortRefused'] }],
+      // The guest is paused already, by us; the monitor's timeout leaves it so.
+      'force-complete': [{ do: ['countForce', 'answerPaused'] }],
+      force: [{ do: ['answerPaused'] }],
+      'downtime-set': [{ do: ['downtimeSet'] }],
+      'downtime-failed': [{ do: ['downtimeFailed'] }],
+      'migrate-returned': [{ to: 'ending', do: ['endReturned'] }],
+      'migrate-failed': [{ to: 'ending', do: ['endFailed'] }],
+      'pause-post-copy': [{ do: ['countPause', 'refusePause'] }],
+    },
+    skip: {
+      refused: ['recover'],
+      cannot: [
+        'run',
+        ...preparation,
+        ...forceComplete,
+        ...conclusion,
+        ...resume,
+        ...postCopyPause,
+        ...recovery,
+      ],
+    },
   },
+
   switching: {
-    tick: followTick,
-    switched: (s) =>
-      to(
-        s,
-        'post-copy',
-        { forceComplete: undefined, postCopyStarted: true },
-        forceCompleteDone(s, 'switch-to-post-copy'),
-      ),
-    'switch-failed': (s, e) =>
-      to(s, 'pre-copy', { forceComplete: undefined }, forceCompleteFailed(s, 'switch-to-post-copy', e.error)),
-    'force-complete': (s) => stay(s),
-    ...copyResults,
+    on: {
+      tick: [{ if: ['attachJobEnded'], to: 'ending', do: ['endJobGone'] }, {}],
+      switched: [{ to: 'post-copy', do: ['switchDone'] }],
+      'switch-failed': [{ to: 'pre-copy', do: ['switchFailed'] }],
+      'force-complete': [{ do: ['countForce'] }],
+      'downtime-set': [{ do: ['downtimeSet'] }],
+      'downtime-failed': [{ do: ['downtimeFailed'] }],
+      'migrate-returned': [{ to: 'ending', do: ['endReturned'] }],
+      'migrate-failed': [{ to: 'ending', do: ['endFailed'] }],
+      'pause-post-copy': [{ do: ['countPause', 'refusePause'] }],
+    },
+    skip: {
+      refused: ['abort', 'recover'],
+      rest: ['steer'],
+      cannot: [
+        'run',
+        ...preparation,
+        ...abort,
+        'suspended',
+        'suspend-failed',
+        ...conclusion,
+        ...resume,
+        ...postCopyPause,
+        ...recovery,
+        'force',
+      ],
+    },
   },
+
   'post-copy': {
-    // The source knows the post-copy broke before libvirt's call returns (it may wait long for the destination).
-    tick: (s, e) => {
-      if (e.source === 'post-copy-failed') {
-        return s.mode === 'start' ? enterRecovery(s, undefined, true) : toEnding(s, { how: 'failed' });
-      }
-      return followTick(s, e);
+    on: {
+      tick: [
+        { if: ['sourceBroken', 'startMode'], to: 'recovering', do: ['breakSeen'] },
+        { if: ['sourceBroken'], to: 'ending', do: ['endBroken'] },
+        { if: ['attachJobEnded'], to: 'ending', do: ['endJobGone'] },
+        {},
+      ],
+      'pause-post-copy': [
+        { if: ['pauseNotAsked'], do: ['countPause', 'sendPause'] },
+        { if: ['pauseSent'], do: ['countPause', 'answerPauseDone'] },
+        { do: ['countPause'] },
+      ],
+      'postcopy-paused': [{ do: ['postCopyPauseDone'] }],
+      'postcopy-pause-failed': [{ do: ['postCopyPauseFailed'] }],
+      'force-complete': [{ do: ['countForce', 'answerForceNone'] }],
+      'abort-accepted': [{ do: ['abortAccepted'] }],
+      'abort-refused': [{ do: ['abortDropped'] }],
+      'downtime-set': [{ do: ['downtimeSet'] }],
+      'downtime-failed': [{ do: ['downtimeFailed'] }],
+      'migrate-returned': [{ to: 'ending', do: ['endReturned'] }],
+      'migrate-failed': [{ to: 'ending', do: ['endFailed'] }],
     },
-    'pause-post-copy': (s) =>
-      s.pausePostCopy === 'none'
-        ? stay({ ...s, pausePostCopy: 'sending' }, [{ type: 'pause-post-copy' }])
-        : stay(s),
-    ...pauseRows,
-    'force-complete': forceCompleteNone,
-    'abort-accepted': abortAccepted,
-    // An abort sent just before libvirt switched by itself: libvirt refused it, and it stays refused.
-    'abort-refused': (s, e) =>
-      stay({ ...s, abort: 'none' }, [
-        { type: 'record', action: 'abort', reason: s.abortReason, error: e.error },
-      ]),
-    ...copyResults,
+    skip: {
+      refused: ['abort', 'recover'],
+      cannot: ['run', ...preparation, ...forceComplete, ...conclusion, ...resume, ...recovery, ...raised],
+    },
   },
+
   ending: {
-    concluded: (s, e) => conclude(s, e.source, e.stats, e.destination),
-    // Calls still in flight when the migration ended: their results still shape the outcome.
-    suspended: (s) => stay({ ...s, end: endOf(s, { pausedByUs: true }) }),
-    'abort-accepted': abortAccepted,
-    'force-complete': forceCompleteNone,
-    ...pauseRows,
+    on: {
+      concluded: [
+        { if: ['endedWell'], to: 'completed', do: ['finishCompleted'] },
+        // A failed post-copy is not the end: the job recovers it, unless that was tried already.
+        {
+          if: ['postCopyBroken', 'notRecoveredYet', 'recoversByItself', 'noFirstAttempt'],
+          to: 'ending',
+          do: ['breakConcluded', 'giveUpNoAttemptLeft'],
+        },
+        {
+          if: ['postCopyBroken', 'notRecoveredYet', 'recoversByItself'],
+          to: 'recovering',
+          do: ['breakConcluded', 'scheduleFirstAttempt'],
+        },
+        { if: ['postCopyBroken', 'notRecoveredYet'], to: 'recovering', do: ['breakConcluded'] },
+        { if: ['postCopyBroken'], to: 'postcopy-failed', do: ['finishSplit'] },
+        { if: ['resumedOnSource'], to: 'postcopy-failed', do: ['finishSourceSplit'] },
+        { if: ['endedInError'], to: 'error', do: ['finishError'] },
+        { if: ['pausedByUs', 'cancelled'], to: 'resuming', do: ['resumeCancelled'] },
+        { if: ['pausedByUs'], to: 'resuming', do: ['resumeFailed'] },
+        { if: ['cancelled'], to: 'cancelled', do: ['finishCancelledEnd'] },
+        { to: 'failed', do: ['finishFailed'] },
+      ],
+      // Calls still in flight when the migration ended: their results still shape the outcome.
+      suspended: [{ do: ['notePausedByUs'] }],
+      'abort-accepted': [{ do: ['abortAccepted'] }],
+      'force-complete': [{ do: ['countForce', 'answerForceNone'] }],
+      'pause-post-copy': [
+        { if: ['pauseSending'], do: ['countPause'] },
+        { do: ['countPause', 'refusePause'] },
+      ],
+      'postcopy-paused': [{ do: ['postCopyPauseDone'] }],
+      'postcopy-pause-failed': [{ do: ['postCopyPauseFailed'] }],
+    },
+    skip: {
+      refused: ['abort', 'recover'],
+      late: [
+        ...ticks,
+        'abort-refused',
+        'switched',
+        'switch-failed',
+        'suspend-failed',
+        ...downtime,
+        ...call,
+        ...recovery,
+      ],
+      cannot: ['run', ...preparation, ...resume, ...raised],
+    },
   },
+
   resuming: {
-    resumed: (s) =>
-      finish(s, verdictOf(s).status, verdictOf(s), [
-        {
-          type: 'record',
-          action: 'resume',
-          reason: 'the migration failed after force-complete paused the guest',
-        },
-      ]),
-    'resume-failed': (s, e) => {
-      const verdict = verdictOf(s);
-      const first = verdict.error ?? new Error('the migration failed');
-      const error = new AggregateError([first, e.error], `${first.message}; resuming the guest failed too`);
-      return finish(s, verdict.status, { ...verdict, error }, [
-        {
-          type: 'record',
-          action: 'resume',
-          reason: 'the migration failed after force-complete paused the guest',
-          error: e.error,
-        },
-      ]);
+    on: {
+      resumed: [
+        { if: ['verdictCancelled'], to: 'cancelled', do: ['finishResumed'] },
+        { to: 'failed', do: ['finishResumed'] },
+      ],
+      'resume-failed': [
+        { if: ['verdictCancelled'], to: 'cancelled', do: ['finishResumeFailed'] },
+        { to: 'failed', do: ['finishResumeFailed'] },
+      ],
+      'force-complete': [{ do: ['countForce', 'answerForceNone'] }],
+      'pause-post-copy': [{ do: ['countPause', 'refusePause'] }],
     },
-    'force-complete': forceCompleteNone,
+    skip: {
+      refused: ['abort', 'recover'],
+      late: [...ticks, ...abort, ...forceComplete, ...downtime, ...call],
+      cannot: ['run', ...preparation, ...conclusion, ...postCopyPause, ...recovery, ...raised],
+    },
   },
-  'postcopy-failed': terminal,
+
   recovering: {
-    'force-complete': forceCompleteNone,
-    ...pauseRows,
-    'migrate-returned': (s) => recovered(s),
-    'migrate-failed': (s, e) => {
-      const r = recoveryOf(s);
-      const state = withRecovery(s, { callInFlight: false, lastError: r.lastError ?? e.error });
-      if (r.over !== undefined) return stay(state);
-      return r.automatic || r.wanted ? attemptOrWait(state, 1, 0) : stay(state);
-    },
-    recover: (s) => {
-      const r = recoveryOf(s);
-      if (r.inFlight || r.over !== undefined) return stay(s);
-      if (r.callInFlight) return stay(withRecovery(s, { wanted: true }));
-      return attempt(s);
-    },
-    'resume-due': (s, e) => {
-      const r = recoveryOf(s);
-      if (r.inFlight || r.callInFlight || r.over !== undefined || e.attempt !== r.attempts + 1)
-        return stay(s);
-      return attempt(s);
-    },
-    'resume-returned': (s) => recovered(s),
-    'resume-refused': (s, e) => giveUp(withRecovery(s, { inFlight: false }), 'refused', e.reason),
-    'resume-attempt-failed': (s, e) => {
-      const state = withRecovery(s, { inFlight: false, lastError: e.error });
-      if (e.source === 'gone') return toEnding(state, { how: 'job-gone' });
-      if (e.source === 'running' || e.source === 'paused')
-        return toEnding(state, { how: 'failed', error: e.error });
-      const r = recoveryOf(state);
-      const failedEvent = (nextAttemptInMs?: number): JobAction => ({
-        type: 'report-recovery',
-        event: {
-          kind: 'attempt-failed',
-          cause: r.cause,
-          attempt: r.attempts,
-          error: e.error,
-          ...(nextAttemptInMs === undefined ? {} : { nextAttemptInMs }),
+    on: {
+      'force-complete': [{ do: ['countForce', 'answerForceNone'] }],
+      'pause-post-copy': [
+        { if: ['pauseSending'], do: ['countPause'] },
+        { do: ['countPause', 'refusePause'] },
+      ],
+      'postcopy-paused': [{ do: ['postCopyPauseDone'] }],
+      'postcopy-pause-failed': [{ do: ['postCopyPauseFailed'] }],
+      // The original call completing is a completion (the break the source reported did not last).
+      'migrate-returned': [
+        { if: ['attemptsMade'], to: 'ending', do: ['reportRecovered', 'recordResumed', 'endReturned'] },
+        { to: 'ending', do: ['reportRecovered', 'endReturned'] },
+      ],
+      'migrate-failed': [
+        { if: ['recoveryOver'], do: ['callEnded'] },
+        { if: ['attemptWanted', 'noFirstAttempt'], to: 'ending', do: ['callEnded', 'giveUpNoAttemptLeft'] },
+        { if: ['attemptWanted'], do: ['callEnded', 'scheduleFirstAttempt'] },
+        { do: ['callEnded'] },
+      ],
+      recover: [
+        { if: ['nothingToRecover'] },
+        { if: ['callInFlight'], do: ['wantAttempt'] },
+        { do: ['attempt'] },
+      ],
+      'resume-due': [{ if: ['staleAttempt'] }, { do: ['attempt'] }],
+      'resume-returned': [
+        { if: ['attemptsMade'], to: 'ending', do: ['reportRecovered', 'recordResumed', 'endReturned'] },
+        { to: 'ending', do: ['reportRecovered', 'endReturned'] },
+      ],
+      'resume-refused': [{ to: 'ending', do: ['attemptEnded', 'giveUpRefused'] }],
+      'resume-attempt-failed': [
+        // The guest back on the source, or gone from it (the resume went through): the end says which.
+        { if: ['sourceGone'], to: 'ending', do: ['attemptFailed', 'endJobGone'] },
+        { if: ['sourceBack'], to: 'ending', do: ['attemptFailed', 'endFailed'] },
+        { if: ['recoveryOver'], to: 'ending', do: ['attemptFailed', 'reportAttemptFailed', 'giveUpOver'] },
+        {
+          if: ['attemptWanted', 'noNextAttempt'],
+          to: 'ending',
+          do: ['attemptFailed', 'reportAttemptFailed', 'giveUpNoAttemptLeft'],
         },
-      });
-      if (r.over !== undefined) return giveUp(state, r.over, undefined, [failedEvent()]);
-      if (!r.automatic && !r.wanted) return stay(state, [failedEvent()]);
-      const after = Math.max(r.lastAt, e.sinceFailureMs);
-      const next = attemptOrWait(state, r.attempts + 1, after);
-      const scheduled = next.actions.find((a) => a.type === 'schedule-resume');
-      const inMs = scheduled?.type === 'schedule-resume' ? scheduled.atMs - after : undefined;
-      return { state: next.state, actions: [failedEvent(inMs), ...next.actions] };
+        { if: ['attemptWanted'], do: ['attemptFailed', 'retryLater'] },
+        { do: ['attemptFailed', 'reportAttemptFailed'] },
+      ],
+      'recovery-expired': [
+        { if: ['recoveryOver'] },
+        // An attempt in flight may still succeed: it decides.
+        { if: ['attemptInFlight'], do: ['closeWindow'] },
+        { to: 'ending', do: ['giveUpWindow'] },
+      ],
     },
-    'recovery-expired': (s) => {
-      const r = recoveryOf(s);
-      if (r.over !== undefined) return stay(s);
-      // An attempt in flight may still succeed: it decides.
-      if (r.inFlight) return stay(withRecovery(s, { over: 'window' }));
-      return giveUp(s, 'window');
+    skip: {
+      refused: ['abort'],
+      rest: [...ticks],
+      late: [...abort, ...forceComplete, ...downtime, ...conclusion],
+      cannot: ['run', ...preparation, ...resume, ...raised],
     },
   },
-  completed: terminal,
-  failed: terminal,
-  cancelled: terminal,
-  error: terminal,
+
+  'postcopy-failed': TERMINAL_ROWS,
+  completed: TERMINAL_ROWS,
+  failed: TERMINAL_ROWS,
+  cancelled: TERMINAL_ROWS,
+  error: TERMINAL_ROWS,
 };
 
+/** Where the poll loop is. */
+export type PollState = JobState['polling'];
+
 /**
- * The next state and actions for an event: the row of {@link TRANSITIONS} for the state's phase and the
- * event, or no change when there is none.
+ * The poll loop, beside the phase: started by the rows that enter a phase following libvirt's job, it reads
+ * libvirt's job every `pollIntervalMs` while the phase still follows it. It reacts after the phase, so that
+ * a progress report describes the state the tick led to.
  *
  * @example
  * ```ts
- * const { state, actions } = transition(initialState('start'), { type: 'run' });
+ * POLLING.waiting.on['poll-due']; // [{ if: ['phasePolls'], to: 'reading', do: ['readTick'] }, { to: 'off' }]
+ * ```
+ */
+export const POLLING: { readonly [S in PollState]: StateRows<PollEvent, PollState> } = {
+  off: {
+    on: { 'start-polling': [{ to: 'waiting', do: ['schedulePoll'] }] },
+    skip: { cannot: ['poll-due', 'tick'] },
+  },
+  waiting: {
+    on: {
+      'start-polling': [{}],
+      'poll-due': [{ if: ['phasePolls'], to: 'reading', do: ['readTick'] }, { to: 'off' }],
+    },
+    skip: { cannot: ['tick'] },
+  },
+  reading: {
+    on: {
+      'start-polling': [{}],
+      tick: [
+        {
+          if: ['polledAtArrival', 'phasePolls', 'hasProgress'],
+          to: 'waiting',
+          do: ['reportProgress', 'schedulePoll'],
+        },
+        { if: ['polledAtArrival', 'phasePolls'], to: 'waiting', do: ['schedulePoll'] },
+        // The tick that ended the copy still reports it.
+        { if: ['polledAtArrival', 'hasProgress'], to: 'off', do: ['reportProgress'] },
+        { to: 'off' },
+      ],
+    },
+    skip: { cannot: ['poll-due'] },
+  },
+};
+
+// ---- The interpreter ----------------------------------------------------------------------------------
+
+const POLL_EVENTS: ReadonlySet<EventType> = new Set<EventType>(['start-polling', 'poll-due', 'tick']);
+
+/** The rows a state has for an event, or why it skips it; a pair listed nowhere is a bug of the table. */
+export function cellOf(
+  table: StateRows<EventType, string>,
+  type: EventType,
+): { rows: readonly Row[] } | { skip: SkipReason } {
+  const rows = (table.on as Record<string, readonly Row[] | undefined>)[type];
+  if (rows !== undefined) return { rows };
+  for (const [reason, events] of Object.entries(table.skip) as [SkipReason, readonly EventType[]][]) {
+    if (events.includes(type)) return { skip: reason };
+  }
+  throw new Error(`the job's table lists no row and no reason for ${type}`);
+}
+
+/** The row a state takes for an event: the first whose guards all hold; `undefined` when skipped. */
+export function rowFor(
+  table: StateRows<EventType, string>,
+  state: JobState,
+  event: JobEvent,
+  before: JobState = state,
+): Row | undefined {
+  const cell = cellOf(table, event.type);
+  if ('skip' in cell) return undefined;
+  const row = cell.rows.find((r) =>
+    (r.if ?? []).every((name) =>
+      (GUARDS[name] as (s: JobState, e: JobEvent, b: JobState) => boolean)(state, event, before),
+    ),
+  );
+  if (row === undefined) throw new Error(`no row of the job's table matches ${event.type} in ${state.phase}`);
+  return row;
+}
+
+/** Runs a row's steps in order; the events they raise are returned for the machine to handle next. */
+function take(
+  state: JobState,
+  event: JobEvent,
+  row: Row,
+  actions: JobAction[],
+  raised: JobEvent[],
+): JobState {
+  let next = state;
+  for (const name of row.do ?? []) {
+    const change: Change = (STEPS[name] as (s: JobState, e: JobEvent) => Change)(next, event);
+    next = { ...next, ...change.set };
+    actions.push(...(change.do ?? []));
+    for (const r of change.raise ?? []) raised.push({ ...r, atMs: event.atMs } as JobEvent);
+  }
+  return next;
+}
+
+function react(state: JobState, event: JobEvent, actions: JobAction[]): JobState {
+  let next = state;
+  if (!POLL_EVENTS.has(event.type) || event.type === 'tick') {
+    const row = rowFor(TRANSITIONS[state.phase], state, event);
+    if (row !== undefined) {
+      const raised: JobEvent[] = [];
+      next = take(state, event, row, actions, raised);
+      if (row.to !== undefined) {
+        const phase = row.to as Phase;
+        next = { ...next, phase, status: STATUS_OF[phase] ?? next.status };
+      }
+      for (const r of raised) next = react(next, r, actions);
+    }
+  }
+  if (POLL_EVENTS.has(event.type)) {
+    const row = rowFor(POLLING[next.polling], next, event, state);
+    if (row !== undefined) {
+      const raised: JobEvent[] = [];
+      next = take(next, event, row, actions, raised);
+      if (row.to !== undefined) next = { ...next, polling: row.to as PollState };
+      for (const r of raised) next = react(next, r, actions);
+    }
+  }
+  return next;
+}
+
+/**
+ * The next state and actions for an event: the row of {@link TRANSITIONS} for the phase, then — for the
+ * poll loop's events — the row of {@link POLLING}; events the rows raise are handled before it returns.
+ *
+ * @example
+ * ```ts
+ * const { state, actions } = transition(initialState(settings), { type: 'run', atMs: 0 });
  * state.phase; // 'preparing'
- * actions; // [{ type: 'prepare' }]
+ * actions; // [{ type: 'prepare', mode: 'start' }]
  * ```
  */
 export function transition(state: JobState, event: JobEvent): Transition {
-  const row = TRANSITIONS[state.phase][event.type] as Row<typeof event.type> | undefined;
-  return row === undefined ? stay(state) : row(state, event as never);
-}
-
-/**
- * Refuses an abort that cannot be honoured in this state (the guards of `abort()` and the `signal` option):
- * after the end, once in post-copy, and while switching to it.
- *
- * @throws {@link MigrationPolicyError} `ABORT_IN_POST_COPY` or `MIGRATION_NOT_ACTIVE`.
- *
- * @example
- * ```ts
- * assertCanAbort(initialState('start')); // fine: nothing reached libvirt yet
- * ```
- */
-export function assertCanAbort(state: JobState): void {
-  if (state.phase === 'switching') assertAbortAllowed('running (post-copy)');
-  if (state.phase === 'ending' || state.phase === 'resuming') assertAbortAllowed('completed');
-  assertAbortAllowed(state.status);
-}
-
-/** The mode a progress report names. */
-export function progressMode(state: JobState): 'pre-copy' | 'post-copy' | 'paused-by-force-complete' {
-  if (state.phase === 'paused') return 'paused-by-force-complete';
-  return state.postCopyStarted ? 'post-copy' : 'pre-copy';
-}
-
-// ---- Helpers ------------------------------------------------------------------------------------------
-
-function stay(state: JobState, actions: JobAction[] = []): Transition {
-  return { state, actions };
-}
-
-function to(s: JobState, phase: Phase, changes: Partial<JobState>, actions: JobAction[]): Transition {
-  return { state: { ...s, ...changes, phase, status: STATUS_OF[phase] ?? s.status }, actions };
-}
-
-function answer(result: ForceCompleteAction | Error): JobAction {
-  return { type: 'answer-force-complete', result };
-}
-
-/** libvirt's job is seen running: what waited for it happens now — the abort first (item 10), else force-complete. */
-function enterCopy(t: Transition): Transition {
-  const s = t.state;
-  if (s.abort === 'wanted')
-    return { state: { ...s, abort: 'sending' }, actions: [...t.actions, { type: 'abort-job' }] };
-  if (s.forceComplete === undefined) return t;
-  const pending = { ...s, forceComplete: undefined };
-  const row = s.phase === 'pre-copy' ? forceCompleteNow : forceCompleteNone;
-  const next = row(pending, { type: 'force-complete', reason: s.forceComplete.reason });
-  return { state: next.state, actions: [...t.actions, ...next.actions] };
-}
-
-function forceCompleteDone(s: JobState, action: 'pause' | 'switch-to-post-copy'): JobAction[] {
-  const reason = s.forceComplete?.reason ?? 'force-complete requested';
-  return [{ type: 'record', action, reason }, answer(action)];
-}
-
-function forceCompleteFailed(
-  s: JobState,
-  action: 'pause' | 'switch-to-post-copy',
-  error: Error,
-): JobAction[] {
-  const reason = s.forceComplete?.reason ?? 'force-complete requested';
-  return [{ type: 'record', action, reason, error }, answer(error)];
-}
-
-function inPostCopy(source: SourcePhase | undefined): boolean {
-  return source === 'post-copy' || source === 'post-copy-failed';
-}
-
-function toEnding(s: JobState, cause: EndCause, before: JobAction[] = []): Transition {
-  const end = { ...cause, pausedByUs: s.phase === 'paused' };
-  return to({ ...s, forceComplete: undefined }, 'ending', { end }, [
-    ...before,
-    answer('none'),
-    { type: 'conclude', destination: s.postCopyStarted },
-  ]);
-}
-
-// ---- Recovery of a broken post-copy ---------------------------------------------------------------------
-
-/**
- * The post-copy broke (or was paused on request): report it, start the window's clock, and schedule the
- * first attempt — unless libvirt's original call still runs (it must return before a resume is accepted),
- * or the attempts wait for `recover()`.
- */
-function enterRecovery(s: JobState, error: Error | undefined, callInFlight: boolean): Transition {
-  const options = optionsOf(s);
-  const cause = s.pausePostCopy === 'sent' || s.pausePostCopy === 'sending' ? 'paused' : 'failed';
-  const recovery: RecoveryState = {
-    automatic: options.automatic && cause === 'failed',
-    cause,
-    attempts: 0,
-    lastAt: 0,
-    inFlight: false,
-    callInFlight,
-    wanted: false,
-    over: undefined,
-    refused: undefined,
-    lastError: error,
-    recovered: false,
-  };
-  const entered = to(s, 'recovering', { recovery, forceComplete: undefined, abort: 'none' }, [
-    answer('none'),
-    { type: 'recovery-started' },
-    { type: 'report-recovery', event: { kind: 'stopped', cause, attempt: 0, ...(error ? { error } : {}) } },
-    { type: 'schedule-expiry', atMs: options.windowMs },
-    { type: 'start-monitor' },
-  ]);
-  if (!recovery.automatic || callInFlight) return entered;
-  const first = attemptOrWait(entered.state, 1, 0);
-  return { state: first.state, actions: [...entered.actions, ...first.actions] };
-}
-
-function recoveryOf(s: JobState): RecoveryState {
-  return s.recovery ?? (enterRecovery(s, undefined, false).state.recovery as RecoveryState);
-}
-
-function withRecovery(s: JobState, changes: Partial<RecoveryState>): JobState {
-  return { ...s, recovery: { ...recoveryOf(s), ...changes } };
-}
-
-function optionsOf(s: JobState): RecoveryOptions {
-  return s.recoveryOptions ?? DEFAULT_RECOVERY;
-}
-
-/** Schedules attempt `n` after the last one (due at `after` ms), or gives up when none is left. */
-function attemptOrWait(s: JobState, n: number, after: number): Transition {
-  const options = optionsOf(s);
-  const at = nextAttemptAt(n, after, options);
-  if (at === undefined) return giveUp(s, n > options.maxAttempts ? 'attempts' : 'window');
-  return stay(withRecovery(s, { lastAt: at }), [{ type: 'schedule-resume', attempt: n, atMs: at }]);
-}
-
-function attempt(s: JobState): Transition {
-  const r = recoveryOf(s);
-  const n = r.attempts + 1;
-  const options = optionsOf(s);
-  return stay(withRecovery(s, { attempts: n, inFlight: true, wanted: false }), [
-    { type: 'report-recovery', event: { kind: 'attempt', cause: r.cause, attempt: n } },
-    {
-      type: 'attempt-resume',
-      ...(options.refuseDestination ? { refuseDestination: options.refuseDestination } : {}),
-    },
-  ]);
-}
-
-/** The migration completed: by a resume of ours, or by itself (the break the source reported did not last). */
-function recovered(s: JobState): Transition {
-  const r = recoveryOf(s);
-  const state = withRecovery(s, { inFlight: false, recovered: true, callInFlight: false });
-  const resumed: JobAction[] =
-    r.attempts > 0
-      ? [{ type: 'record', action: 'resume-post-copy', reason: 'post-copy resumed (POSTCOPY_RESUME)' }]
-      : [];
-  return toEnding(state, { how: 'returned' }, [
-    { type: 'report-recovery', event: { kind: 'recovered', cause: r.cause, attempt: r.attempts } },
-    ...resumed,
-  ]);
-}
-
-/** No more attempts: read where each copy is, and end with it. */
-function giveUp(
-  s: JobState,
-  over: 'refused' | 'window' | 'attempts',
-  refused?: string,
-  before: JobAction[] = [],
-): Transition {
-  const r = recoveryOf(s);
-  const state = withRecovery(s, { over, refused });
-  const kind = over === 'refused' ? 'refused' : 'given-up';
-  const error =
-    r.lastError ??
-    new Error(over === 'refused' ? (refused ?? 'resume refused') : 'the post-copy was not recovered in time');
-  return toEnding(state, { how: 'failed', error }, [
-    ...before,
-    {
-      type: 'report-recovery',
-      event: { kind, cause: r.cause, attempt: r.attempts, ...(refused ? { reason: refused } : {}) },
-    },
-  ]);
-}
-
-function recoveryOutcome(s: JobState): Pick<Verdict, 'recovery'> {
-  const r = s.recovery;
-  if (r === undefined) return {};
-  return {
-    recovery: {
-      cause: r.cause,
-      attempts: r.attempts,
-      recovered: r.recovered,
-      ...(r.refused ? { refused: r.refused } : {}),
-      durationMs: 0,
-    },
-  };
+  const actions: JobAction[] = [];
+  return { state: react(state, event, actions), actions };
 }

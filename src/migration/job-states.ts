@@ -1,16 +1,24 @@
 /**
- * The vocabulary of the job's state machine (job-machine.ts): its phases, its state, the events it takes
- * and the actions it asks for.
+ * The vocabulary of the job's state machine (job-machine.ts): its phases, its one state value, the events it
+ * takes and the actions it asks for.
  *
  * @module
  */
 
 import type { JobStats } from '../libvirt/types.js';
 import type { MonitorSettings, MonitorState } from '../policy/monitor.js';
+import type { MigrationPlan } from '../policy/plan.js';
 import type { CopyPhase, GuestSplit, RecoveryOptions } from '../policy/recovery.js';
 import type { ForceCompleteAction, MigrationStatus } from '../policy/status.js';
 import type { SourcePhase } from './domain-state.js';
-import type { GuestLocation, RecoveryEvent, RecoveryOutcome, SteeringAction } from './types.js';
+import type { MigrationCall } from './params.js';
+import type {
+  GuestLocation,
+  MigrationProgress,
+  RecoveryEvent,
+  RecoveryOutcome,
+  SteeringAction,
+} from './types.js';
 
 /**
  * Where a job is. `starting`: the migrate call is made, libvirt's job not yet seen (libvirt refuses steering
@@ -37,6 +45,75 @@ export type Phase =
   | 'cancelled'
   | 'error';
 
+/** The phases in which the outcome has been produced: nothing but answers happens there any more. */
+export const TERMINAL: ReadonlySet<Phase> = new Set([
+  'postcopy-failed',
+  'completed',
+  'failed',
+  'cancelled',
+  'error',
+]);
+
+/** The status callers see in each phase; `undefined` keeps the previous one (the end is not known yet). */
+export const STATUS_OF: Readonly<Record<Phase, MigrationStatus | undefined>> = {
+  queued: 'queued',
+  preparing: 'preparing',
+  starting: 'running',
+  'pre-copy': 'running',
+  pausing: 'running',
+  paused: 'running',
+  switching: 'running',
+  'post-copy': 'running (post-copy)',
+  ending: undefined,
+  resuming: undefined,
+  'postcopy-failed': 'failed',
+  recovering: 'recovering (post-copy)',
+  completed: 'completed',
+  failed: 'failed',
+  cancelled: 'cancelled',
+  error: 'error',
+};
+
+/** The phases whose ticks mean something: libvirt's job may still run. Once ending, polling stops. */
+export const POLLS: Readonly<Record<Phase, boolean>> = {
+  queued: true,
+  preparing: true,
+  starting: true,
+  'pre-copy': true,
+  pausing: true,
+  paused: true,
+  switching: true,
+  'post-copy': true,
+  ending: false,
+  resuming: false,
+  'postcopy-failed': false,
+  recovering: true,
+  completed: false,
+  failed: false,
+  cancelled: false,
+  error: false,
+};
+
+/** What the job is given when it is created, from the resolved options; fixed for its life. */
+export interface JobSettings {
+  mode: 'start' | 'attach';
+  /** How often libvirt's job is read while the migration runs. */
+  pollIntervalMs: number;
+  /** What the job does when the post-copy breaks (from `postCopyRecovery`). */
+  recovery: RecoveryOptions;
+}
+
+/** What the preparation read and decided, just before the libvirt call. */
+export interface Preparation {
+  plan: MigrationPlan;
+  call: MigrationCall;
+  /** The GiB the monitor counts with. */
+  dataGb: number;
+  monitor: MonitorSettings;
+  /** The source's libvirt version, encoded: a resume asks whether it may be sent. */
+  sourceLibvirt: number;
+}
+
 /** How the migration ended, as far as the job knows when it enters `ending`. */
 export interface EndCause {
   /** `returned`: the migrate call succeeded; `failed`: it failed; `job-gone`: attach mode saw libvirt's job end; `error`: the job could not start. */
@@ -44,12 +121,13 @@ export interface EndCause {
   error?: Error;
 }
 
-/** The outcome the shell reports once the job ends. */
+/** The outcome the shell reports once the job ends (with the steering and warnings it kept). */
 export interface Verdict {
   status: 'completed' | 'failed' | 'cancelled' | 'error';
   guest: GuestLocation;
   error?: Error;
   stats?: JobStats;
+  plan?: MigrationPlan;
   postCopyFailed?: boolean;
   recovery?: RecoveryOutcome;
   split?: GuestSplit;
@@ -60,6 +138,8 @@ export interface RecoveryState {
   /** Attempts are made by themselves; otherwise only `recover()` starts one. */
   automatic: boolean;
   cause: 'failed' | 'paused';
+  /** When the post-copy broke, on the job's clock: the schedule and the window count from here. */
+  startedAtMs: number;
   /** Attempts started so far. */
   attempts: number;
   /** When the last attempt was due, in ms after the failure. */
@@ -76,60 +156,68 @@ export interface RecoveryState {
   recovered: boolean;
 }
 
-/** Everything the machine knows. Plain data: the shell keeps the current value and replaces it on each event. */
+/**
+ * Everything the job knows, as one plain value: the shell keeps the current one and replaces it on each
+ * event. Beside the phase run the job's parallel concerns, each a field of its own: an abort asked for, a
+ * force-complete waiting for libvirt's job, a post-copy pause, the poll loop, the requests waiting for an
+ * answer.
+ */
 export interface JobState {
   phase: Phase;
   status: MigrationStatus;
-  mode: 'start' | 'attach';
+  settings: JobSettings;
+  /** Set by `prepared`. */
+  prepared: Preparation | undefined;
+  /** When the migration started on the job's clock (the `atMs` of events); attach: libvirt's own start. */
+  startedAtMs: number | undefined;
+  /** How many `forceComplete()` and `pausePostCopy()` promises wait for an answer (the shell holds them, in order). */
+  waiting: { forceComplete: number; pause: number };
   /** `wanted`: requested, not yet sent (libvirt's job not running yet, or libvirt refused it: retried per tick). */
   abort: 'none' | 'wanted' | 'sending' | 'sent';
   abortReason: string;
-  /** A force-complete waiting for libvirt's job to exist. */
+  /** A force-complete asked for and not carried out yet: waiting for libvirt's job, or its call in flight (pausing, switching). */
   forceComplete: { reason: string } | undefined;
-  /** Post-copy is effective for this migration (from the plan). */
-  postCopy: boolean;
+  /** A deliberate post-copy pause (`abortJob` with the post-copy flag). */
+  pausePostCopy: 'none' | 'sending' | 'sent';
+  /** The poll loop: `waiting` for its timer, `reading` libvirt's job, or `off`. */
+  polling: 'off' | 'waiting' | 'reading';
   /** The guest was paused by someone else (seen before the migration or on a tick): never ours to undo. */
   pausedByOthers: boolean;
-  monitor: MonitorSettings | undefined;
   monitorState: MonitorState;
   /** The downtime being set right now, so a slow call is not repeated by the next tick. */
   downtimeInFlight: number | undefined;
+  /** The guest has run on the destination: libvirt switched to post-copy. */
+  postCopyStarted: boolean;
   /** Set on entering `ending`. */
   end: (EndCause & { pausedByUs: boolean }) | undefined;
   /** Set on entering `resuming`: the outcome to report once the guest is resumed. */
   verdict: Verdict | undefined;
-  /** The guest has run on the destination: libvirt switched to post-copy. */
-  postCopyStarted: boolean;
-  /** A deliberate post-copy pause (`abortJob` with the post-copy flag). */
-  pausePostCopy: 'none' | 'sending' | 'sent';
-  /** From the `postCopyRecovery` option, set when prepared. */
-  recoveryOptions: RecoveryOptions | undefined;
   recovery: RecoveryState | undefined;
 }
 
-/** Libvirt's view of the migration on one monitor tick. */
-export interface TickFacts {
-  elapsedSeconds: number;
-  /** libvirt's current job: `running` (bounded/unbounded), `ended` (none, or the domain is gone), `unknown` (unreadable). */
-  job: 'running' | 'ended' | 'unknown';
-  /** The source domain's phase; `undefined` when its state could not be read. */
-  source: SourcePhase | undefined;
-}
+/** libvirt's job stats on a tick, or why they could not be read. */
+export type TickStats = JobStats | { unreadable: 'no-domain' | 'error' };
 
-/** What happened: requests from the caller, and results of the actions the shell ran. */
-export type JobEvent =
+/** The timers the job sets; setting one again replaces it. */
+export type TimerName = 'poll' | 'resume' | 'recovery-window';
+
+/** The events a timer delivers. */
+export type TimerEvent =
+  | { type: 'poll-due' }
+  | { type: 'resume-due'; attempt: number }
+  | { type: 'recovery-expired' };
+
+/** What happened, before the shell stamps it: requests from the caller, results of actions, timers. */
+export type UnstampedEvent =
   | { type: 'run' }
   | { type: 'abort'; reason: string }
   | { type: 'force-complete'; reason: string }
-  | {
-      type: 'prepared';
-      postCopy: boolean;
-      monitor: MonitorSettings;
-      source: SourcePhase | undefined;
-      recovery: RecoveryOptions;
-    }
+  | { type: 'pause-post-copy' }
+  | { type: 'recover' }
+  | ({ type: 'prepared'; source: SourcePhase; elapsedMs: number } & Preparation)
   | { type: 'prepare-failed'; error: Error }
-  | ({ type: 'tick' } & TickFacts)
+  | TimerEvent
+  | { type: 'tick'; stats: TickStats; source: SourcePhase | undefined }
   | { type: 'migrate-returned' }
   | { type: 'migrate-failed'; error: Error }
   | { type: 'abort-accepted' }
@@ -148,59 +236,107 @@ export type JobEvent =
     }
   | { type: 'resumed' }
   | { type: 'resume-failed'; error: Error }
-  | { type: 'pause-post-copy' }
   | { type: 'postcopy-paused' }
   | { type: 'postcopy-pause-failed'; error: Error }
-  | { type: 'recover' }
-  | { type: 'resume-due'; attempt: number }
-  | { type: 'recovery-expired' }
   | { type: 'resume-refused'; reason: string }
   | { type: 'resume-returned' }
-  | { type: 'resume-attempt-failed'; error: Error; source: SourcePhase | undefined; sinceFailureMs: number };
+  | { type: 'resume-attempt-failed'; error: Error; source: SourcePhase | undefined }
+  // Raised by the machine itself and handled within the same transition (never by the shell):
+  /** The poll loop should run. */
+  | { type: 'start-polling' }
+  /** Nova's monitor takes its turn on this tick. */
+  | { type: 'steer' }
+  /** A force-complete to carry out now, as the policy decided it (the monitor's, or one that waited). */
+  | { type: 'force'; how: ForceCompleteAction; reason: string };
 
-/** What the shell must do. Actions that call libvirt answer with the events named beside them. */
-export type JobAction =
+/** An event as the machine takes it: stamped with `atMs` (ms, `performance.now()`) where it was dispatched. */
+export type JobEvent = UnstampedEvent & { atMs: number };
+
+/** The type names of the events. */
+export type EventType = JobEvent['type'];
+
+/** The event of one type. */
+export type EventOf<T extends EventType> = Extract<JobEvent, { type: T }>;
+
+/** What the effects (job-effects.ts) run against libvirt; each answers with the events named beside it. */
+export type EffectAction =
   /** Subscribe to events, read providers, state, versions, size (attach: and libvirt's job) → prepared | prepare-failed. */
-  | { type: 'prepare' }
+  | { type: 'prepare'; mode: 'start' | 'attach' }
   /** `virDomainMigrateToURI3` → migrate-returned | migrate-failed. */
-  | { type: 'call-migrate' }
-  /** Poll job stats and state every `pollIntervalMs` → tick. */
-  | { type: 'start-monitor' }
+  | { type: 'call-migrate'; call: MigrationCall }
+  /** libvirt's job stats and the source's state → tick. */
+  | { type: 'read-tick' }
   /** `virDomainAbortJob` → abort-accepted | abort-refused. */
   | { type: 'abort-job' }
-  /** `virDomainMigrateStartPostCopy` → switched | switch-failed. */
-  | { type: 'start-post-copy' }
-  /** `virDomainSuspend` → suspended | suspend-failed. */
-  | { type: 'suspend' }
+  /** `virDomainMigrateStartPostCopy` → switched | switch-failed; `virDomainSuspend` → suspended | suspend-failed. */
+  | { type: 'force-complete'; how: 'switch-to-post-copy' | 'pause' }
   /** `virDomainResume` → resumed | resume-failed. */
   | { type: 'resume' }
   /** `virDomainMigrateSetMaxDowntime` → downtime-set | downtime-failed. */
   | { type: 'set-downtime'; downtimeMs: number }
-  /** Read the completed job's stats (short deadline), the source's state (and the destination's) → concluded. */
-  | { type: 'conclude'; destination: boolean }
+  /** The completed job's stats (short deadline), and unless the call returned the source's state (and with a URI the destination's) → concluded. */
+  | { type: 'conclude'; readSource: boolean; askDestination: string | undefined }
   /** `virDomainAbortJobFlags(POSTCOPY)` → postcopy-paused | postcopy-pause-failed. */
   | { type: 'pause-post-copy' }
-  /** Settle every pending `pausePostCopy()`. */
-  | { type: 'answer-pause'; error?: Error }
-  /** The post-copy broke: the recovery clock starts now (ms in the actions below count from here). */
-  | { type: 'recovery-started' }
-  /** A `resume-due` for attempt `attempt` at `atMs` after the failure (at once if past). */
-  | { type: 'schedule-resume'; attempt: number; atMs: number }
-  /** A `recovery-expired` at `atMs` after the failure. */
-  | { type: 'schedule-expiry'; atMs: number }
-  /** Ask the destination's libvirt version, then `virDomainMigrateToURI3` with `POSTCOPY_RESUME` → resume-refused | resume-returned | resume-attempt-failed. */
-  | { type: 'attempt-resume'; refuseDestination?: (libvirtVersion: number) => boolean }
-  /** Emit a `recovery` event. */
-  | { type: 'report-recovery'; event: Omit<RecoveryEvent, 'elapsedMs'> }
+  /** Ask the destination's libvirt version, then the call again with `POSTCOPY_RESUME` → resume-refused | resume-returned | resume-attempt-failed. */
+  | {
+      type: 'attempt-resume';
+      call: MigrationCall;
+      sourceLibvirt: number;
+      refuseDestination?: (libvirtVersion: number) => boolean;
+    }
+  /** The timer `timer` delivers `event` in `inMs` (replacing the timer of that name); all are cleared at the end. */
+  | { type: 'schedule'; timer: TimerName; inMs: number; event: TimerEvent };
+
+/** What the shell (job.ts) reports or answers. */
+export type ReportAction =
   /** Something libvirt accepted, for `outcome.steering`; with `error`, something it refused (also a warning). */
-  | { type: 'record'; action: SteeringAction; reason: string; error?: Error }
-  /** Settle every pending `forceComplete()`. */
-  | { type: 'answer-force-complete'; result: ForceCompleteAction | Error }
+  | { type: 'record'; action: SteeringAction; reason: string; elapsedMs: number; error?: Error }
+  | { type: 'report-recovery'; event: RecoveryEvent }
+  | { type: 'report-progress'; progress: MigrationProgress }
+  /** Settle the first `count` pending `forceComplete()` promises. */
+  | { type: 'answer-force-complete'; count: number; result: ForceCompleteAction | Error }
+  /** Settle the first `count` pending `pausePostCopy()` promises. */
+  | { type: 'answer-pause'; count: number; error?: Error }
   /** The job is over: free the slot, report the outcome. */
   | { type: 'finish'; verdict: Verdict };
+
+/** What the machine asks for: effects and reports, in order. */
+export type JobAction = EffectAction | ReportAction;
 
 /** The next state and the actions to run, in order. */
 export interface Transition {
   state: JobState;
   actions: JobAction[];
+}
+
+/**
+ * The state of a job before anything happened.
+ *
+ * @example
+ * ```ts
+ * initialState({ mode: 'start', pollIntervalMs: 1000, recovery: DEFAULT_RECOVERY }).phase; // 'queued'
+ * ```
+ */
+export function initialState(settings: JobSettings): JobState {
+  return {
+    phase: 'queued',
+    status: 'queued',
+    settings,
+    prepared: undefined,
+    startedAtMs: undefined,
+    waiting: { forceComplete: 0, pause: 0 },
+    abort: 'none',
+    abortReason: '',
+    forceComplete: undefined,
+    pausePostCopy: 'none',
+    polling: 'off',
+    pausedByOthers: false,
+    monitorState: {},
+    downtimeInFlight: undefined,
+    postCopyStarted: false,
+    end: undefined,
+    verdict: undefined,
+    recovery: undefined,
+  };
 }

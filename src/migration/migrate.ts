@@ -1,9 +1,8 @@
 import { MigrationJobError } from '../errors.js';
-import { koffiBackend } from '../libvirt/connection.js';
 import type { LibvirtConnection, LibvirtDomain } from '../libvirt/types.js';
 import { quote } from '../policy/quote.js';
 import { MigrationJob } from './job.js';
-import { checkOptions } from './options.js';
+import { type JobOptions, resolveOptions } from './options.js';
 import { claim, registryKey, release } from './registry.js';
 import type { MigrateOptions } from './types.js';
 
@@ -67,16 +66,16 @@ export function attachMigration(options: MigrateOptions): Promise<MigrationJob> 
   return openJob(options, 'attach');
 }
 
-async function openJob(options: MigrateOptions, mode: 'start' | 'attach'): Promise<MigrationJob> {
-  checkOptions(options);
+async function openJob(given: MigrateOptions, mode: 'start' | 'attach'): Promise<MigrationJob> {
+  const options = resolveOptions(given);
   const { connection, owned } = await sourceConnection(options);
   const close = owned ? () => connection.close() : undefined;
   let domain: LibvirtDomain;
   try {
     domain =
-      'uuid' in options.domain && options.domain.uuid !== undefined
+      'uuid' in options.domain
         ? await connection.lookupDomainByUUID(options.domain.uuid)
-        : await connection.lookupDomainByName((options.domain as { name: string }).name);
+        : await connection.lookupDomainByName(options.domain.name);
   } catch (error) {
     close?.().catch(() => undefined);
     throw error;
@@ -87,7 +86,7 @@ async function openJob(options: MigrateOptions, mode: 'start' | 'attach'): Promi
     throw new MigrationJobError(
       'ALREADY_MIGRATING',
       `domain ${quote(domain.name)} (${domain.uuid}) is already being migrated by this process: wait for that job's outcome, or abort it`,
-      { key: 'domain', value: options.domain },
+      { key: 'domain', value: given.domain },
     );
   }
   return new MigrationJob({
@@ -100,8 +99,8 @@ async function openJob(options: MigrateOptions, mode: 'start' | 'attach'): Promi
 }
 
 async function sourceConnection(
-  options: MigrateOptions,
+  options: JobOptions,
 ): Promise<{ connection: LibvirtConnection; owned: boolean }> {
   if ('connection' in options.source) return { connection: options.source.connection, owned: false };
-  return { connection: await (options.backend ?? koffiBackend()).open(options.source.uri), owned: true };
+  return { connection: await options.backend.open(options.source.uri), owned: true };
 }

@@ -1,26 +1,51 @@
 import { MigrationJobError } from '../errors.js';
+import { koffiBackend } from '../libvirt/connection.js';
+import type { LibvirtBackend, LibvirtConnection } from '../libvirt/types.js';
 import { quote } from '../policy/quote.js';
-import { resolveRecovery } from '../policy/recovery.js';
-import { checkTuning, destinationUris } from './params.js';
-import type { MigrateOptions } from './types.js';
+import { type RecoveryOptions, resolveRecovery } from '../policy/recovery.js';
+import { type CallTuning, callTuning, type DestinationUris, destinationUris } from './params.js';
+import type { MigrateOptions, MigrationProviders } from './types.js';
+
+const DEFAULT_POLL_MS = 1000;
 
 /**
- * Refuses incomplete or ill-typed options of `migrate()` / `attachMigration()` before anything reaches
- * libvirt, naming the option and the fix.
+ * The options of `migrate()` / `attachMigration()` once checked, with their defaults: what the job, the
+ * migration call and the effects share, parsed once.
+ */
+export interface JobOptions {
+  source: { connection: LibvirtConnection } | { uri: string };
+  domain: { name: string } | { uuid: string };
+  destination: DestinationUris;
+  providers: MigrationProviders;
+  blockMigration: boolean;
+  migrateDisks: readonly string[] | undefined;
+  tuning: CallTuning;
+  /** As given; `undefined`: counted from libvirt's answers. */
+  dataGb: number | undefined;
+  pollIntervalMs: number;
+  backend: LibvirtBackend;
+  recovery: RecoveryOptions;
+  signal: AbortSignal | undefined;
+}
+
+/**
+ * Checks the options of `migrate()` / `attachMigration()` before anything reaches libvirt, naming the
+ * option and the fix, and resolves them into the one value the job works with.
  *
  * @throws {@link MigrationJobError} `INVALID_OPTIONS` with the option as `key`.
  *
  * @example
  * ```ts
- * checkOptions({ ...options, domain: { name: 'guest', uuid: 5 } }); // throws: give exactly one of name and uuid
+ * resolveOptions({ ...options, domain: { name: 'guest', uuid: 5 } }); // throws: give exactly one of name and uuid
+ * resolveOptions(options).pollIntervalMs; // 1000 when left out
  * ```
  */
-export function checkOptions(options: MigrateOptions): void {
+export function resolveOptions(options: MigrateOptions): JobOptions {
   need(isObject(options), 'options', options, 'pass an options object');
   checkSource(options.source);
-  checkDomain(options.domain);
+  const domain = checkDomain(options.domain);
   need(isObject(options.destination), 'destination', options.destination, 'give { uri } or { host }');
-  destinationUris(options.destination);
+  const destination = destinationUris(options.destination);
   need(
     isObject(options.providers) &&
       typeof options.providers.instanceMetadata === 'function' &&
@@ -29,7 +54,7 @@ export function checkOptions(options: MigrateOptions): void {
     options.providers,
     'give { instanceMetadata: () => metadata, hostConfig: () => config }: they are read just before the migration',
   );
-  checkTuning(options);
+  const tuning = callTuning(options);
   const { blockMigration, migrateDisks, pollIntervalMs, dataGb, backend, signal } = options;
   need(
     blockMigration === undefined || typeof blockMigration === 'boolean',
@@ -64,19 +89,33 @@ export function checkOptions(options: MigrateOptions): void {
     backend,
     'give a LibvirtBackend',
   );
-  checkRecovery(options.postCopyRecovery);
+  const recovery = checkRecovery(options.postCopyRecovery);
   need(
     signal === undefined || (isObject(signal) && typeof signal.addEventListener === 'function'),
     'signal',
     signal,
     'give an AbortSignal',
   );
+  return {
+    source: options.source,
+    domain,
+    destination,
+    providers: options.providers,
+    blockMigration: blockMigration ?? false,
+    migrateDisks,
+    tuning,
+    dataGb,
+    pollIntervalMs: pollIntervalMs ?? DEFAULT_POLL_MS,
+    backend: backend ?? koffiBackend(),
+    recovery,
+    signal,
+  };
 }
 
 /** The recovery options' own checks (policy/recovery.ts) throw a `MigrationPolicyError`; here it is an option. */
-function checkRecovery(recovery: unknown): void {
+function checkRecovery(recovery: unknown): RecoveryOptions {
   try {
-    resolveRecovery(recovery as Parameters<typeof resolveRecovery>[0]);
+    return resolveRecovery(recovery as Parameters<typeof resolveRecovery>[0]);
   } catch (error) {
     const { key = 'postCopyRecovery', value = recovery } = error as { key?: string; value?: unknown };
     throw new MigrationJobError('INVALID_OPTIONS', (error as Error).message, { key, value });
@@ -100,12 +139,13 @@ function checkSource(source: unknown): void {
   }
 }
 
-function checkDomain(domain: unknown): void {
+function checkDomain(domain: unknown): { name: string } | { uuid: string } {
   const fix = 'give exactly one of { name } and { uuid }, a non-empty string';
   need(isObject(domain), 'domain', domain, fix);
   const keys = ['name', 'uuid'].filter((key) => (domain as Record<string, unknown>)[key] !== undefined);
   const value = keys.length === 1 ? (domain as Record<string, unknown>)[keys[0] as string] : undefined;
   need(typeof value === 'string' && value.trim() !== '', 'domain', domain, fix);
+  return keys[0] === 'uuid' ? { uuid: value as string } : { name: value as string };
 }
 
 function need(ok: boolean, key: string, value: unknown, fix: string): void {

@@ -49,6 +49,23 @@ export interface MigrationCall {
   notes: string[];
 }
 
+/** A destination's libvirtd URI and QEMU stream URI, as {@link destinationUris} builds them. */
+export interface DestinationUris {
+  destinationUri: string;
+  migrateUri?: string;
+}
+
+/** A tuning once checked: its numbers within their bounds. */
+export interface CallTuning {
+  bandwidth: number | undefined;
+  autoConvergeInitial: number | undefined;
+  autoConvergeIncrement: number | undefined;
+  postCopyBandwidth: number | undefined;
+  destinationXml: string | undefined;
+  migrateDisks: readonly string[] | undefined;
+  tlsDestination: string | undefined;
+}
+
 /**
  * The arguments of `virDomainMigrateToURI3` for a plan, with Nova's parameter rules: bandwidth always sent,
  * the new XML as both destination and persistent XML, the disks for block migration, parallel connections
@@ -69,14 +86,16 @@ export function buildMigrationCall(
   destination: Destination,
   tuning: MigrationTuning = {},
 ): MigrationCall {
+  return migrationCall(plan, destinationUris(destination), callTuning(tuning));
+}
+
+/** {@link buildMigrationCall} with a destination and a tuning already checked (the job's resolved options). */
+export function migrationCall(plan: MigrationPlan, uris: DestinationUris, tuning: CallTuning): MigrationCall {
   const notes: string[] = [];
-  const { destinationUri, migrateUri } = destinationUris(destination);
+  const { destinationUri, migrateUri } = uris;
   const params: MigrateParams = {};
   if (migrateUri !== undefined) params.migrateUri = migrateUri;
-  params.bandwidth =
-    tuning.bandwidth === undefined
-      ? plan.host.bandwidth
-      : checkInt('bandwidth', tuning.bandwidth, 0, 2 ** 40);
+  params.bandwidth = tuning.bandwidth ?? plan.host.bandwidth;
   if (tuning.destinationXml !== undefined) {
     params.destinationXml = tuning.destinationXml;
     params.persistentXml = tuning.destinationXml;
@@ -88,7 +107,8 @@ export function buildMigrationCall(
   }
   if (plan.host.parallelConnections > 1) params.parallelConnections = plan.host.parallelConnections;
 
-  const { initial, increment, postCopyBandwidth } = checkTuning(tuning);
+  const initial = tuning.autoConvergeInitial;
+  const increment = tuning.autoConvergeIncrement;
   if (initial !== undefined || increment !== undefined) {
     if (plan.autoConverge) {
       if (initial !== undefined) params.autoConvergeInitial = initial;
@@ -97,8 +117,8 @@ export function buildMigrationCall(
       notes.push('auto_converge.initial/increment not sent: auto-converge is off for this migration');
     }
   }
-  if (postCopyBandwidth !== undefined) {
-    if (plan.postCopy) params.bandwidthPostcopy = postCopyBandwidth;
+  if (tuning.postCopyBandwidth !== undefined) {
+    if (plan.postCopy) params.bandwidthPostcopy = tuning.postCopyBandwidth;
     else notes.push('bandwidth.postcopy not sent: post-copy is off for this migration');
   }
   if (tuning.tlsDestination !== undefined) {
@@ -106,6 +126,20 @@ export function buildMigrationCall(
     else notes.push('tls.destination not sent: native TLS is off on this host');
   }
   return { destinationUri, params, flags: plan.flags, notes };
+}
+
+/** A tuning checked once, kept as the call will use it. */
+export function callTuning(tuning: MigrationTuning): CallTuning {
+  const { initial, increment, postCopyBandwidth } = checkTuning(tuning);
+  return {
+    bandwidth: tuning.bandwidth,
+    autoConvergeInitial: initial,
+    autoConvergeIncrement: increment,
+    postCopyBandwidth,
+    destinationXml: tuning.destinationXml,
+    migrateDisks: tuning.migrateDisks,
+    tlsDestination: tuning.tlsDestination,
+  };
 }
 
 /**
@@ -148,7 +182,7 @@ export function checkTuning(tuning: MigrationTuning): {
  * destinationUris({ host: 'compute-2:16509' }).destinationUri; // 'qemu+tcp://compute-2:16509/system'
  * ```
  */
-export function destinationUris(destination: Destination): { destinationUri: string; migrateUri?: string } {
+export function destinationUris(destination: Destination): DestinationUris {
   if ('uri' in destination) {
     const uri = nonEmpty('destination.uri', destination.uri);
     return destination.migrateUri === undefined

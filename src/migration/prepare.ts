@@ -1,39 +1,34 @@
 import { MigrationPolicyError } from '../errors.js';
 import type { JobStats, LibvirtDomain } from '../libvirt/types.js';
 import { MigrateFlags } from '../policy/flags.js';
-import { type MonitorSettings, monitorSettings } from '../policy/monitor.js';
-import { type MigrationPlan, planMigration } from '../policy/plan.js';
+import { monitorSettings } from '../policy/monitor.js';
+import { planMigration } from '../policy/plan.js';
 import { guestDataGb } from './data-size.js';
 import { type SourcePhase, sourcePhase } from './domain-state.js';
-import { buildMigrationCall, type MigrationCall } from './params.js';
-import type { MigrateOptions } from './types.js';
+import type { Preparation } from './job-states.js';
+import type { JobOptions } from './options.js';
+import { migrationCall } from './params.js';
 
 /** libvirt's `VIR_DOMAIN_JOB_OPERATION_MIGRATION_OUT`. */
 const MIGRATION_OUT = 5;
 
 /** Everything read at the last moment before the libvirt call. */
-export interface Prepared {
-  plan: MigrationPlan;
-  call: MigrationCall;
-  monitor: MonitorSettings;
-  /** The GiB the monitor counts with. */
-  dataGb: number;
+export interface Prepared extends Preparation {
   source: SourcePhase;
   /** Attach mode: libvirt's time elapsed so far, in ms. */
   elapsedMs: number;
-  /** The source's libvirt version, encoded. */
-  libvirtVersion: number;
 }
 
 /**
  * Reads the providers, the guest's state, the versions and the guest's size, then plans; in attach mode
- * first checks that the source runs an outgoing migration (item 12: never a dump or a backup).
+ * first checks that the source runs an outgoing migration: a dump or a backup is never followed, nor
+ * aborted.
  *
  * @throws {@link MigrationPolicyError} for a refused plan, or `MIGRATION_NOT_ACTIVE` in attach mode.
  */
 export async function prepareMigration(
   domain: LibvirtDomain,
-  options: MigrateOptions,
+  options: JobOptions,
   mode: 'start' | 'attach',
   onDiskError: (disk: string, error: unknown) => void,
 ): Promise<Prepared> {
@@ -53,17 +48,25 @@ export async function prepareMigration(
   const plan = planMigration({
     instance,
     host,
-    blockMigration: options.blockMigration ?? false,
+    blockMigration: options.blockMigration,
     ...(options.migrateDisks === undefined ? {} : { migrateDisks: options.migrateDisks }),
     paused: source === 'paused',
     libvirtVersion,
     qemuVersion,
   });
-  const call = buildMigrationCall(plan, options.destination, options);
+  const call = migrationCall(plan, options.destination, options.tuning);
   const block = (plan.flags & MigrateFlags.NON_SHARED_INC) !== 0;
   const dataGb =
     options.dataGb ?? (await guestDataGb(domain, { block, disks: options.migrateDisks }, onDiskError));
-  return { plan, call, monitor: monitorSettings(plan, dataGb), dataGb, source, elapsedMs, libvirtVersion };
+  return {
+    plan,
+    call,
+    monitor: monitorSettings(plan, dataGb),
+    dataGb,
+    source,
+    elapsedMs,
+    sourceLibvirt: libvirtVersion,
+  };
 }
 
 function outgoingMigration(uuid: string, stats: JobStats): number {

@@ -1,7 +1,7 @@
 import { stripVTControlCharacters } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { FakeDomain, fakeBackend, libvirtError, until } from '../migration/fake-libvirt.js';
 import { PRECOPY } from '../observability/drive.js';
+import { FakeDomain, fakeBackend, libvirtError, until } from '../support/fake-libvirt.js';
 import { fixture, start } from './run.js';
 
 const GiB = 1024 ** 3;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FakeDomain, fakeBackend } from '../migration/fake-libvirt.js';
+import { FakeDomain, fakeBackend } from '../support/fake-libvirt.js';
 import { cli, fixture } from './run.js';
 
 const line = (out: string, trait: string) => out.split('\n').find((l) => l.startsWith(trait));

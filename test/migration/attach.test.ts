@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { attachMigration, type MigrateOptions, MigrationPolicyError } from '../../src/index.js';
-import { FakeDomain, until } from './fake-libvirt.js';
+import { FakeDomain, until } from '../support/fake-libvirt.js';
 
 async function attach(domain: FakeDomain, overrides: Partial<MigrateOptions> = {}) {
   return attachMigration({

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CallOptions, LibvirtBackend, LibvirtConnection, OpenOptions } from '../../src/libvirt/types.js';
 import { DestinationProbe } from '../../src/migration/destination.js';
-import { libvirtError, noDomain } from './fake-libvirt.js';
+import { libvirtError, noDomain } from '../support/fake-libvirt.js';
 
 const POSTCOPY_RUNNING = 10;
 

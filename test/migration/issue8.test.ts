@@ -10,8 +10,8 @@ import {
   type MigrationStatus,
   migrate,
 } from '../../src/index.js';
-import { FakeDomain, libvirtError, sleep, until } from './fake-libvirt.js';
-import { attachJob, endMigration, optionsFor, PC, runningMigration, startJob } from './helpers.js';
+import { FakeDomain, libvirtError, sleep, until } from '../support/fake-libvirt.js';
+import { attachJob, endMigration, optionsFor, PC, runningMigration, startJob } from '../support/migration.js';
 
 async function settle(job: MigrationJob, domain: FakeDomain) {
   if (domain.migrating) domain.complete();

@@ -3,9 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { LibvirtError } from '../../src/errors.js';
 import {
   assertCanAbort,
-  initialState,
+  cellOf,
+  EVENTS,
   type JobEvent,
   type JobState,
+  POLLING,
   progressMode,
   TRANSITIONS,
   transition,
@@ -13,60 +15,59 @@ import {
 import { monitorSettings } from '../../src/policy/monitor.js';
 import { planMigration } from '../../src/policy/plan.js';
 import { DEFAULT_RECOVERY } from '../../src/policy/recovery.js';
+import {
+  at,
+  attached,
+  DESTINATION_URI,
+  prepared,
+  run,
+  started,
+  tick,
+  types,
+} from '../support/job-machine.js';
 
-const monitor = monitorSettings(planMigration({ host: { completionTimeout: 10 } }), 1);
 const refusal = new LibvirtError('virDomainCall', 55, 10, 'refused');
-
-function run(state: JobState, ...events: JobEvent[]) {
-  let current = state;
-  const actions = [];
-  for (const event of events) {
-    const next = transition(current, event);
-    current = next.state;
-    actions.push(...next.actions);
-  }
-  return { state: current, actions };
-}
-
-function types(actions: { type: string }[]): string[] {
-  return actions.map((a) => a.type);
-}
-
-const prepared = (postCopy = false, source: 'running' | 'paused' | 'post-copy' = 'running'): JobEvent => ({
-  type: 'prepared',
-  postCopy,
-  monitor,
-  source,
-  recovery: DEFAULT_RECOVERY,
-});
-const tick = (
-  elapsedSeconds: number,
-  job: 'running' | 'ended' | 'unknown' = 'running',
-  source?: 'running' | 'paused' | 'post-copy' | 'gone',
-): JobEvent => ({
-  type: 'tick',
-  elapsedSeconds,
-  job,
-  source,
-});
 
 /** A start-mode job whose libvirt job runs pre-copy. */
 function precopy(postCopy = false): JobState {
-  return run(initialState('start'), { type: 'run' }, prepared(postCopy), tick(1, 'running', 'running')).state;
+  return run(started(), { type: 'run' }, prepared(postCopy), tick(1, 'running', 'running')).state;
+}
+
+function withMonitor(state: JobState, monitor: ReturnType<typeof monitorSettings>): JobState {
+  return { ...state, prepared: state.prepared && { ...state.prepared, monitor } };
 }
 
 describe('job-machine: the table', () => {
   it('has a row set for every phase, and no row means no change', () => {
     expect(Object.keys(TRANSITIONS)).toHaveLength(16);
-    const state = initialState('start');
-    expect(transition(state, { type: 'resumed' })).toEqual({ state, actions: [] });
+    const state = started();
+    expect(transition(state, at({ type: 'resumed' }))).toEqual({ state, actions: [] });
+  });
+
+  it('lists every pair once: each event has rows or one reason to be skipped, in every state', () => {
+    const phaseEvents = Object.entries(EVENTS)
+      .filter(([kind]) => kind !== 'polling')
+      .flatMap(([, events]) => events);
+    const tables = [
+      ...Object.values(TRANSITIONS).map((t) => [t, phaseEvents] as const),
+      ...Object.values(POLLING).map((t) => [t, ['start-polling', 'poll-due', 'tick'] as const] as const),
+    ];
+    for (const [table, events] of tables) {
+      const listed = [...Object.keys(table.on), ...Object.values(table.skip).flat()];
+      expect([...listed].sort()).toEqual([...events].sort());
+      for (const type of events) expect(cellOf(table, type)).toBeDefined();
+      for (const rows of Object.values(table.on) as { if?: readonly string[] }[][]) {
+        // The first matching row wins, and some row always matches.
+        expect(rows.at(-1)?.if ?? []).toEqual([]);
+      }
+    }
   });
 
   it('queued → preparing on run; a start-mode abort there cancels without libvirt', () => {
-    const { state, actions } = run(initialState('start'), { type: 'run' });
+    const { state, actions } = run(started(), { type: 'run' });
     expect([state.phase, state.status]).toEqual(['preparing', 'preparing']);
-    expect(types(actions)).toEqual(['prepare']);
-    const aborted = run(initialState('start'), { type: 'abort', reason: 'r' });
+    expect(actions).toEqual([{ type: 'prepare', mode: 'start' }]);
+    const aborted = run(started(), { type: 'abort', reason: 'r' });
     expect(aborted.state.phase).toBe('cancelled');
     expect(aborted.actions.at(-1)).toEqual({
       type: 'finish',
@@ -75,49 +76,46 @@ describe('job-machine: the table', () => {
   });
 
   it('attach keeps an early abort and force-complete for when it follows', () => {
-    const early = run(
-      initialState('attach'),
-      { type: 'abort', reason: 'r' },
-      { type: 'force-complete', reason: 'f' },
-    );
-    expect(early.state).toMatchObject({ phase: 'queued', abort: 'wanted', forceComplete: { reason: 'f' } });
+    const early = run(attached(), { type: 'abort', reason: 'r' }, { type: 'force-complete', reason: 'f' });
+    expect(early.state).toMatchObject({
+      phase: 'queued',
+      abort: 'wanted',
+      forceComplete: { reason: 'f' },
+      waiting: { forceComplete: 1 },
+    });
     const follows = run(early.state, { type: 'run' }, prepared(true));
     expect(follows.state).toMatchObject({
       phase: 'pre-copy',
       abort: 'sending',
       forceComplete: { reason: 'f' },
     });
-    expect(types(follows.actions)).toEqual(['prepare', 'start-monitor', 'abort-job']);
-    const fc = run(
-      initialState('attach'),
-      { type: 'run' },
-      { type: 'force-complete', reason: 'f' },
-      prepared(true),
-    );
+    // The poll loop's timer, then the abort that waited.
+    expect(types(follows.actions)).toEqual(['prepare', 'schedule', 'abort-job']);
+    const fc = run(attached(), { type: 'run' }, { type: 'force-complete', reason: 'f' }, prepared(true));
     expect(fc.state.phase).toBe('switching');
-    expect(types(fc.actions)).toEqual(['prepare', 'start-monitor', 'start-post-copy']);
+    expect(types(fc.actions)).toEqual(['prepare', 'schedule', 'force-complete']);
+    expect(fc.actions.at(-1)).toEqual({ type: 'force-complete', how: 'switch-to-post-copy' });
   });
 
   it('attach starts in post-copy when the source is, and a guest found paused is not ours', () => {
-    expect(run(initialState('attach'), { type: 'run' }, prepared(true, 'post-copy')).state.phase).toBe(
-      'post-copy',
-    );
-    const paused = run(initialState('attach'), { type: 'run' }, prepared(false, 'paused'), {
+    expect(run(attached(), { type: 'run' }, prepared(true, 'post-copy')).state.phase).toBe('post-copy');
+    const paused = run(attached(), { type: 'run' }, prepared(false, 'paused'), {
       type: 'force-complete',
       reason: 'f',
     });
     expect(paused.state).toMatchObject({ phase: 'pre-copy', pausedByOthers: true });
-    expect(paused.actions.at(-1)).toEqual({ type: 'answer-force-complete', result: 'none' });
+    expect(paused.actions.at(-1)).toEqual({ type: 'answer-force-complete', count: 1, result: 'none' });
   });
 
   it('start mode calls libvirt once prepared and waits for its job before steering', () => {
-    const started = run(initialState('start'), { type: 'run' }, prepared());
-    expect(started.state).toMatchObject({ phase: 'starting', status: 'running' });
-    expect(types(started.actions)).toEqual(['prepare', 'call-migrate', 'start-monitor']);
+    const begun = run(started(), { type: 'run' }, prepared());
+    expect(begun.state).toMatchObject({ phase: 'starting', status: 'running', startedAtMs: 0 });
+    expect(types(begun.actions)).toEqual(['prepare', 'call-migrate', 'schedule']);
+    expect(begun.actions[1]).toEqual({ type: 'call-migrate', call: begun.state.prepared?.call });
     for (const job of ['ended', 'unknown'] as const) {
-      expect(transition(started.state, tick(5, job, 'running')).state).toBe(started.state);
+      expect(transition(begun.state, tick(5, job, 'running')).state).toBe(begun.state);
     }
-    const running = transition(started.state, tick(5, 'running', 'running'));
+    const running = transition(begun.state, tick(5, 'running', 'running'));
     expect(running.state.phase).toBe('pre-copy');
     expect(running.actions).toEqual([{ type: 'set-downtime', downtimeMs: 50 }]);
   });
@@ -126,11 +124,13 @@ describe('job-machine: the table', () => {
     const state = precopy();
     expect(state.downtimeInFlight).toBe(50);
     expect(transition(state, tick(1)).actions).toEqual([]);
-    const set = transition(state, { type: 'downtime-set', downtimeMs: 50 });
+    const set = transition(state, at({ type: 'downtime-set', downtimeMs: 50 }, 1500));
     expect(set.state.monitorState.downtimeMs).toBe(50);
     expect(set.state.downtimeInFlight).toBeUndefined();
-    expect(set.actions).toEqual([{ type: 'record', action: 'set-downtime', reason: 'downtime step: 50 ms' }]);
-    const failed = transition(state, { type: 'downtime-failed', downtimeMs: 50, error: refusal });
+    expect(set.actions).toEqual([
+      { type: 'record', action: 'set-downtime', reason: 'downtime step: 50 ms', elapsedMs: 1500 },
+    ]);
+    const failed = transition(state, at({ type: 'downtime-failed', downtimeMs: 50, error: refusal }));
     expect(failed.state.monitorState.downtimeMs).toBeUndefined();
     expect(transition(failed.state, tick(1)).actions).toEqual([{ type: 'set-downtime', downtimeMs: 50 }]);
   });
@@ -139,8 +139,13 @@ describe('job-machine: the table', () => {
     const timedOut = transition(precopy(), tick(11));
     expect(timedOut.state.abort).toBe('sending');
     expect(types(timedOut.actions)).toEqual(['abort-job']);
-    expect(transition(timedOut.state, { type: 'abort-accepted' }).actions).toEqual([
-      { type: 'record', action: 'abort', reason: expect.stringContaining('not complete after 10 s') },
+    expect(transition(timedOut.state, at({ type: 'abort-accepted' }, 11_500)).actions).toEqual([
+      {
+        type: 'record',
+        action: 'abort',
+        reason: expect.stringContaining('not complete after 10 s'),
+        elapsedMs: 11_500,
+      },
     ]);
     const forcing = monitorSettings(
       planMigration({
@@ -148,46 +153,51 @@ describe('job-machine: the table', () => {
       }),
       1,
     );
-    const switched = transition({ ...precopy(true), monitor: forcing }, tick(11));
+    // The monitor's own decision (switch, for this plan) is carried out as it is.
+    const switched = transition(withMonitor(precopy(true), forcing), tick(11));
     expect(switched.state.phase).toBe('switching');
-    const paused = { ...precopy(), phase: 'paused' as const, monitor: forcing };
+    expect(switched.actions).toEqual([{ type: 'force-complete', how: 'switch-to-post-copy' }]);
+    const paused = withMonitor({ ...precopy(), phase: 'paused' as const }, forcing);
     expect(types(transition(paused, tick(11)).actions)).toEqual([]);
   });
 
   it('retries a refused abort on the next tick', () => {
-    const sent = transition(precopy(), { type: 'abort', reason: 'user' });
-    const refused = transition(sent.state, { type: 'abort-refused', error: refusal });
+    const sent = transition(precopy(), at({ type: 'abort', reason: 'user' }));
+    const refused = transition(sent.state, at({ type: 'abort-refused', error: refusal }, 1200));
     expect(refused.state.abort).toBe('wanted');
-    expect(refused.actions).toEqual([{ type: 'record', action: 'abort', reason: 'user', error: refusal }]);
-    expect(types(transition(refused.state, tick(1)).actions)).toEqual(['abort-job']);
+    expect(refused.actions).toEqual([
+      { type: 'record', action: 'abort', reason: 'user', elapsedMs: 1200, error: refusal },
+    ]);
+    expect(types(transition(refused.state, tick(2)).actions)).toEqual(['abort-job']);
   });
 
   it('force-complete: switch, pause, a second pause, none while aborting', () => {
-    const switching = transition(precopy(true), { type: 'force-complete', reason: 'f' });
+    const switching = transition(precopy(true), at({ type: 'force-complete', reason: 'f' }));
     expect(switching.state.phase).toBe('switching');
-    const switched = transition(switching.state, { type: 'switched' });
+    const switched = transition(switching.state, at({ type: 'switched' }, 2000));
     expect(switched.state).toMatchObject({
       phase: 'post-copy',
       status: 'running (post-copy)',
       forceComplete: undefined,
     });
     expect(switched.actions).toEqual([
-      { type: 'record', action: 'switch-to-post-copy', reason: 'f' },
-      { type: 'answer-force-complete', result: 'switch-to-post-copy' },
+      { type: 'record', action: 'switch-to-post-copy', reason: 'f', elapsedMs: 2000 },
+      { type: 'answer-force-complete', count: 1, result: 'switch-to-post-copy' },
     ]);
-    const failed = transition(switching.state, { type: 'switch-failed', error: refusal });
+    const failed = transition(switching.state, at({ type: 'switch-failed', error: refusal }));
     expect(failed.state.phase).toBe('pre-copy');
-    expect(failed.actions.at(-1)).toEqual({ type: 'answer-force-complete', result: refusal });
-    const pausing = transition(precopy(), { type: 'force-complete', reason: 'f' });
-    const paused = transition(pausing.state, { type: 'suspended' });
+    expect(failed.actions.at(-1)).toEqual({ type: 'answer-force-complete', count: 1, result: refusal });
+    const pausing = transition(precopy(), at({ type: 'force-complete', reason: 'f' }));
+    expect(pausing.actions).toEqual([{ type: 'force-complete', how: 'pause' }]);
+    const paused = transition(pausing.state, at({ type: 'suspended' }));
     expect(paused.state.phase).toBe('paused');
     expect(progressMode(paused.state)).toBe('paused-by-force-complete');
-    expect(transition(paused.state, { type: 'force-complete', reason: 'g' }).actions).toEqual([
-      { type: 'answer-force-complete', result: 'pause' },
+    expect(transition(paused.state, at({ type: 'force-complete', reason: 'g' })).actions).toEqual([
+      { type: 'answer-force-complete', count: 1, result: 'pause' },
     ]);
-    const aborting = transition(precopy(), { type: 'abort', reason: 'a' });
-    expect(transition(aborting.state, { type: 'force-complete', reason: 'f' }).actions).toEqual([
-      { type: 'answer-force-complete', result: 'none' },
+    const aborting = transition(precopy(), at({ type: 'abort', reason: 'a' }));
+    expect(transition(aborting.state, at({ type: 'force-complete', reason: 'f' })).actions).toEqual([
+      { type: 'answer-force-complete', count: 1, result: 'none' },
     ]);
   });
 
@@ -205,11 +215,27 @@ describe('job-machine: the table', () => {
   });
 
   it('a refused abort in post-copy is dropped', () => {
-    const sent = transition(precopy(), { type: 'abort', reason: 'a' });
+    const sent = transition(precopy(), at({ type: 'abort', reason: 'a' }));
     const post = transition(sent.state, tick(1, 'running', 'post-copy'));
     expect(post.state).toMatchObject({ phase: 'post-copy', abort: 'sending' });
     expect(progressMode(post.state)).toBe('post-copy');
-    expect(transition(post.state, { type: 'abort-refused', error: refusal }).state.abort).toBe('none');
+    expect(transition(post.state, at({ type: 'abort-refused', error: refusal })).state.abort).toBe('none');
+  });
+
+  it('a pause asked outside post-copy is answered with the refusal, and one asked once paused at once', () => {
+    const refused = transition(precopy(), at({ type: 'pause-post-copy' }));
+    expect(refused.actions).toEqual([
+      { type: 'answer-pause', count: 1, error: expect.objectContaining({ code: 'NOT_IN_POST_COPY' }) },
+    ]);
+    const post = transition(precopy(true), tick(1, 'running', 'post-copy')).state;
+    const sending = run(post, { type: 'pause-post-copy' }, { type: 'pause-post-copy' });
+    expect(types(sending.actions)).toEqual(['pause-post-copy']);
+    expect(sending.state.waiting.pause).toBe(2);
+    const paused = transition(sending.state, at({ type: 'postcopy-paused' }));
+    expect(paused.actions.at(-1)).toEqual({ type: 'answer-pause', count: 2 });
+    expect(transition(paused.state, at({ type: 'pause-post-copy' })).actions).toEqual([
+      { type: 'answer-pause', count: 1 },
+    ]);
   });
 });
 
@@ -217,17 +243,16 @@ describe('job-machine: how it ends', () => {
   const ending = (state: JobState, event: JobEvent) => transition(state, event).state;
 
   it('keeps the running status while it reads how the migration ended', () => {
-    const state = ending(precopy(), { type: 'migrate-returned' });
+    const state = ending(precopy(), at({ type: 'migrate-returned' }));
     expect(state).toMatchObject({
       phase: 'ending',
       status: 'running',
       end: { how: 'returned', pausedByUs: false },
     });
-    const concluded = transition(state, {
-      type: 'concluded',
-      source: undefined,
-      stats: { type: 'completed', raw: {} },
-    });
+    const concluded = transition(
+      state,
+      at({ type: 'concluded', source: undefined, stats: { type: 'completed', raw: {} } }),
+    );
     expect(concluded.state.phase).toBe('completed');
     expect(concluded.actions.at(-1)).toEqual({
       type: 'finish',
@@ -243,46 +268,45 @@ describe('job-machine: how it ends', () => {
     ['OPERATION_ABORTED', 'none', undefined, 78, 'cancelled'],
   ] as const)('a failure with %s is %s', (_n, abort, statsType, code, status) => {
     const error = new LibvirtError('virDomainMigrateToURI3', code, 10, 'x');
-    const state = ending({ ...precopy(), abort }, { type: 'migrate-failed', error });
+    const state = ending({ ...precopy(), abort }, at({ type: 'migrate-failed', error }));
     const stats = statsType ? { type: statsType, raw: {} } : undefined;
-    const { actions } = transition(state, { type: 'concluded', source: 'running', stats });
+    const { actions } = transition(state, at({ type: 'concluded', source: 'running', stats }));
     expect(actions.at(-1)).toMatchObject({ type: 'finish', verdict: { status, guest: 'source', error } });
   });
 
   it('resumes only our own pause, and only when the guest is still paused', () => {
     const paused = { ...precopy(), phase: 'paused' as const };
-    const state = ending(paused, { type: 'migrate-failed', error: refusal });
+    const state = ending(paused, at({ type: 'migrate-failed', error: refusal }));
     expect(state.end?.pausedByUs).toBe(true);
-    const resuming = transition(state, { type: 'concluded', source: 'paused', stats: undefined });
+    const resuming = transition(state, at({ type: 'concluded', source: 'paused', stats: undefined }));
     expect(resuming.state.phase).toBe('resuming');
     expect(resuming.actions).toEqual([{ type: 'resume' }]);
-    const done = transition(resuming.state, { type: 'resumed' });
+    const done = transition(resuming.state, at({ type: 'resumed' }));
     expect(done.state.phase).toBe('failed');
-    expect(types(done.actions)).toEqual(['record', 'answer-force-complete', 'finish']);
+    expect(types(done.actions)).toEqual(['record', 'finish']);
     expect(
-      types(transition(state, { type: 'concluded', source: 'running', stats: undefined }).actions),
-    ).toEqual(['answer-force-complete', 'finish']);
-    const notOurs = ending(precopy(), { type: 'migrate-failed', error: refusal });
-    expect(transition(notOurs, { type: 'concluded', source: 'paused', stats: undefined }).state.phase).toBe(
-      'failed',
-    );
+      types(transition(state, at({ type: 'concluded', source: 'running', stats: undefined })).actions),
+    ).toEqual(['finish']);
+    const notOurs = ending(precopy(), at({ type: 'migrate-failed', error: refusal }));
+    expect(
+      transition(notOurs, at({ type: 'concluded', source: 'paused', stats: undefined })).state.phase,
+    ).toBe('failed');
   });
 
   it('a suspend that lands after the end is still undone', () => {
-    const pausing = transition(precopy(), { type: 'force-complete', reason: 'f' }).state;
-    const state = ending(pausing, { type: 'migrate-failed', error: refusal });
+    const pausing = transition(precopy(), at({ type: 'force-complete', reason: 'f' })).state;
+    const state = ending(pausing, at({ type: 'migrate-failed', error: refusal }));
     expect(state.end?.pausedByUs).toBe(false);
-    expect(ending(state, { type: 'suspended' }).end?.pausedByUs).toBe(true);
+    expect(ending(state, at({ type: 'suspended' })).end?.pausedByUs).toBe(true);
   });
 
   it('a failed post-copy is not the end: the job enters recovering, and ends split when recovery gives up', () => {
     const post = transition(precopy(true), tick(1, 'running', 'post-copy')).state;
-    const state = ending(post, { type: 'migrate-failed', error: refusal });
-    const { state: next, actions } = transition(state, {
-      type: 'concluded',
-      source: 'post-copy-failed',
-      stats: undefined,
-    });
+    const state = ending(post, at({ type: 'migrate-failed', error: refusal }, 3000));
+    const { state: next, actions } = transition(
+      state,
+      at({ type: 'concluded', source: 'post-copy-failed', stats: undefined }, 3000),
+    );
     expect(next).toMatchObject({ phase: 'recovering', status: 'recovering (post-copy)' });
     expect(progressMode(next)).toBe('post-copy');
     expect(next.recovery).toMatchObject({
@@ -290,26 +314,41 @@ describe('job-machine: how it ends', () => {
       cause: 'failed',
       attempts: 0,
       lastError: refusal,
+      startedAtMs: 3000,
     });
-    expect(types(actions)).toEqual([
-      'answer-force-complete',
-      'recovery-started',
-      'report-recovery',
-      'schedule-expiry',
-      'start-monitor',
-      'schedule-resume',
-    ]);
-    expect(actions).toContainEqual({ type: 'schedule-resume', attempt: 1, atMs: 1000 });
-    expect(actions).toContainEqual({ type: 'schedule-expiry', atMs: 600_000 });
-    const expired = transition(next, { type: 'recovery-expired' });
+    // The poll loop's timer runs already: it is not set again.
+    expect(types(actions)).toEqual(['report-recovery', 'schedule', 'schedule']);
+    expect(actions).toContainEqual({
+      type: 'schedule',
+      timer: 'resume',
+      inMs: 1000,
+      event: { type: 'resume-due', attempt: 1 },
+    });
+    expect(actions).toContainEqual({
+      type: 'schedule',
+      timer: 'recovery-window',
+      inMs: 600_000,
+      event: { type: 'recovery-expired' },
+    });
+    const expired = transition(next, at({ type: 'recovery-expired' }, 603_000));
     expect(expired.state.phase).toBe('ending');
-    expect(expired.actions.at(-1)).toEqual({ type: 'conclude', destination: true });
-    const { state: end, actions: last } = transition(expired.state, {
-      type: 'concluded',
-      source: 'post-copy-failed',
-      stats: undefined,
-      destination: 'post-copy-failed',
+    expect(expired.actions.at(-1)).toEqual({
+      type: 'conclude',
+      readSource: true,
+      askDestination: DESTINATION_URI,
     });
+    const { state: end, actions: last } = transition(
+      expired.state,
+      at(
+        {
+          type: 'concluded',
+          source: 'post-copy-failed',
+          stats: undefined,
+          destination: 'post-copy-failed',
+        },
+        603_050,
+      ),
+    );
     expect(end).toMatchObject({ phase: 'postcopy-failed', status: 'failed' });
     expect(last.at(-1)).toMatchObject({
       verdict: {
@@ -317,31 +356,27 @@ describe('job-machine: how it ends', () => {
         guest: 'destination',
         postCopyFailed: true,
         error: refusal,
-        recovery: { cause: 'failed', attempts: 0, recovered: false },
+        recovery: { cause: 'failed', attempts: 0, recovered: false, durationMs: 600_050 },
         split: { source: 'post-copy-failed', destination: 'post-copy-failed', authoritative: 'destination' },
       },
     });
   });
 
   it('attach: the job gone and the domain gone is a completion; a start that could not start is an error', () => {
-    const attach = run(initialState('attach'), { type: 'run' }, prepared()).state;
+    const attach = run(attached(), { type: 'run' }, prepared()).state;
     const gone = ending(attach, tick(3, 'ended', 'gone'));
     expect(gone.end?.how).toBe('job-gone');
-    expect(transition(gone, { type: 'concluded', source: 'gone', stats: undefined }).state.phase).toBe(
+    expect(transition(gone, at({ type: 'concluded', source: 'gone', stats: undefined })).state.phase).toBe(
       'completed',
     );
     expect(
-      transition(gone, { type: 'concluded', source: undefined, stats: undefined }).actions.at(-1),
+      transition(gone, at({ type: 'concluded', source: undefined, stats: undefined })).actions.at(-1),
     ).toMatchObject({
       verdict: { status: 'failed', guest: 'unknown' },
     });
-    const failed = run(
-      initialState('start'),
-      { type: 'run' },
-      { type: 'prepare-failed', error: refusal },
-    ).state;
+    const failed = run(started(), { type: 'run' }, { type: 'prepare-failed', error: refusal }).state;
     expect(
-      transition(failed, { type: 'concluded', source: 'running', stats: undefined }).actions.at(-1),
+      transition(failed, at({ type: 'concluded', source: 'running', stats: undefined })).actions.at(-1),
     ).toMatchObject({
       verdict: { status: 'error', guest: 'source', error: refusal },
     });
@@ -350,9 +385,9 @@ describe('job-machine: how it ends', () => {
   });
 
   it('answers force-complete with none after the end', () => {
-    const done = run(initialState('start'), { type: 'abort', reason: 'a' }).state;
-    expect(transition(done, { type: 'force-complete', reason: 'f' }).actions).toEqual([
-      { type: 'answer-force-complete', result: 'none' },
+    const done = run(started(), { type: 'abort', reason: 'a' }).state;
+    expect(transition(done, at({ type: 'force-complete', reason: 'f' })).actions).toEqual([
+      { type: 'answer-force-complete', count: 1, result: 'none' },
     ]);
   });
 });
@@ -364,18 +399,14 @@ describe('job-machine: finer rows', () => {
       { type: 'abort', reason: 'first' },
       { type: 'abort-refused', error: refusal },
     );
-    const again = transition(refused.state, { type: 'abort', reason: 'second' });
+    const again = transition(refused.state, at({ type: 'abort', reason: 'second' }));
     expect(types(again.actions)).toEqual(['abort-job']);
     expect(again.state.abortReason).toBe('second');
-    const starting = run(initialState('start'), { type: 'run' }, prepared());
-    const twice = run(
-      starting.state,
-      { type: 'abort', reason: 'first' },
-      { type: 'abort', reason: 'second' },
-    );
+    const begun = run(started(), { type: 'run' }, prepared());
+    const twice = run(begun.state, { type: 'abort', reason: 'first' }, { type: 'abort', reason: 'second' });
     expect(twice.state).toMatchObject({ abort: 'wanted', abortReason: 'first' });
     const sent = run(precopy(), { type: 'abort', reason: 'a' }, { type: 'abort-accepted' });
-    expect(transition(sent.state, { type: 'abort', reason: 'b' }).actions).toEqual([]);
+    expect(transition(sent.state, at({ type: 'abort', reason: 'b' })).actions).toEqual([]);
   });
 
   it('the monitor rests while an abort is on its way or accepted', () => {
@@ -394,17 +425,16 @@ describe('job-machine: finer rows', () => {
     expect(transition(paused, tick(3, 'running', undefined)).state.pausedByOthers).toBe(true);
     const resumed = transition(paused, tick(3, 'running', 'running')).state;
     expect(resumed.pausedByOthers).toBe(false);
-    expect(transition(resumed, { type: 'force-complete', reason: 'f' }).state.phase).toBe('pausing');
+    expect(transition(resumed, at({ type: 'force-complete', reason: 'f' })).state.phase).toBe('pausing');
   });
 
   it('reads the failure from the completed stats, and places the guest from the source’s phase', () => {
-    const attach = run(initialState('attach'), { type: 'run' }, prepared()).state;
+    const attach = run(attached(), { type: 'run' }, prepared()).state;
     const gone = transition(attach, tick(3, 'ended', 'running')).state;
-    const failed = transition(gone, {
-      type: 'concluded',
-      source: 'post-copy',
-      stats: { type: 'failed', raw: {} },
-    });
+    const failed = transition(
+      gone,
+      at({ type: 'concluded', source: 'post-copy', stats: { type: 'failed', raw: {} } }),
+    );
     expect(failed.actions.at(-1)).toMatchObject({
       verdict: {
         status: 'failed',
@@ -417,12 +447,12 @@ describe('job-machine: finer rows', () => {
   it('keeps the status while resuming, and reports a failed resume with both errors', () => {
     const paused = { ...precopy(), phase: 'paused' as const };
     const first = new Error('migration failed');
-    const ending = transition(paused, { type: 'migrate-failed', error: first }).state;
-    const resuming = transition(ending, { type: 'concluded', source: 'paused', stats: undefined }).state;
+    const ending = transition(paused, at({ type: 'migrate-failed', error: first })).state;
+    const resuming = transition(ending, at({ type: 'concluded', source: 'paused', stats: undefined })).state;
     expect(resuming).toMatchObject({ phase: 'resuming', status: 'running' });
     expect(() => assertCanAbort(resuming)).toThrow();
     const second = new Error('resume failed');
-    const { actions } = transition(resuming, { type: 'resume-failed', error: second });
+    const { actions } = transition(resuming, at({ type: 'resume-failed', error: second }, 4000));
     const finish = actions.at(-1) as unknown as { verdict: { error: AggregateError } };
     expect(finish.verdict.error.errors).toEqual([first, second]);
     expect(finish.verdict.error.message).toBe('migration failed; resuming the guest failed too');
@@ -430,26 +460,24 @@ describe('job-machine: finer rows', () => {
       type: 'record',
       action: 'resume',
       reason: 'the migration failed after force-complete paused the guest',
+      elapsedMs: 4000,
       error: second,
     });
   });
 
   it('the end answers a waiting force-complete with none, and attach ticks in post-copy end it too', () => {
-    const starting = run(initialState('start'), { type: 'run' }, prepared(), {
-      type: 'force-complete',
-      reason: 'f',
-    });
-    const ended = transition(starting.state, { type: 'migrate-returned' });
+    const begun = run(started(), { type: 'run' }, prepared(), { type: 'force-complete', reason: 'f' });
+    const ended = transition(begun.state, at({ type: 'migrate-returned' }));
     expect(ended.actions).toEqual([
-      { type: 'answer-force-complete', result: 'none' },
-      { type: 'conclude', destination: false },
+      { type: 'answer-force-complete', count: 1, result: 'none' },
+      { type: 'conclude', readSource: false, askDestination: undefined },
     ]);
     expect(ended.state.forceComplete).toBeUndefined();
-    const post = run(initialState('attach'), { type: 'run' }, prepared(true, 'post-copy')).state;
+    const post = run(attached(), { type: 'run' }, prepared(true, 'post-copy')).state;
     expect(transition(post, tick(1, 'unknown', undefined)).state).toBe(post);
     expect(transition(post, tick(1, 'ended', 'gone')).state.phase).toBe('ending');
-    expect(transition(post, { type: 'force-complete', reason: 'f' }).actions).toEqual([
-      { type: 'answer-force-complete', result: 'none' },
+    expect(transition(post, at({ type: 'force-complete', reason: 'f' })).actions).toEqual([
+      { type: 'answer-force-complete', count: 1, result: 'none' },
     ]);
   });
 });
@@ -457,99 +485,89 @@ describe('job-machine: finer rows', () => {
 describe('job-machine: the recovering rows', () => {
   const lost = new Error('link down');
   const ending = (state: JobState, event: JobEvent) => transition(state, event).state;
-  const preparedWith = (recovery: typeof DEFAULT_RECOVERY): JobEvent => ({
-    type: 'prepared',
-    postCopy: true,
-    monitor,
-    source: 'running',
-    recovery,
-  });
+  /** When the post-copy breaks in these runs (`broken()`), on the job's clock. */
+  const BREAK = 1000;
   /** A start-mode job in post-copy, libvirt's call still running. */
   const inPostCopy = (options = DEFAULT_RECOVERY) =>
-    run(initialState('start'), { type: 'run' }, preparedWith(options), tick(1, 'running', 'post-copy')).state;
+    run(started(options), { type: 'run' }, prepared(true), tick(1, 'running', 'post-copy')).state;
   /** A start-mode job whose post-copy broke after libvirt's call returned: attempt 1 is scheduled at 1 s. */
   function broken(options = DEFAULT_RECOVERY): JobState {
-    const state = ending(inPostCopy(options), { type: 'migrate-failed', error: lost });
-    return transition(state, { type: 'concluded', source: 'post-copy-failed', stats: undefined }).state;
+    const state = ending(inPostCopy(options), at({ type: 'migrate-failed', error: lost }, BREAK));
+    return transition(state, at({ type: 'concluded', source: 'post-copy-failed', stats: undefined }, BREAK))
+      .state;
   }
   /** A post-copy the caller paused on purpose (pausePostCopy()), libvirt's call still running. */
   const pausedOnRequest = () =>
-    run(inPostCopy(), { type: 'pause-post-copy' }, { type: 'postcopy-paused' }).state;
+    run(inPostCopy(), { type: 'pause-post-copy' }, at({ type: 'postcopy-paused' }, 1000)).state;
   /** A tick at `elapsedSeconds` that finds the post-copy broken while libvirt's call still runs. */
   const brokenTick = (state: JobState, elapsedSeconds: number) =>
-    transition(state, { type: 'tick', elapsedSeconds, job: 'running', source: 'post-copy-failed' });
-  /** The same break seen by a tick while libvirt's call still runs. */
+    transition(state, tick(elapsedSeconds, 'running', 'post-copy-failed'));
+  /** The same break seen by a tick while libvirt's call still runs (at 2 s). */
   function brokenDuringCall(): JobState {
     const next = brokenTick(inPostCopy(), 2);
-    expect(next.state.recovery).toMatchObject({ callInFlight: true, attempts: 0 });
-    expect(types(next.actions)).not.toContain('schedule-resume');
+    expect(next.state.recovery).toMatchObject({ callInFlight: true, attempts: 0, startedAtMs: 2000 });
+    expect(next.actions).not.toContainEqual(expect.objectContaining({ type: 'schedule', timer: 'resume' }));
     return next.state;
   }
-  const failed = (
-    source: 'running' | 'paused' | 'gone' | 'post-copy-failed',
-    sinceFailureMs = 0,
-  ): JobEvent => ({
-    type: 'resume-attempt-failed',
-    error: lost,
-    source,
-    sinceFailureMs,
-  });
+  const failed = (source: 'running' | 'paused' | 'gone' | 'post-copy-failed', sinceFailureMs = 0): JobEvent =>
+    at({ type: 'resume-attempt-failed', error: lost, source }, BREAK + sinceFailureMs);
 
   it('resume-due starts only the attempt it was scheduled for, and none while another call runs', () => {
     const s = broken();
-    expect(transition(s, { type: 'resume-due', attempt: 2 })).toEqual({ state: s, actions: [] });
-    const first = transition(s, { type: 'resume-due', attempt: 1 });
+    expect(transition(s, at({ type: 'resume-due', attempt: 2 }, 2000))).toEqual({ state: s, actions: [] });
+    const first = transition(s, at({ type: 'resume-due', attempt: 1 }, 2000));
     expect(first.state.recovery).toMatchObject({ attempts: 1, inFlight: true });
     expect(first.actions).toEqual([
-      { type: 'report-recovery', event: { kind: 'attempt', cause: 'failed', attempt: 1 } },
-      { type: 'attempt-resume' },
+      { type: 'report-recovery', event: { kind: 'attempt', cause: 'failed', attempt: 1, elapsedMs: 2000 } },
+      { type: 'attempt-resume', call: s.prepared?.call, sourceLibvirt: 9_000_000 },
     ]);
     // attempt 1 in flight: a second due timer (or a repeated one) changes nothing
-    expect(transition(first.state, { type: 'resume-due', attempt: 2 }).state).toBe(first.state);
+    expect(transition(first.state, at({ type: 'resume-due', attempt: 2 })).state).toBe(first.state);
     const during = brokenDuringCall();
-    expect(transition(during, { type: 'resume-due', attempt: 1 }).state).toBe(during);
-    const over = transition(s, { type: 'recovery-expired' }).state;
+    expect(transition(during, at({ type: 'resume-due', attempt: 1 })).state).toBe(during);
+    const over = transition(s, at({ type: 'recovery-expired' })).state;
     expect(over.phase).toBe('ending');
   });
 
   it('recover() waits for the original call, then attempts at once; it is ignored while an attempt runs', () => {
     const during = brokenDuringCall();
     const callError = new Error('the call failed');
-    const wanted = transition(during, { type: 'recover' });
+    const wanted = transition(during, at({ type: 'recover' }, 2000));
     expect(wanted.actions).toEqual([]);
     expect(wanted.state.recovery).toMatchObject({ wanted: true, attempts: 0 });
     // the original call fails as expected: the wanted attempt is scheduled at once (attempt 1, 1 s)
-    const returned = transition(wanted.state, {
-      type: 'migrate-failed',
-      error: callError,
-    });
-    expect(returned.actions).toEqual([{ type: 'schedule-resume', attempt: 1, atMs: 1000 }]);
+    const returned = transition(wanted.state, at({ type: 'migrate-failed', error: callError }, 2000));
+    expect(returned.actions).toEqual([
+      { type: 'schedule', timer: 'resume', inMs: 1000, event: { type: 'resume-due', attempt: 1 } },
+    ]);
     expect(returned.state.recovery).toMatchObject({
       callInFlight: false,
       lastError: callError,
+      lastAt: 1000,
     });
-    const attempting = transition(broken(), { type: 'recover' });
+    const attempting = transition(broken(), at({ type: 'recover' }, 1500));
     expect(types(attempting.actions)).toEqual(['report-recovery', 'attempt-resume']);
-    expect(transition(attempting.state, { type: 'recover' }).state).toBe(attempting.state);
+    expect(transition(attempting.state, at({ type: 'recover' })).state).toBe(attempting.state);
   });
 
   it("the original call's failure keeps the first error and, without automatic attempts, waits for recover()", () => {
     const manual = { ...DEFAULT_RECOVERY, automatic: false };
     const during = brokenTick(inPostCopy(manual), 2);
     expect(during.state.recovery?.automatic).toBe(false);
-    const first = transition(during.state, { type: 'migrate-failed', error: lost });
+    const first = transition(during.state, at({ type: 'migrate-failed', error: lost }, 2000));
     expect(first.actions).toEqual([]);
     expect(first.state.recovery?.lastError).toBe(lost);
     const s = broken();
-    const again = transition(s, { type: 'migrate-failed', error: new Error('second') });
+    const again = transition(s, at({ type: 'migrate-failed', error: new Error('second') }, 2000));
     expect(again.state.recovery?.lastError).toBe(lost);
   });
 
   it('a failed attempt: the guest back on the source or gone ends the job; otherwise the next one is scheduled after the later of the two clocks', () => {
-    const attempting = transition(broken(), { type: 'resume-due', attempt: 1 }).state;
+    const attempting = transition(broken(), at({ type: 'resume-due', attempt: 1 }, BREAK + 1000)).state;
     expect(transition(attempting, failed('gone')).actions.at(-1)).toEqual({
       type: 'conclude',
-      destination: true,
+      readSource: true,
+      askDestination: DESTINATION_URI,
     });
     for (const source of ['running', 'paused'] as const) {
       const ended = transition(attempting, failed(source));
@@ -561,41 +579,52 @@ describe('job-machine: the recovering rows', () => {
     expect(next.actions).toEqual([
       {
         type: 'report-recovery',
-        event: { kind: 'attempt-failed', cause: 'failed', attempt: 1, error: lost, nextAttemptInMs: 2_000 },
+        event: {
+          kind: 'attempt-failed',
+          cause: 'failed',
+          attempt: 1,
+          error: lost,
+          nextAttemptInMs: 2_000,
+          elapsedMs: BREAK + 5_000,
+        },
       },
-      { type: 'schedule-resume', attempt: 2, atMs: 7_000 },
+      { type: 'schedule', timer: 'resume', inMs: 2_000, event: { type: 'resume-due', attempt: 2 } },
     ]);
     expect(next.state.recovery).toMatchObject({ inFlight: false, lastAt: 7_000, lastError: lost });
     // failed before its own due time (a fast answer): the schedule counts from when it was due
     const early = transition(attempting, failed('post-copy-failed', 200));
-    expect(early.actions.at(-1)).toEqual({ type: 'schedule-resume', attempt: 2, atMs: 3_000 });
+    expect(early.state.recovery?.lastAt).toBe(3_000);
+    expect(early.actions.at(-1)).toEqual({
+      type: 'schedule',
+      timer: 'resume',
+      inMs: 2_800,
+      event: { type: 'resume-due', attempt: 2 },
+    });
   });
 
   it('a failed attempt after the window closed gives up; without automatic attempts it waits for recover()', () => {
-    const attempting = transition(broken(), { type: 'resume-due', attempt: 1 }).state;
-    const closing = transition(attempting, { type: 'recovery-expired' });
+    const attempting = transition(broken(), at({ type: 'resume-due', attempt: 1 }, BREAK + 1000)).state;
+    const closing = transition(attempting, at({ type: 'recovery-expired' }, BREAK + 600_000));
     expect(closing.actions).toEqual([]);
     expect(closing.state.recovery?.over).toBe('window');
-    expect(transition(closing.state, { type: 'recovery-expired' }).state).toBe(closing.state);
+    expect(transition(closing.state, at({ type: 'recovery-expired' })).state).toBe(closing.state);
     const given = transition(closing.state, failed('post-copy-failed', 700_000));
     expect(given.state.phase).toBe('ending');
     expect(given.actions.map((a) => (a.type === 'report-recovery' ? a.event : a.type))).toEqual([
-      { kind: 'attempt-failed', cause: 'failed', attempt: 1, error: lost },
-      { kind: 'given-up', cause: 'failed', attempt: 1 },
-      'answer-force-complete',
+      { kind: 'attempt-failed', cause: 'failed', attempt: 1, error: lost, elapsedMs: BREAK + 700_000 },
+      { kind: 'given-up', cause: 'failed', attempt: 1, elapsedMs: BREAK + 700_000 },
       'conclude',
     ]);
     const paused = pausedOnRequest();
-    const manual = ending(paused, { type: 'migrate-failed', error: lost });
-    const waiting = transition(manual, {
-      type: 'concluded',
-      source: 'post-copy-failed',
-      stats: undefined,
-    }).state;
+    const manual = ending(paused, at({ type: 'migrate-failed', error: lost }, 1000));
+    const waiting = transition(
+      manual,
+      at({ type: 'concluded', source: 'post-copy-failed', stats: undefined }, 1000),
+    ).state;
     expect(waiting.recovery).toMatchObject({ cause: 'paused', automatic: false });
     const tried = transition(
-      transition(waiting, { type: 'recover' }).state,
-      failed('post-copy-failed', 9_000),
+      transition(waiting, at({ type: 'recover' }, 2000)).state,
+      at({ type: 'resume-attempt-failed', error: lost, source: 'post-copy-failed' }, 10_000),
     );
     expect(tried.state.phase).toBe('recovering');
     expect(types(tried.actions)).toEqual(['report-recovery']);
@@ -603,11 +632,14 @@ describe('job-machine: the recovering rows', () => {
 
   it('gives up with "attempts" when the last attempt failed, with "refused" and its reason when the versions forbid it', () => {
     const one = { ...DEFAULT_RECOVERY, maxAttempts: 1 };
-    const attempting = transition(broken(one), { type: 'resume-due', attempt: 1 }).state;
+    const attempting = transition(broken(one), at({ type: 'resume-due', attempt: 1 }, BREAK + 1000)).state;
     const spent = transition(attempting, failed('post-copy-failed', 1_500));
     expect(spent.state.recovery?.over).toBe('attempts');
-    const refusedFrom = transition(broken(), { type: 'resume-due', attempt: 1 }).state;
-    const refused = transition(refusedFrom, { type: 'resume-refused', reason: 'libvirt 11.3.0 crashes' });
+    const refusedFrom = transition(broken(), at({ type: 'resume-due', attempt: 1 }, BREAK + 1000)).state;
+    const refused = transition(
+      refusedFrom,
+      at({ type: 'resume-refused', reason: 'libvirt 11.3.0 crashes' }, BREAK + 1100),
+    );
     expect(refused.state.recovery).toMatchObject({
       over: 'refused',
       refused: 'libvirt 11.3.0 crashes',
@@ -615,21 +647,28 @@ describe('job-machine: the recovering rows', () => {
     });
     expect(refused.actions[0]).toEqual({
       type: 'report-recovery',
-      event: { kind: 'refused', cause: 'failed', attempt: 1, reason: 'libvirt 11.3.0 crashes' },
+      event: {
+        kind: 'refused',
+        cause: 'failed',
+        attempt: 1,
+        reason: 'libvirt 11.3.0 crashes',
+        elapsedMs: BREAK + 1100,
+      },
     });
   });
 
   it('the error of a give-up without any libvirt error says why', () => {
     const paused = brokenTick(pausedOnRequest(), 3).state;
     expect(paused.recovery?.lastError).toBeUndefined();
-    const expired = transition(paused, { type: 'recovery-expired' });
+    const expired = transition(paused, at({ type: 'recovery-expired' }, 603_000));
     expect(expired.state.end).toMatchObject({ how: 'failed' });
     expect((expired.state.end as { error: Error }).error.message).toBe(
       'the post-copy was not recovered in time',
     );
-    const refused = transition(transition(paused, { type: 'recover' }).state, {
+    const refused = transition(transition(paused, at({ type: 'recover' }, 4000)).state, {
       type: 'resume-refused',
       reason: 'the destination runs libvirt 11.3.0',
+      atMs: 4100,
     });
     expect((refused.state.end as { error: Error }).error.message).toBe('the destination runs libvirt 11.3.0');
   });

@@ -9,8 +9,8 @@ import {
   type MigrationStatus,
   migrate,
 } from '../../src/index.js';
-import { destinationOf, FakeDomain, fakeBackend, until } from './fake-libvirt.js';
-import { optionsFor } from './helpers.js';
+import { destinationOf, FakeDomain, fakeBackend, until } from '../support/fake-libvirt.js';
+import { optionsFor } from '../support/migration.js';
 
 const PC = 'compute:live_migration_post_copy';
 const AC = 'compute:live_migration_auto_converge';

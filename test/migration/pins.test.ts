@@ -4,8 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { LibvirtError, MigrationJobError, migrate } from '../../src/index.js';
-import { destinationOf, FakeDomain, fakeBackend, libvirtError, until } from './fake-libvirt.js';
-import { AC, attachJob, endMigration, optionsFor, runningMigration, startJob } from './helpers.js';
+import { destinationOf, FakeDomain, fakeBackend, libvirtError, until } from '../support/fake-libvirt.js';
+import { AC, attachJob, endMigration, optionsFor, runningMigration, startJob } from '../support/migration.js';
 
 describe('force-complete and abort, pinned', () => {
   it('a second force-complete of a guest we paused does not suspend it again', async () => {

@@ -14,8 +14,8 @@ import {
   PAUSED_POSTCOPY,
   PAUSED_POSTCOPY_FAILED,
   until,
-} from './fake-libvirt.js';
-import { attachJob, PC, runningMigration, startJob } from './helpers.js';
+} from '../support/fake-libvirt.js';
+import { attachJob, PC, runningMigration, startJob } from '../support/migration.js';
 
 const RESUME = MigrateFlags.POSTCOPY | MigrateFlags.POSTCOPY_RESUME;
 const FAST = { firstDelayMs: 20, maxDelayMs: 40 };

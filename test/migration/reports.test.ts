@@ -1,8 +1,8 @@
 /** What a job reports — progress, steering, warnings, the outcome — field by field, and the events it heeds. */
 import { describe, expect, it, vi } from 'vitest';
 import { buildMigrationCall, migrate, planMigration } from '../../src/index.js';
-import { FakeDomain, libvirtError, sleep, until } from './fake-libvirt.js';
-import { attachJob, optionsFor, PC, startJob } from './helpers.js';
+import { FakeDomain, libvirtError, sleep, until } from '../support/fake-libvirt.js';
+import { attachJob, optionsFor, PC, startJob } from '../support/migration.js';
 
 describe('reports', () => {
   it('progress carries every figure libvirt gave, and nothing it did not', async () => {

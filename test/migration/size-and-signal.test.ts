@@ -5,8 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { MigrateFlags as F, MigrationJobError, migrate } from '../../src/index.js';
 import { copiedDisks } from '../../src/migration/index.js';
-import { FakeDomain, libvirtError, sleep, until } from './fake-libvirt.js';
-import { AC, optionsFor, PC, startJob } from './helpers.js';
+import { FakeDomain, libvirtError, sleep, until } from '../support/fake-libvirt.js';
+import { AC, optionsFor, PC, startJob } from '../support/migration.js';
 
 const GIB = 1024 ** 3;
 const XML = `<domain type='qemu'><memory dumpCore='on' unit='KiB'>67108864</memory><devices>

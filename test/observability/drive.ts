@@ -1,7 +1,7 @@
 /** Starts a migration of a fake domain for the observability tests, and feeds it realistic job stats. */
 import type { JobStats, MigrationJob } from '../../src/index.js';
-import type { FakeDomain } from '../migration/fake-libvirt.js';
-import { startJob } from '../migration/helpers.js';
+import type { FakeDomain } from '../support/fake-libvirt.js';
+import { startJob } from '../support/migration.js';
 
 export const GiB = 1024 ** 3;
 

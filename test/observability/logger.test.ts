@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { logMigration, type MigrationLogger } from '../../src/index.js';
-import { FakeDomain, libvirtError, until } from '../migration/fake-libvirt.js';
+import { FakeDomain, libvirtError, until } from '../support/fake-libvirt.js';
 import { migratePlain, migratePostCopyHost, PRECOPY } from './drive.js';
 
 interface Entry {

@@ -3,8 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { createMigrationMetrics, observeMigration } from '../../src/index.js';
-import { destinationOf, FakeDomain, fakeBackend, libvirtError, until } from '../migration/fake-libvirt.js';
-import { PC, startJob } from '../migration/helpers.js';
+import { destinationOf, FakeDomain, fakeBackend, libvirtError, until } from '../support/fake-libvirt.js';
+import { PC, startJob } from '../support/migration.js';
 import { GiB, migratePlain, migratePostCopyHost, PRECOPY } from './drive.js';
 
 /** One series' value, or undefined when the series does not exist. */
