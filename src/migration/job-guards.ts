@@ -70,10 +70,8 @@ export const GUARDS = {
   forceWaiting: (s: JobState) => s.forceComplete !== undefined,
   /** The policy's force-complete is a switch to post-copy. */
   switches: (_s: JobState, e: EventOf<'force'>) => e.how === 'switch-to-post-copy',
-  /** The policy's force-complete is a pause. */
-  pauses: (_s: JobState, e: EventOf<'force'>) => e.how === 'pause',
-  /** The guest was paused by someone else: never ours to pause (or resume). */
-  pausedByOthers: (s: JobState) => s.pausedByOthers,
+  /** The policy's force-complete is a pause, of a guest no one else paused (never ours to pause, or resume). */
+  mayPause: (s: JobState, e: EventOf<'force'>) => e.how === 'pause' && !s.pausedByOthers,
   pauseSending: (s: JobState) => s.pausePostCopy === 'sending',
   pauseSent: (s: JobState) => s.pausePostCopy === 'sent',
   pauseNotAsked: (s: JobState) => s.pausePostCopy === 'none',
@@ -98,6 +96,8 @@ export const GUARDS = {
     endHow(s) === 'returned' || (endHow(s) === 'job-gone' && e.source === 'gone'),
   /** The post-copy broke: the source is paused with reason post-copy failed. */
   postCopyBroken: (_s: JobState, e: EventOf<'concluded'>) => e.source === 'post-copy-failed',
+  /** The preparation failed: there is no migration call to resume. */
+  unprepared: (s: JobState) => s.prepared === undefined,
   /** No recovery was tried yet (a break first seen when libvirt's call failed). */
   notRecoveredYet: (s: JobState) => s.recovery === undefined,
   /**
@@ -111,13 +111,17 @@ export const GUARDS = {
     guestSplit({ source: e.source, destination: e.destination }).destroy === 'destination',
   /** The job could not start (prepare failed): its outcome is an error. */
   endedInError: (s: JobState) => endHow(s) === 'error',
-  /** The guest is paused by our force-complete: undone before the outcome, and only if still paused. */
-  pausedByUs: (s: JobState, e: EventOf<'concluded'>) => s.end?.pausedByUs === true && e.source === 'paused',
+  /**
+   * The guest is paused by our force-complete: undone before the outcome, and only if still paused — and
+   * never once the guest has run on the destination (the source's memory is stale from then on).
+   */
+  pausedByUs: (s: JobState, e: EventOf<'concluded'>) =>
+    s.end?.pausedByUs === true && e.source === 'paused' && !s.postCopyStarted,
   /** Cancelled only when libvirt accepted our abort or says the job was cancelled. */
   cancelled: (s: JobState, e: EventOf<'concluded'>) =>
     s.abort === 'sent' ||
     e.stats?.type === 'cancelled' ||
-    (endError(s, e) as { libvirtCode?: unknown }).libvirtCode === OPERATION_ABORTED,
+    (s.end?.error as { libvirtCode?: unknown } | undefined)?.libvirtCode === OPERATION_ABORTED,
   verdictCancelled: (s: JobState) => s.verdict?.status === 'cancelled',
 
   // ---- Recovery

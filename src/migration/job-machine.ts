@@ -300,8 +300,7 @@ export const TRANSITIONS: { readonly [P in Phase]: StateRows<PhaseEvent, Phase> 
       force: [
         { if: ['abortAsked'], do: ['answerForceNone'] },
         { if: ['switches'], to: 'switching', do: ['startForce'] },
-        { if: ['pauses', 'pausedByOthers'], do: ['answerForceNone'] },
-        { if: ['pauses'], to: 'pausing', do: ['startForce'] },
+        { if: ['mayPause'], to: 'pausing', do: ['startForce'] },
         { do: ['answerForceNone'] },
       ],
       'downtime-set': [{ do: ['downtimeSet'] }],
@@ -460,7 +459,9 @@ export const TRANSITIONS: { readonly [P in Phase]: StateRows<PhaseEvent, Phase> 
     on: {
       concluded: [
         { if: ['endedWell'], to: 'completed', do: ['finishCompleted'] },
-        // A failed post-copy is not the end: the job recovers it, unless that was tried already.
+        // A failed post-copy is not the end: the job recovers it, unless that was tried already — or there
+        // is no call to resume (the preparation failed).
+        { if: ['postCopyBroken', 'unprepared'], to: 'postcopy-failed', do: ['finishSplit'] },
         {
           if: ['postCopyBroken', 'notRecoveredYet', 'recoversByItself', 'noFirstAttempt'],
           to: 'ending',
@@ -641,17 +642,26 @@ export const POLLING: { readonly [S in PollState]: StateRows<PollEvent, PollStat
 
 const POLL_EVENTS: ReadonlySet<EventType> = new Set<EventType>(['start-polling', 'poll-due', 'tick']);
 
+type Cell = { rows: readonly Row[] } | { skip: SkipReason };
+
+/** Each table's cells by event, built once from the tables above (they never change). */
+const CELLS = new Map<StateRows<EventType, string>, ReadonlyMap<EventType, Cell>>(
+  [...Object.values(TRANSITIONS), ...Object.values(POLLING)].map((table) => {
+    const cells = new Map<EventType, Cell>();
+    for (const [reason, events] of Object.entries(table.skip) as [SkipReason, readonly EventType[]][]) {
+      for (const type of events) cells.set(type, { skip: reason });
+    }
+    for (const [type, rows] of Object.entries(table.on) as [EventType, readonly Row[]][])
+      cells.set(type, { rows });
+    return [table as StateRows<EventType, string>, cells];
+  }),
+);
+
 /** The rows a state has for an event, or why it skips it; a pair listed nowhere is a bug of the table. */
-export function cellOf(
-  table: StateRows<EventType, string>,
-  type: EventType,
-): { rows: readonly Row[] } | { skip: SkipReason } {
-  const rows = (table.on as Record<string, readonly Row[] | undefined>)[type];
-  if (rows !== undefined) return { rows };
-  for (const [reason, events] of Object.entries(table.skip) as [SkipReason, readonly EventType[]][]) {
-    if (events.includes(type)) return { skip: reason };
-  }
-  throw new Error(`the job's table lists no row and no reason for ${type}`);
+export function cellOf(table: StateRows<EventType, string>, type: EventType): Cell {
+  const cell = CELLS.get(table)?.get(type);
+  if (cell === undefined) throw new Error(`the job's table lists no row and no reason for ${type}`);
+  return cell;
 }
 
 /** The row a state takes for an event: the first whose guards all hold; `undefined` when skipped. */
@@ -672,6 +682,14 @@ export function rowFor(
   return row;
 }
 
+/** A row a transition took: of which table, in which state, for which event, the how-manieth. */
+export interface RowTaken {
+  table: 'phase' | 'polling';
+  state: string;
+  event: EventType;
+  row: number;
+}
+
 /** Runs a row's steps in order; the events they raise are returned for the machine to handle next. */
 function take(
   state: JobState,
@@ -690,35 +708,49 @@ function take(
   return next;
 }
 
-function react(state: JobState, event: JobEvent, actions: JobAction[]): JobState {
+function react(state: JobState, event: JobEvent, actions: JobAction[], taken?: RowTaken[]): JobState {
   let next = state;
   if (!POLL_EVENTS.has(event.type) || event.type === 'tick') {
-    const row = rowFor(TRANSITIONS[state.phase], state, event);
+    const table = TRANSITIONS[state.phase];
+    const row = rowFor(table, state, event);
     if (row !== undefined) {
+      taken?.push({ table: 'phase', state: state.phase, event: event.type, row: indexOf(table, event, row) });
       const raised: JobEvent[] = [];
       next = take(state, event, row, actions, raised);
       if (row.to !== undefined) {
         const phase = row.to as Phase;
         next = { ...next, phase, status: STATUS_OF[phase] ?? next.status };
       }
-      for (const r of raised) next = react(next, r, actions);
+      for (const r of raised) next = react(next, r, actions, taken);
     }
   }
   if (POLL_EVENTS.has(event.type)) {
-    const row = rowFor(POLLING[next.polling], next, event, state);
+    const table = POLLING[next.polling];
+    const row = rowFor(table, next, event, state);
     if (row !== undefined) {
+      taken?.push({
+        table: 'polling',
+        state: next.polling,
+        event: event.type,
+        row: indexOf(table, event, row),
+      });
       const raised: JobEvent[] = [];
       next = take(next, event, row, actions, raised);
       if (row.to !== undefined) next = { ...next, polling: row.to as PollState };
-      for (const r of raised) next = react(next, r, actions);
+      for (const r of raised) next = react(next, r, actions, taken);
     }
   }
   return next;
 }
 
+function indexOf(table: StateRows<EventType, string>, event: JobEvent, row: Row): number {
+  return (table.on as Record<string, readonly Row[]>)[event.type]?.indexOf(row) ?? -1;
+}
+
 /**
  * The next state and actions for an event: the row of {@link TRANSITIONS} for the phase, then — for the
  * poll loop's events — the row of {@link POLLING}; events the rows raise are handled before it returns.
+ * `taken`, when given, receives every row taken, in order (for the walk and the diagram).
  *
  * @example
  * ```ts
@@ -727,7 +759,7 @@ function react(state: JobState, event: JobEvent, actions: JobAction[]): JobState
  * actions; // [{ type: 'prepare', mode: 'start' }]
  * ```
  */
-export function transition(state: JobState, event: JobEvent): Transition {
+export function transition(state: JobState, event: JobEvent, taken?: RowTaken[]): Transition {
   const actions: JobAction[] = [];
-  return { state: react(state, event, actions), actions };
+  return { state: react(state, event, actions, taken), actions };
 }

@@ -398,7 +398,7 @@ export const STEPS = {
     finish(s, { status: 'completed', guest: 'destination', ...statsOf(e), ...recoveryOutcome(s, e) }),
   /** The guest runs on the destination, its missing pages on the paused source: neither may be resumed or destroyed. */
   finishSplit: (s: JobState, e: EventOf<'concluded'>): Change => {
-    const refused = recoveryOf(s).refused;
+    const refused = s.recovery?.refused;
     const split = guestSplit({
       source: 'post-copy-failed',
       destination: e.destination ?? 'unknown',

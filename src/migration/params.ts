@@ -50,10 +50,7 @@ export interface MigrationCall {
 }
 
 /** A destination's libvirtd URI and QEMU stream URI, as {@link destinationUris} builds them. */
-export interface DestinationUris {
-  destinationUri: string;
-  migrateUri?: string;
-}
+export type DestinationUris = ReturnType<typeof destinationUris>;
 
 /** A tuning once checked: its numbers within their bounds. */
 export interface CallTuning {
@@ -182,7 +179,7 @@ export function checkTuning(tuning: MigrationTuning): {
  * destinationUris({ host: 'compute-2:16509' }).destinationUri; // 'qemu+tcp://compute-2:16509/system'
  * ```
  */
-export function destinationUris(destination: Destination): DestinationUris {
+export function destinationUris(destination: Destination): { destinationUri: string; migrateUri?: string } {
   if ('uri' in destination) {
     const uri = nonEmpty('destination.uri', destination.uri);
     return destination.migrateUri === undefined
