@@ -111,11 +111,100 @@ export interface StateRows<E extends EventType, To extends string> {
 const { preparation, ticks, call, abort, forceComplete, downtime, conclusion } = EVENTS;
 const { resume, postCopyPause, recovery, raised } = EVENTS;
 
+/** The rows of a phase, by event (the `on` of {@link StateRows}). */
+type PhaseRows = StateRows<PhaseEvent, Phase>['on'];
+
+// ---- Rows several phases share ------------------------------------------------------------------------
+
+/** The answers of the calls a phase of the copy may have in flight: the downtime steps, the migrate call. */
+const COPY_RESULTS = {
+  'downtime-set': [{ do: ['downtimeSet'] }],
+  'downtime-failed': [{ do: ['downtimeFailed'] }],
+  'migrate-returned': [{ to: 'ending', do: ['endReturned'] }],
+  'migrate-failed': [{ to: 'ending', do: ['endFailed'] }],
+} as const satisfies PhaseRows;
+
+/** Aborting while the guest still runs on the source (pre-copy, and force-complete's pause). */
+const ABORT_ROWS = {
+  abort: [{ if: ['abortSent'] }, { do: ['sendAbort'] }],
+  'abort-accepted': [{ do: ['abortAccepted'] }],
+  'abort-refused': [{ do: ['abortRefused'] }],
+} as const satisfies PhaseRows;
+
+/** Before libvirt's job runs, a force-complete waits for it; a pause is refused (no post-copy yet). */
+const BEFORE_THE_JOB = {
+  'force-complete': [{ do: ['countForce', 'awaitJob'] }],
+  'pause-post-copy': [{ do: ['countPause', 'refusePause'] }],
+} as const satisfies PhaseRows;
+
+/** Not in post-copy, and no pause in flight: a pause is refused as `pausePostCopy()` itself refuses it. */
+const NO_PAUSE = { 'pause-post-copy': BEFORE_THE_JOB['pause-post-copy'] } as const satisfies PhaseRows;
+
+/** Nothing to force any more (post-copy, the end): a force-complete learns it at once. */
+const NOTHING_TO_FORCE = {
+  'force-complete': [{ do: ['countForce', 'answerForceNone'] }],
+} as const satisfies PhaseRows;
+
+/**
+ * After the post-copy phase: a deliberate pause still in flight is answered whenever it lands (libvirt
+ * fails the migration call as it pauses), and a new request joins it — or, with none in flight, is refused.
+ */
+const PAUSE_IN_FLIGHT = {
+  'pause-post-copy': [{ if: ['pauseSending'], do: ['countPause'] }, { do: ['countPause', 'refusePause'] }],
+  'postcopy-paused': [{ do: ['postCopyPauseDone'] }],
+  'postcopy-pause-failed': [{ do: ['postCopyPauseFailed'] }],
+} as const satisfies PhaseRows;
+
+/**
+ * Before libvirt is called. Start mode: nothing reached libvirt yet, so the call is simply never made.
+ * Attach: the migration runs already; it is aborted once the job follows it.
+ */
+const ABORT_BEFORE_THE_CALL = {
+  abort: [
+    { if: ['startMode'], to: 'cancelled', do: ['finishCancelled'] },
+    { if: ['abortAsked'] },
+    { do: ['wantAbort'] },
+  ],
+} as const satisfies PhaseRows;
+
+/** What only comes once the copy is over: its conclusion, the resume of our pause, the recovery's answers. */
+const AFTER_THE_COPY = [...conclusion, ...resume, ...recovery] as const satisfies readonly PhaseEvent[];
+
+/** What nothing answers before the job has called libvirt or followed its job. */
+const BEFORE_ANY_CALL = [
+  ...ticks,
+  ...call,
+  ...abort,
+  ...forceComplete,
+  ...downtime,
+  ...raised,
+  ...postCopyPause,
+  ...AFTER_THE_COPY,
+] as const satisfies readonly PhaseEvent[];
+
+/** What no phase of the copy before the switch receives: the preparation is over, nothing after it begun. */
+const DURING_THE_COPY = [
+  'run',
+  ...preparation,
+  ...postCopyPause,
+  ...AFTER_THE_COPY,
+] as const satisfies readonly PhaseEvent[];
+
+/**
+ * A tick of a copy libvirt may switch to post-copy by itself (its own timeout, another client), or whose
+ * attach mode learns the end from libvirt's job.
+ */
+const FOLLOW_THE_COPY = [
+  { if: ['attachJobEnded'], to: 'ending', do: ['endJobGone'] },
+  { if: ['sourceInPostCopy', 'abortWanted'], to: 'post-copy', do: ['dropWantedAbort', 'enterPostCopy'] },
+  { if: ['sourceInPostCopy'], to: 'post-copy', do: ['enterPostCopy'] },
+] as const satisfies readonly Row<'tick', Phase>[];
+
 /** The phases in which the outcome is out: only the waiting requests are answered. */
 const TERMINAL_ROWS: StateRows<PhaseEvent, Phase> = {
   on: {
-    'force-complete': [{ do: ['countForce', 'answerForceNone'] }],
-    'pause-post-copy': [{ if: ['pauseSending'], do: ['countPause'] }, { do: ['countPause', 'refusePause'] }],
+    ...NOTHING_TO_FORCE,
+    'pause-post-copy': PAUSE_IN_FLIGHT['pause-post-copy'],
     'postcopy-paused': [{ do: ['answerPauseDone'] }],
     'postcopy-pause-failed': [{ do: ['answerPauseFailed'] }],
   },
@@ -152,31 +241,12 @@ export const TRANSITIONS: { readonly [P in Phase]: StateRows<PhaseEvent, Phase> 
   queued: {
     on: {
       run: [{ to: 'preparing', do: ['prepare'] }],
-      // Start mode: nothing reached libvirt yet, so the call is simply never made. Attach: the migration runs
-      // already; it is aborted once the job follows it.
-      abort: [
-        { if: ['startMode'], to: 'cancelled', do: ['finishCancelled'] },
-        { if: ['abortAsked'] },
-        { do: ['wantAbort'] },
-      ],
-      'force-complete': [{ do: ['countForce', 'awaitJob'] }],
-      'pause-post-copy': [{ do: ['countPause', 'refusePause'] }],
+      ...ABORT_BEFORE_THE_CALL,
+      ...BEFORE_THE_JOB,
     },
     skip: {
       refused: ['recover'],
-      cannot: [
-        ...preparation,
-        ...ticks,
-        ...call,
-        ...abort,
-        ...forceComplete,
-        ...downtime,
-        ...conclusion,
-        ...resume,
-        ...postCopyPause,
-        ...recovery,
-        ...raised,
-      ],
+      cannot: [...preparation, ...BEFORE_ANY_CALL],
     },
   },
 
@@ -212,29 +282,12 @@ export const TRANSITIONS: { readonly [P in Phase]: StateRows<PhaseEvent, Phase> 
         { to: 'pre-copy', do: ['keepPreparation', 'startPolling'] },
       ],
       'prepare-failed': [{ to: 'ending', do: ['endWithError'] }],
-      abort: [
-        { if: ['startMode'], to: 'cancelled', do: ['finishCancelled'] },
-        { if: ['abortAsked'] },
-        { do: ['wantAbort'] },
-      ],
-      'force-complete': [{ do: ['countForce', 'awaitJob'] }],
-      'pause-post-copy': [{ do: ['countPause', 'refusePause'] }],
+      ...ABORT_BEFORE_THE_CALL,
+      ...BEFORE_THE_JOB,
     },
     skip: {
       refused: ['recover'],
-      cannot: [
-        'run',
-        ...ticks,
-        ...call,
-        ...abort,
-        ...forceComplete,
-        ...downtime,
-        ...conclusion,
-        ...resume,
-        ...postCopyPause,
-        ...recovery,
-        ...raised,
-      ],
+      cannot: ['run', ...BEFORE_ANY_CALL],
     },
   },
 
@@ -254,47 +307,26 @@ export const TRANSITIONS: { readonly [P in Phase]: StateRows<PhaseEvent, Phase> 
         { to: 'pre-copy', do: ['askMonitor'] },
       ],
       abort: [{ if: ['abortAsked'] }, { do: ['wantAbort'] }],
-      'force-complete': [{ do: ['countForce', 'awaitJob'] }],
-      'migrate-returned': [{ to: 'ending', do: ['endReturned'] }],
-      'migrate-failed': [{ to: 'ending', do: ['endFailed'] }],
-      'pause-post-copy': [{ do: ['countPause', 'refusePause'] }],
+      'migrate-returned': COPY_RESULTS['migrate-returned'],
+      'migrate-failed': COPY_RESULTS['migrate-failed'],
+      ...BEFORE_THE_JOB,
     },
     skip: {
       refused: ['recover'],
-      cannot: [
-        'run',
-        ...preparation,
-        ...abort,
-        ...forceComplete,
-        ...downtime,
-        ...conclusion,
-        ...resume,
-        ...postCopyPause,
-        ...recovery,
-        ...raised,
-      ],
+      cannot: [...DURING_THE_COPY, ...abort, ...forceComplete, ...downtime, ...raised],
     },
   },
 
   'pre-copy': {
     on: {
       tick: [
-        { if: ['attachJobEnded'], to: 'ending', do: ['endJobGone'] },
-        // libvirt switched to post-copy without us (its own timeout, another client).
-        {
-          if: ['sourceInPostCopy', 'abortWanted'],
-          to: 'post-copy',
-          do: ['dropWantedAbort', 'enterPostCopy'],
-        },
-        { if: ['sourceInPostCopy'], to: 'post-copy', do: ['enterPostCopy'] },
+        ...FOLLOW_THE_COPY,
         // A refused abort is sent again; the monitor rests while it is on its way.
         { if: ['abortWanted'], do: ['noteSource', 'carryOutAbort', 'askMonitor'] },
         { do: ['noteSource', 'askMonitor'] },
       ],
       steer: [{ if: ['abortSent'] }, { do: ['runMonitor'] }],
-      abort: [{ if: ['abortSent'] }, { do: ['sendAbort'] }],
-      'abort-accepted': [{ do: ['abortAccepted'] }],
-      'abort-refused': [{ do: ['abortRefused'] }],
+      ...ABORT_ROWS,
       'force-complete': [{ do: ['countForce', 'decideForce'] }],
       // Never steer a migration being aborted; never pause a guest someone else paused.
       force: [
@@ -303,96 +335,51 @@ export const TRANSITIONS: { readonly [P in Phase]: StateRows<PhaseEvent, Phase> 
         { if: ['mayPause'], to: 'pausing', do: ['startForce'] },
         { do: ['answerForceNone'] },
       ],
-      'downtime-set': [{ do: ['downtimeSet'] }],
-      'downtime-failed': [{ do: ['downtimeFailed'] }],
-      'migrate-returned': [{ to: 'ending', do: ['endReturned'] }],
-      'migrate-failed': [{ to: 'ending', do: ['endFailed'] }],
-      'pause-post-copy': [{ do: ['countPause', 'refusePause'] }],
+      ...COPY_RESULTS,
+      ...NO_PAUSE,
     },
     skip: {
       refused: ['recover'],
-      cannot: [
-        'run',
-        ...preparation,
-        ...forceComplete,
-        ...conclusion,
-        ...resume,
-        ...postCopyPause,
-        ...recovery,
-      ],
+      cannot: [...DURING_THE_COPY, ...forceComplete],
     },
   },
 
   pausing: {
     on: {
       tick: [{ if: ['attachJobEnded'], to: 'ending', do: ['endJobGone'] }, {}],
-      abort: [{ if: ['abortSent'] }, { do: ['sendAbort'] }],
-      'abort-accepted': [{ do: ['abortAccepted'] }],
-      'abort-refused': [{ do: ['abortRefused'] }],
+      ...ABORT_ROWS,
       suspended: [{ to: 'paused', do: ['suspendDone'] }],
       'suspend-failed': [{ to: 'pre-copy', do: ['suspendFailed'] }],
       // A second force-complete shares the suspend in flight.
       'force-complete': [{ do: ['countForce'] }],
-      'downtime-set': [{ do: ['downtimeSet'] }],
-      'downtime-failed': [{ do: ['downtimeFailed'] }],
-      'migrate-returned': [{ to: 'ending', do: ['endReturned'] }],
-      'migrate-failed': [{ to: 'ending', do: ['endFailed'] }],
-      'pause-post-copy': [{ do: ['countPause', 'refusePause'] }],
+      ...COPY_RESULTS,
+      ...NO_PAUSE,
     },
     skip: {
       refused: ['recover'],
       rest: ['steer'],
-      cannot: [
-        'run',
-        ...preparation,
-        'switched',
-        'switch-failed',
-        ...conclusion,
-        ...resume,
-        ...postCopyPause,
-        ...recovery,
-        'force',
-      ],
+      cannot: [...DURING_THE_COPY, 'switched', 'switch-failed', 'force'],
     },
   },
 
   paused: {
     on: {
       tick: [
-        { if: ['attachJobEnded'], to: 'ending', do: ['endJobGone'] },
-        {
-          if: ['sourceInPostCopy', 'abortWanted'],
-          to: 'post-copy',
-          do: ['dropWantedAbort', 'enterPostCopy'],
-        },
-        { if: ['sourceInPostCopy'], to: 'post-copy', do: ['enterPostCopy'] },
+        ...FOLLOW_THE_COPY,
         { if: ['abortWanted'], do: ['carryOutAbort', 'askMonitor'] },
         { do: ['askMonitor'] },
       ],
       steer: [{ if: ['abortSent'] }, { do: ['runMonitor'] }],
-      abort: [{ if: ['abortSent'] }, { do: ['sendAbort'] }],
-      'abort-accepted': [{ do: ['abortAccepted'] }],
-      'abort-refused': [{ do: ['abortRefused'] }],
+      ...ABORT_ROWS,
       // The guest is paused already, by us; the monitor's timeout leaves it so.
       'force-complete': [{ do: ['countForce', 'answerPaused'] }],
       force: [{ do: ['answerPaused'] }],
-      'downtime-set': [{ do: ['downtimeSet'] }],
-      'downtime-failed': [{ do: ['downtimeFailed'] }],
-      'migrate-returned': [{ to: 'ending', do: ['endReturned'] }],
-      'migrate-failed': [{ to: 'ending', do: ['endFailed'] }],
-      'pause-post-copy': [{ do: ['countPause', 'refusePause'] }],
+      ...COPY_RESULTS,
+      ...NO_PAUSE,
     },
     skip: {
       refused: ['recover'],
-      cannot: [
-        'run',
-        ...preparation,
-        ...forceComplete,
-        ...conclusion,
-        ...resume,
-        ...postCopyPause,
-        ...recovery,
-      ],
+      cannot: [...DURING_THE_COPY, ...forceComplete],
     },
   },
 
@@ -402,27 +389,13 @@ export const TRANSITIONS: { readonly [P in Phase]: StateRows<PhaseEvent, Phase> 
       switched: [{ to: 'post-copy', do: ['switchDone'] }],
       'switch-failed': [{ to: 'pre-copy', do: ['switchFailed'] }],
       'force-complete': [{ do: ['countForce'] }],
-      'downtime-set': [{ do: ['downtimeSet'] }],
-      'downtime-failed': [{ do: ['downtimeFailed'] }],
-      'migrate-returned': [{ to: 'ending', do: ['endReturned'] }],
-      'migrate-failed': [{ to: 'ending', do: ['endFailed'] }],
-      'pause-post-copy': [{ do: ['countPause', 'refusePause'] }],
+      ...COPY_RESULTS,
+      ...NO_PAUSE,
     },
     skip: {
       refused: ['abort', 'recover'],
       rest: ['steer'],
-      cannot: [
-        'run',
-        ...preparation,
-        ...abort,
-        'suspended',
-        'suspend-failed',
-        ...conclusion,
-        ...resume,
-        ...postCopyPause,
-        ...recovery,
-        'force',
-      ],
+      cannot: [...DURING_THE_COPY, ...abort, 'suspended', 'suspend-failed', 'force'],
     },
   },
 
@@ -439,15 +412,12 @@ export const TRANSITIONS: { readonly [P in Phase]: StateRows<PhaseEvent, Phase> 
         { if: ['pauseSent'], do: ['countPause', 'answerPauseDone'] },
         { do: ['countPause'] },
       ],
-      'postcopy-paused': [{ do: ['postCopyPauseDone'] }],
-      'postcopy-pause-failed': [{ do: ['postCopyPauseFailed'] }],
-      'force-complete': [{ do: ['countForce', 'answerForceNone'] }],
-      'abort-accepted': [{ do: ['abortAccepted'] }],
+      'postcopy-paused': PAUSE_IN_FLIGHT['postcopy-paused'],
+      'postcopy-pause-failed': PAUSE_IN_FLIGHT['postcopy-pause-failed'],
+      ...NOTHING_TO_FORCE,
+      'abort-accepted': ABORT_ROWS['abort-accepted'],
       'abort-refused': [{ do: ['abortDropped'] }],
-      'downtime-set': [{ do: ['downtimeSet'] }],
-      'downtime-failed': [{ do: ['downtimeFailed'] }],
-      'migrate-returned': [{ to: 'ending', do: ['endReturned'] }],
-      'migrate-failed': [{ to: 'ending', do: ['endFailed'] }],
+      ...COPY_RESULTS,
     },
     skip: {
       refused: ['abort', 'recover'],
@@ -483,14 +453,9 @@ export const TRANSITIONS: { readonly [P in Phase]: StateRows<PhaseEvent, Phase> 
       ],
       // Calls still in flight when the migration ended: their results still shape the outcome.
       suspended: [{ do: ['notePausedByUs'] }],
-      'abort-accepted': [{ do: ['abortAccepted'] }],
-      'force-complete': [{ do: ['countForce', 'answerForceNone'] }],
-      'pause-post-copy': [
-        { if: ['pauseSending'], do: ['countPause'] },
-        { do: ['countPause', 'refusePause'] },
-      ],
-      'postcopy-paused': [{ do: ['postCopyPauseDone'] }],
-      'postcopy-pause-failed': [{ do: ['postCopyPauseFailed'] }],
+      'abort-accepted': ABORT_ROWS['abort-accepted'],
+      ...NOTHING_TO_FORCE,
+      ...PAUSE_IN_FLIGHT,
     },
     skip: {
       refused: ['abort', 'recover'],
@@ -518,8 +483,8 @@ export const TRANSITIONS: { readonly [P in Phase]: StateRows<PhaseEvent, Phase> 
         { if: ['verdictCancelled'], to: 'cancelled', do: ['finishResumeFailed'] },
         { to: 'failed', do: ['finishResumeFailed'] },
       ],
-      'force-complete': [{ do: ['countForce', 'answerForceNone'] }],
-      'pause-post-copy': [{ do: ['countPause', 'refusePause'] }],
+      ...NOTHING_TO_FORCE,
+      ...NO_PAUSE,
     },
     skip: {
       refused: ['abort', 'recover'],
@@ -530,13 +495,8 @@ export const TRANSITIONS: { readonly [P in Phase]: StateRows<PhaseEvent, Phase> 
 
   recovering: {
     on: {
-      'force-complete': [{ do: ['countForce', 'answerForceNone'] }],
-      'pause-post-copy': [
-        { if: ['pauseSending'], do: ['countPause'] },
-        { do: ['countPause', 'refusePause'] },
-      ],
-      'postcopy-paused': [{ do: ['postCopyPauseDone'] }],
-      'postcopy-pause-failed': [{ do: ['postCopyPauseFailed'] }],
+      ...NOTHING_TO_FORCE,
+      ...PAUSE_IN_FLIGHT,
       // The original call completing is a completion (the break the source reported did not last).
       'migrate-returned': [
         { if: ['attemptsMade'], to: 'ending', do: ['reportRecovered', 'recordResumed', 'endReturned'] },

@@ -12,7 +12,7 @@ describe('destinationUris', () => {
     [{ host: 'compute-2', scheme: 'ssh' as const }, 'qemu+ssh://compute-2/system', 'tcp://compute-2'],
     // Already bracketed: kept as given, never double-bracketed.
     [{ host: '[2001:db8::7]' }, 'qemu+tcp://[2001:db8::7]/system', 'tcp://[2001:db8::7]'],
-    // Item 15: a colon alone does not make an IPv6 address.
+    // A colon alone does not make an IPv6 address: host:port passes as written, unbracketed.
     [{ host: 'compute-2:16509' }, 'qemu+tcp://compute-2:16509/system', 'tcp://compute-2:16509'],
     [{ host: '192.0.2.7' }, 'qemu+tcp://192.0.2.7/system', 'tcp://192.0.2.7'],
   ])('builds Nova-style URIs from %o', (destination, uri, migrateUri) => {
@@ -152,7 +152,7 @@ describe('buildMigrationCall', () => {
   it.each<[string, object]>([
     ['a percent over 100', { autoConvergeInitial: 101 }],
     ['a negative increment', { autoConvergeIncrement: -5 }],
-    // Item 16: QEMU's cpu-throttle-initial/increment accept 1-99.
+    // QEMU's cpu-throttle-initial/increment accept 1-99, and libvirt only says so once the migration started.
     ['an initial throttle of 0', { autoConvergeInitial: 0 }],
     ['an initial throttle of 100', { autoConvergeInitial: 100 }],
     ['an increment of 0', { autoConvergeIncrement: 0 }],

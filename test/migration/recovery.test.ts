@@ -3,9 +3,7 @@
  * when it stops. The lab's e2e suite (test/e2e/recovery.test.ts) proves it with real QEMU guests.
  */
 import { describe, expect, it } from 'vitest';
-import type { MigrateOptions, MigrationJob, RecoveryEvent } from '../../src/index.js';
-import { MigrateFlags } from '../../src/index.js';
-import { destinationPhase } from '../../src/migration/domain-state.js';
+import { MigrateFlags, type MigrateOptions, type MigrationJob, type RecoveryEvent } from '../../src/index.js';
 import {
   destinationOf,
   FakeDomain,
@@ -326,19 +324,5 @@ describe('post-copy recovery: attach and split guests', () => {
     domain.stats = { type: 'none', raw: {} };
     domain.gone = true;
     expect(await job.outcome).toMatchObject({ status: 'completed' });
-  });
-});
-
-describe('destinationPhase', () => {
-  it("reads libvirt's running and paused reasons on the destination", () => {
-    expect(destinationPhase({ state: 'running', reason: 11 })).toBe('post-copy-failed');
-    expect(destinationPhase({ state: 'running', reason: 10 })).toBe('post-copy');
-    expect(destinationPhase({ state: 'paused', reason: 13 })).toBe('post-copy-failed');
-    expect(destinationPhase({ state: 'paused', reason: 12 })).toBe('post-copy');
-    expect(destinationPhase({ state: 'running', reason: 1 })).toBe('running');
-    expect(destinationPhase({ state: 'paused', reason: 1 })).toBe('paused');
-    expect(destinationPhase({ state: 'paused', reason: 11 })).toBe('paused');
-    expect(destinationPhase({ state: 'shutoff', reason: 1 })).toBe('gone');
-    expect(destinationPhase(undefined)).toBe('gone');
   });
 });

@@ -1,8 +1,8 @@
-/** What a job reports — progress, steering, warnings, the outcome — field by field, and the events it heeds. */
-import { describe, expect, it, vi } from 'vitest';
+/** What a job reports — progress, steering, warnings, the outcome — field by field, and how listeners may fail. */
+import { describe, expect, it } from 'vitest';
 import { buildMigrationCall, migrate, planMigration } from '../../src/index.js';
-import { FakeDomain, libvirtError, sleep, until } from '../support/fake-libvirt.js';
-import { attachJob, optionsFor, PC, startJob } from '../support/migration.js';
+import { FakeDomain, libvirtError, until } from '../support/fake-libvirt.js';
+import { AC, optionsFor, PC, settle, startJob } from '../support/migration.js';
 
 describe('reports', () => {
   it('progress carries every figure libvirt gave, and nothing it did not', async () => {
@@ -67,6 +67,27 @@ describe('reports', () => {
     await job.outcome;
   });
 
+  it('progress names the mode: pre-copy, paused by force-complete, post-copy', async () => {
+    const domain = new FakeDomain();
+    const paused = await startJob(domain, {}, { flavorExtraSpecs: { [AC]: 'true' } });
+    await until(() => paused.progress !== undefined);
+    expect(paused.progress?.mode).toBe('pre-copy');
+    expect(await paused.forceComplete()).toBe('pause');
+    await until(() => paused.progress?.mode === 'paused-by-force-complete');
+    expect(paused.progress?.status).toBe('running');
+    domain.complete();
+    await paused.outcome;
+
+    const other = new FakeDomain();
+    const post = await startJob(other, {}, { flavorExtraSpecs: { [PC]: 'true' } });
+    await until(() => other.migrating);
+    await post.forceComplete();
+    await until(() => post.progress?.mode === 'post-copy');
+    expect(post.progress?.status).toBe('running (post-copy)');
+    other.complete();
+    await post.outcome;
+  });
+
   it('the outcome: exact fields of a success, and of an error before any plan', async () => {
     const domain = new FakeDomain();
     const job = await startJob(domain);
@@ -121,6 +142,24 @@ describe('reports', () => {
     expect(seen).toStrictEqual(outcome.steering);
   });
 
+  it('a steering call libvirt refuses is a warning with the LibvirtError, and in outcome.steering', async () => {
+    const domain = new FakeDomain();
+    const refusal = libvirtError(55, 'post-copy migration is not enabled');
+    domain.script('startPostCopy', { error: refusal });
+    const job = await startJob(domain, {}, { flavorExtraSpecs: { [PC]: 'true' } });
+    const warnings: unknown[] = [];
+    job.on('warning', (w) => warnings.push(w.error));
+    await until(() => domain.migrating);
+    await expect(job.forceComplete()).rejects.toBe(refusal);
+    expect(warnings).toEqual([refusal]);
+    expect(job.status).toBe('running');
+    const outcome = await settle(job, domain);
+    expect(outcome.steering).toEqual([
+      expect.objectContaining({ action: 'switch-to-post-copy', error: refusal }),
+    ]);
+    expect(outcome.warnings.map((w) => w.source)).toEqual(['steering']);
+  });
+
   it('a refused steering call’s warning names the action and the reason', async () => {
     const domain = new FakeDomain();
     domain.script('setMaxDowntime', { error: libvirtError(55, 'no job') });
@@ -131,6 +170,39 @@ describe('reports', () => {
     expect(outcome.warnings.map((w) => [w.source, w.message])).toEqual([
       ['steering', 'set-downtime refused by libvirt (downtime step: 50 ms)'],
     ]);
+  });
+});
+
+describe('listeners', () => {
+  it('a throwing status listener does not make outcome reject', async () => {
+    const domain = new FakeDomain();
+    const job = await startJob(domain);
+    job.on('status', () => {
+      throw new Error('listener bug');
+    });
+    await until(() => domain.migrating);
+    const outcome = await settle(job, domain);
+    expect(outcome.status).toBe('completed');
+    expect(outcome.warnings.some((w) => w.source === 'listener' && w.error.message === 'listener bug')).toBe(
+      true,
+    );
+  });
+
+  it('a throwing progress listener neither crashes nor skips the tick’s downtime and timeout logic', async () => {
+    const domain = new FakeDomain();
+    const job = await startJob(domain, { dataGb: 0.05 }, {}, { completionTimeout: 20 });
+    let calls = 0;
+    job.on('progress', () => {
+      calls++;
+      throw new Error('progress listener bug');
+    });
+    const seen: string[] = [];
+    job.on('warning', (w) => seen.push(w.message));
+    const outcome = await job.outcome;
+    expect(calls).toBeGreaterThan(0);
+    expect(domain.downtimes[0]).toBe(50);
+    expect(outcome.status).toBe('cancelled');
+    expect(seen).toContain("a 'progress' listener threw");
   });
 
   it('a throwing warning listener is kept in the outcome, without a loop', async () => {
@@ -158,128 +230,5 @@ describe('reports', () => {
     domain.complete();
     await job.outcome;
     expect(statuses).toEqual(['preparing']);
-  });
-});
-
-describe('events the job heeds', () => {
-  it('takes the completed stats from the event when libvirt’s read fails', async () => {
-    const domain = new FakeDomain();
-    const job = await startJob(domain);
-    await until(() => domain.migrating);
-    domain.complete(undefined, { event: false });
-    setTimeout(
-      () =>
-        domain.events.emit('jobCompleted', {
-          domainUuid: domain.uuid,
-          domainName: domain.name,
-          stats: { type: 'completed', downtime: 31, raw: {} },
-        }),
-      20,
-    );
-    expect((await job.outcome).stats?.downtime).toBe(31);
-  });
-
-  it('ignores another domain’s job-completed event', async () => {
-    const domain = new FakeDomain();
-    const job = await startJob(domain);
-    await until(() => domain.migrating);
-    domain.events.emit('jobCompleted', {
-      domainUuid: 'other',
-      domainName: 'x',
-      stats: { type: 'completed', downtime: 999, raw: {} },
-    });
-    domain.complete({ type: 'completed', downtime: 4, raw: {} });
-    expect((await job.outcome).stats?.downtime).toBe(4);
-  });
-
-  it('reports an event stream error as a warning, and goes on', async () => {
-    const domain = new FakeDomain();
-    const job = await startJob(domain);
-    await until(() => domain.migrating);
-    domain.events.emit('error', new Error('event loop died'));
-    domain.complete();
-    const outcome = await job.outcome;
-    expect(outcome.status).toBe('completed');
-    expect(outcome.warnings.map((w) => [w.source, w.message, w.error.message])).toEqual([
-      ['events', 'the event stream failed', 'event loop died'],
-    ]);
-  });
-
-  it('does not read the guest’s state once the migrate call returned', async () => {
-    const domain = new FakeDomain();
-    const job = await startJob(domain, { pollIntervalMs: 60_000 });
-    await until(() => domain.migrating);
-    const before = domain.calls.length;
-    domain.complete();
-    expect((await job.outcome).guest).toBe('destination');
-    expect(domain.calls.slice(before)).toEqual([]);
-  });
-
-  it('stops its poll timer when the job ends', async () => {
-    const cleared = vi.spyOn(globalThis, 'clearTimeout');
-    try {
-      const domain = new FakeDomain();
-      const job = await startJob(domain, { pollIntervalMs: 60_000 });
-      await until(() => domain.migrating);
-      await sleep(10);
-      cleared.mockClear();
-      domain.complete();
-      await job.outcome;
-      expect(cleared).toHaveBeenCalled();
-    } finally {
-      cleared.mockRestore();
-    }
-  });
-
-  it('an abort during preparation leaves a slow provider’s answer unused', async () => {
-    const domain = new FakeDomain();
-    const job = await migrate({
-      ...optionsFor(domain),
-      providers: { instanceMetadata: () => sleep(40).then(() => ({})), hostConfig: () => ({}) },
-    });
-    const plans: unknown[] = [];
-    job.on('plan', (p) => plans.push(p));
-    await until(() => job.status === 'preparing');
-    job.abort();
-    expect((await job.outcome).status).toBe('cancelled');
-    await sleep(80);
-    expect(plans).toEqual([]);
-    expect(job.plan).toBeUndefined();
-    expect(domain.calls).not.toContain('migrateToURI3');
-  });
-});
-
-describe('attach, more', () => {
-  it('accepts a job without an operation (libvirt before 3.3) and without elapsed time', async () => {
-    const domain = new FakeDomain();
-    domain.stats = { type: 'bounded', raw: {} };
-    const job = await attachJob(domain);
-    await until(() => job.status === 'running');
-    await until(() => job.progress !== undefined);
-    expect(job.progress?.elapsedMs).toBeLessThan(5000);
-    domain.gone = true;
-    expect((await job.outcome).status).toBe('completed');
-  });
-
-  it('names the missing job when there is none', async () => {
-    const domain = new FakeDomain();
-    const outcome = await (await attachJob(domain)).outcome;
-    expect(outcome.error?.message).toBe(
-      `domain ${domain.uuid} has no job running on the source: nothing to attach to`,
-    );
-    expect(outcome.error).toMatchObject({ key: 'domain', value: domain.uuid });
-  });
-
-  it('counts only the memory when block migration has an empty disk list', async () => {
-    const domain = new FakeDomain();
-    domain.domainXml =
-      "<domain><devices><disk type='file'><source file='/a'/><target dev='vda'/></disk></devices></domain>";
-    const job = await startJob(domain, { blockMigration: true, migrateDisks: [] });
-    await until(() => domain.migrating);
-    expect(job.dataGb).toBe(2);
-    expect(domain.calls.some((c) => c.startsWith('blockInfo') || c === 'xml')).toBe(false);
-    expect(job.plan?.flagNames).not.toContain('NON_SHARED_INC');
-    domain.complete();
-    await job.outcome;
   });
 });

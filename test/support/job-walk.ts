@@ -338,9 +338,10 @@ export function walkMachine(limit = 200_000): Walk {
         const { state: to, actions } = transition(from, event, taken);
         walk.edges++;
         for (const row of taken) walk.rows.set(rowKey(row), (walk.rows.get(rowKey(row)) ?? 0) + 1);
-        for (const invariant of check(from, event, to, actions)) {
-          if (walk.violations.length < 20) walk.violations.push({ invariant, from, event, actions });
-        }
+        for (const invariant of check(from, event, to, actions))
+          walk.violations.push({ invariant, from, event, actions });
+        // One broken invariant is enough to fail: the rest of the walk would only repeat it.
+        if (walk.violations.length > 0) return { ...walk, states: seen.size };
         const key = keyOf(to);
         if (seen.has(key)) continue;
         seen.add(key);

@@ -1,4 +1,10 @@
-import type { InstanceMetadata, MigrateOptions, MigrationJob } from '../../src/index.js';
+import type {
+  InstanceMetadata,
+  MigrateOptions,
+  MigrationJob,
+  MigrationOutcome,
+  MigrationStatus,
+} from '../../src/index.js';
 import { attachMigration, migrate } from '../../src/index.js';
 import type { FakeDomain } from './fake-libvirt.js';
 
@@ -63,4 +69,23 @@ export function endMigration(domain: FakeDomain, how: 'completed' | 'failed' | '
       raw: {},
     };
   }
+}
+
+/** A job of the fake domain, with every status it announced from the start. */
+export async function startRecorded(
+  domain: FakeDomain,
+  overrides: Partial<MigrateOptions> = {},
+  meta: InstanceMetadata = {},
+  host: object = {},
+): Promise<{ job: MigrationJob; statuses: MigrationStatus[] }> {
+  const job = await startJob(domain, overrides, meta, host);
+  const statuses: MigrationStatus[] = [job.status];
+  job.on('status', (s) => statuses.push(s));
+  return { job, statuses };
+}
+
+/** Completes the fake migration if it still runs, and waits for the outcome. */
+export async function settle(job: MigrationJob, domain: FakeDomain): Promise<MigrationOutcome> {
+  if (domain.migrating) domain.complete();
+  return job.outcome;
 }
