@@ -201,19 +201,6 @@ describe('job-machine: the table', () => {
     ]);
   });
 
-  it('guards abort: post-copy, switching and ending refuse it', () => {
-    expect(() => assertCanAbort(precopy())).not.toThrow();
-    expect(() => assertCanAbort({ ...precopy(), phase: 'switching' })).toThrow(
-      expect.objectContaining({ code: 'ABORT_IN_POST_COPY' }),
-    );
-    expect(() => assertCanAbort({ ...precopy(), phase: 'ending' })).toThrow(
-      expect.objectContaining({ code: 'MIGRATION_NOT_ACTIVE' }),
-    );
-    expect(() => assertCanAbort({ ...precopy(), phase: 'resuming' })).toThrow(
-      expect.objectContaining({ code: 'MIGRATION_NOT_ACTIVE' }),
-    );
-  });
-
   it('a refused abort in post-copy is dropped', () => {
     const sent = transition(precopy(), at({ type: 'abort', reason: 'a' }));
     const post = transition(sent.state, tick(1, 'running', 'post-copy'));
