@@ -245,7 +245,7 @@ export class JobEffects {
   #schedule(name: TimerName, inMs: number, event: UnstampedEvent): void {
     clearTimeout(this.#timers.get(name));
     const timer = setTimeout(() => {
-      if (this.#timers.get(name) === timer) this.#timers.delete(name);
+      this.#timers.delete(name);
       this.#sink.dispatch(event);
     }, inMs);
     this.#timers.set(name, timer);
