@@ -35,11 +35,37 @@ export type MigrationJobErrorCode =
   | 'NOT_IN_POST_COPY'
   | 'NOT_RECOVERING';
 
+/** Stable codes of {@link PlacementError}. */
+export type PlacementErrorCode =
+  /** Placement answered with an error status not covered below; `status`, `placementCode` say which. */
+  | 'PLACEMENT_HTTP_ERROR'
+  /** Placement refused the token (401) or its owner's role (403). */
+  | 'PLACEMENT_UNAUTHORIZED'
+  /** The token (or the function giving it) failed, or gave something an HTTP header cannot carry. */
+  | 'PLACEMENT_INVALID_TOKEN'
+  /** No such resource provider (404). */
+  | 'PLACEMENT_NOT_FOUND'
+  /** No answer at all: connection refused, DNS, TLS, reset. */
+  | 'PLACEMENT_UNREACHABLE'
+  /** The request (token, answer and body included) did not finish before its deadline. */
+  | 'PLACEMENT_TIMEOUT'
+  /** The caller's signal aborted the request. */
+  | 'PLACEMENT_ABORTED'
+  /** Placement's answer is not what its API documents: not JSON, the wrong shape, too big. */
+  | 'PLACEMENT_BAD_RESPONSE'
+  /** This Placement is too old for the call: its maximum microversion is below what the call needs. */
+  | 'PLACEMENT_MICROVERSION'
+  /** A trait this Placement does not know (its os-traits is older, or a `CUSTOM_` trait not created). */
+  | 'PLACEMENT_UNKNOWN_TRAIT'
+  /** The provider's generation kept changing under us (409 `placement.concurrent_update`) past the retries. */
+  | 'PLACEMENT_CONFLICT';
+
 /** Every stable code any error of this library carries. */
 export type ErrorCode =
   | MigrationPolicyErrorCode
   | LibvirtErrorKind
   | MigrationJobErrorCode
+  | PlacementErrorCode
   | 'LIBVIRT_UNAVAILABLE';
 
 /** What was wrong, for programs: the offending key and value, when there is one. */
@@ -264,5 +290,63 @@ export class MigrationJobError extends LibvirtMigrationError {
   ) {
     super(message, details);
     this.code = code;
+  }
+}
+
+/** What a {@link PlacementError} knows of the request and of Placement's answer. */
+export interface PlacementErrorDetails extends ErrorDetails {
+  /** The HTTP status Placement answered, when it answered. */
+  status?: number;
+  /** Placement's own `errors[].code`, e.g. `placement.concurrent_update` (microversion ≥ 1.23). */
+  placementCode?: string;
+  /** Placement's request id (`openstack-request-id` / `x-openstack-request-id`), to find it in its log. */
+  requestId?: string;
+  /** The request, e.g. `PUT /resource_providers/{uuid}/traits` (never a token). */
+  request?: string;
+  cause?: unknown;
+}
+
+/**
+ * A Placement request failed: Placement refused it (`status`, its own `placementCode` and the `requestId` to
+ * find it in Placement's log), could not be reached or did not answer in time, answered something that is
+ * not its API, is too old for the call, or does not know a trait. The message never contains the token.
+ *
+ * @example
+ * ```ts
+ * import { PlacementError, reportHostTraits } from 'libvirt-migration-policy';
+ * try { await reportHostTraits({ placement, provider, traits }); }
+ * catch (err) {
+ *   if (err instanceof PlacementError && err.code === 'PLACEMENT_UNKNOWN_TRAIT') console.error(err.message);
+ * }
+ * ```
+ */
+export class PlacementError extends LibvirtMigrationError {
+  override readonly name = 'PlacementError';
+  readonly code: PlacementErrorCode;
+  /** The HTTP status, when Placement answered. */
+  readonly status: number | undefined;
+  /** Placement's `errors[].code`, e.g. `placement.concurrent_update`. */
+  readonly placementCode: string | undefined;
+  /** Placement's request id, e.g. `req-5788e144-…`. */
+  readonly requestId: string | undefined;
+  /** Method and path of the request, e.g. `GET /resource_providers/{uuid}/traits`. */
+  readonly request: string | undefined;
+
+  constructor(code: PlacementErrorCode, message: string, details: PlacementErrorDetails = {}) {
+    super(message, details);
+    this.code = code;
+    this.status = details.status;
+    this.placementCode = details.placementCode;
+    this.requestId = details.requestId;
+    this.request = details.request;
+  }
+
+  override toJSON(): SerializedError {
+    const out = super.toJSON();
+    if (this.status !== undefined) out.status = this.status;
+    if (this.placementCode !== undefined) out.placementCode = this.placementCode;
+    if (this.requestId !== undefined) out.requestId = this.requestId;
+    if (this.request !== undefined) out.request = this.request;
+    return out;
   }
 }

@@ -20,9 +20,13 @@ export {
   type MigrationJobErrorCode,
   MigrationPolicyError,
   type MigrationPolicyErrorCode,
+  PlacementError,
+  type PlacementErrorCode,
+  type PlacementErrorDetails,
   type SerializedError,
 } from './errors.js';
 export * from './libvirt/index.js';
 export * from './migration/index.js';
 export * from './observability/index.js';
+export * from './placement/index.js';
 export * from './policy/index.js';
