@@ -12,14 +12,17 @@ import {
   LibvirtUnavailableError,
   MigrationJobError,
   MigrationPolicyError,
+  PlacementError,
 } from '../index.js';
+import { addCandidatesCommand } from './candidates-command.js';
 import { CliError } from './cli-error.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 import { type ExplainInput, explain, parseMemoryMiB } from './explain.js';
 import { explanationText } from './explain-text.js';
 import { type MigrateInput, runMigrate } from './migrate-command.js';
 import type { OutputStream } from './progress.js';
-import { type TraitsInput, traitsReport, traitsText } from './traits-command.js';
+import { type TraitsInput, traitsReport } from './traits-command.js';
+import { type TraitsReportOptions, traitsOutput } from './traits-report.js';
 
 /** Where the CLI reads and writes; `main.ts` passes the process's. */
 export interface CliEnvironment {
@@ -112,7 +115,14 @@ function buildProgram(env: CliEnvironment, setCode: (code: ExitCodeValue) => voi
     .option('--libvirt-version <version>', "the host's libvirt version, e.g. 9.0.0")
     .option('--qemu-version <version>', "the host's QEMU version, e.g. 7.2.0")
     .option('--json', 'print the report as JSON')
-    .action(async (opts: TraitsOptions) => {
+    .option(
+      '--report',
+      "write the traits to the host's resource provider in Placement (--placement, --provider)",
+    )
+    .option('--placement <url>', "Placement's endpoint, e.g. http://controller:8778 (with --report)")
+    .option('--provider <uuid>', "the host's resource provider: its compute node UUID (with --report)")
+    .option('--token <token>', 'a Keystone token (default: $OS_TOKEN, then $OS_AUTH_TOKEN)')
+    .action(async (opts: TraitsOptions & TraitsReportOptions) => {
       const input: TraitsInput = {
         files: opts.conf ?? [],
         dirs: opts.confDir ?? [],
@@ -121,7 +131,7 @@ function buildProgram(env: CliEnvironment, setCode: (code: ExitCodeValue) => voi
         ...(opts.qemuVersion === undefined ? {} : { qemuVersion: opts.qemuVersion }),
       };
       const report = await traitsReport(input, env.backend);
-      print(opts.json ? [JSON.stringify(report, null, 2)] : traitsText(report));
+      print(await traitsOutput(report, opts));
       setCode(ExitCode.OK);
     });
 
@@ -186,6 +196,7 @@ function buildProgram(env: CliEnvironment, setCode: (code: ExitCodeValue) => voi
         }),
       );
     });
+  addCandidatesCommand(program, print, setCode);
   return program;
 }
 
@@ -291,6 +302,7 @@ function report(err: unknown, stderr: OutputStream): ExitCodeValue {
   if (err instanceof LibvirtUnavailableError || err instanceof LibvirtError) {
     return fail(ExitCode.LIBVIRT, `${err.code}: ${err.message}`);
   }
+  if (err instanceof PlacementError) return fail(ExitCode.PLACEMENT, `${err.code}: ${err.message}`);
   if (err instanceof LibvirtMigrationError) return fail(ExitCode.INTERNAL, `${err.code}: ${err.message}`);
   return fail(
     ExitCode.INTERNAL,
@@ -319,6 +331,8 @@ Exit codes:
   2   bad input: options, missing file, wrong JSON shape, invalid nova.conf (file and line given)
   3   libvirt unavailable, connection failed or lost, domain not found
   4   the policy refuses the instance on this host (e.g. it requires post-copy the host cannot do)
+  5   Placement unreachable, refused the request or the token, too old, or answered nonsense
+  6   candidates: no host satisfies the request (the output says why)
   70  internal error (a bug)
 
 Documentation: docs/cli.md`;
