@@ -11,7 +11,9 @@ import {
   type MigrationOutcome,
   MigrationPolicyError,
   migrate,
+  planMigration,
   type RecoveryEvent,
+  resolveInstancePolicy,
 } from '../index.js';
 import { CliError } from './cli-error.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
@@ -47,10 +49,9 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Runs the migration to its end; the exit code says how it ended. */
 export async function runMigrate(input: MigrateInput, env: MigrateEnvironment): Promise<ExitCodeValue> {
-  // Read once now, so that a typo is reported before anything touches libvirt; read again by the providers
-  // just before the call, as the library intends (an edit in between is honoured).
-  readInstanceFiles(input);
-  readHostConfig(input);
+  // Checked once now, so that a typo or a refusal is reported before anything touches libvirt; read again
+  // by the providers just before the call, as the library intends (an edit in between is honoured).
+  checkBeforeLibvirt(input);
   const out = (line: string) => env.stdout.write(`${line}\n`);
   const controller = new AbortController();
   let job: MigrationJob | undefined;
@@ -117,6 +118,19 @@ export async function runMigrate(input: MigrateInput, env: MigrateEnvironment): 
     if (timer !== undefined) clearTimeout(timer);
     stopListening();
   }
+}
+
+/**
+ * The whole instance policy with what is known before libvirt is asked anything: the files' shapes, the
+ * metadata's keys and booleans, a flavor/image conflict, both features asked for, and a feature this host's
+ * nova.conf cannot run. Throws what `explain` throws for the same files, so the exit codes are the same (2
+ * for bad input, 4 for a refusal). The guest's state and the versions are checked again at call time.
+ */
+export function checkBeforeLibvirt(input: MigrateInput): void {
+  const { metadata } = readInstanceFiles(input);
+  const host = readHostConfig(input);
+  resolveInstancePolicy(metadata);
+  planMigration({ instance: metadata, ...(host === undefined ? {} : { host }), blockMigration: input.block });
 }
 
 /** One step of a broken post-copy's recovery, for the log. */
