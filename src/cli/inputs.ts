@@ -108,10 +108,15 @@ function inFile<T>(path: string, read: () => T): T {
   }
 }
 
-/** `ram` of `openstack flavor show` / a Nova API flavor, or of the `{ flavor: {…} }` body around one. */
+/**
+ * `ram` of `openstack flavor show` / a Nova API flavor, of the `{ flavor: {…} }` body around one, or of the
+ * flavor embedded in a server (`openstack server show`, `{ server: {…} }`).
+ */
 function ramOf(flavor: unknown): number | undefined {
   if (typeof flavor !== 'object' || flavor === null) return undefined;
-  const record = flavor as Record<string, unknown>;
+  const outer = flavor as Record<string, unknown>;
+  const server = outer.server;
+  const record = typeof server === 'object' && server !== null ? (server as Record<string, unknown>) : outer;
   const inner = record.flavor;
   const ram =
     typeof inner === 'object' && inner !== null ? (inner as Record<string, unknown>).ram : record.ram;

@@ -72,9 +72,13 @@ function buildProgram(env: CliEnvironment, setCode: (code: ExitCodeValue) => voi
     )
     .option(
       '--flavor <file>',
-      'the flavor: `openstack flavor show -f json`, a Nova API flavor or os-extra_specs',
+      "the instance's flavor: best `openstack server show -f json` (compute API >= 2.47: the copy Nova " +
+        'decides from); also `openstack flavor show -f json`, a Nova API flavor or os-extra_specs',
     )
-    .option('--image <file>', 'the image: `openstack image show -f json` or a Glance v2 image')
+    .option(
+      '--image <file>',
+      "the image: `openstack image show IMAGE -f json` of the server's image, or a Glance v2 image",
+    )
     .option('--conf <file>', 'a nova.conf file, as --config-file (repeat: later files win)', collect)
     .option(
       '--conf-dir <dir>',
@@ -136,8 +140,11 @@ function buildProgram(env: CliEnvironment, setCode: (code: ExitCodeValue) => voi
     .argument('<domain>', "the guest's name or UUID on the source")
     .argument('<dest>', 'the destination host (URIs built as Nova does) or libvirt URI')
     .requiredOption('--connect <uri>', 'the source libvirtd, e.g. qemu:///system')
-    .option('--flavor <file>', 'the flavor JSON')
-    .option('--image <file>', 'the image JSON')
+    .option(
+      '--flavor <file>',
+      "the instance's flavor: `openstack server show -f json` (API >= 2.47), or `openstack flavor show -f json`",
+    )
+    .option('--image <file>', "`openstack image show IMAGE -f json` of the server's image")
     .option('--conf <file>', 'a nova.conf file (repeat: later files win)', collect)
     .option('--conf-dir <dir>', 'a nova.conf.d directory', collect)
     .option('--migrate-uri <uri>', "where QEMU's stream goes, e.g. tcp://192.0.2.7 (DEST must be a URI)")
@@ -324,8 +331,8 @@ Exit codes:
 Documentation: docs/cli.md`;
 
 const EXPLAIN_EXAMPLE = `
-Example:
-  openstack flavor show m1.db -f json > flavor.json
-  openstack image show debian-12 -f json > image.json
-  ${NAME} explain --flavor flavor.json --image image.json \\
+Example (the instance's own copy of its flavor, which Nova decides from; the image by the id it names):
+  openstack --os-compute-api-version 2.47 server show db-1 -f json > server.json
+  openstack image show IMAGE_ID -f json > image.json    # IMAGE_ID: the id in server.json's "image"
+  ${NAME} explain --flavor server.json --image image.json \\
     --conf /etc/nova/nova.conf --conf-dir /etc/nova/nova.conf.d`;

@@ -194,3 +194,21 @@ describe('explain --json', () => {
     expect(data.hostOrigins.permitAutoConverge).toBe(`${fixture('nova.conf.d/50-migration.conf')} line 2`);
   });
 });
+
+describe("explain --flavor with the instance's own copy (openstack server show -f json, API ≥ 2.47)", () => {
+  it("decides from the server's embedded flavor and counts its ram", async () => {
+    const { code, stdout } = await cli([
+      'explain',
+      '--flavor',
+      fixture('server.json'),
+      '--conf',
+      fixture('nova.conf'),
+      '--json',
+    ]);
+    expect(code).toBe(0);
+    const explanation = JSON.parse(stdout);
+    expect(explanation.instance.flavorExtraSpecs['compute:live_migration_post_copy']).toBe('false');
+    expect(explanation.features.postCopy).toMatchObject({ enabled: false, source: 'flavor' });
+    expect(explanation.completionTimeout).toMatchObject({ dataGb: 64, seconds: 51_200 });
+  });
+});
