@@ -62,6 +62,11 @@ export function explanationText(e: Explanation): string[] {
     ),
   );
   lines.push(line('Downtime', e.downtime.arithmetic));
+  const d = e.destination;
+  lines.push(
+    line('Destination', `${d.destinationUri}, stream ${d.migrateUri ?? "libvirt's choice (no migrate_uri)"}`),
+  );
+  for (const reason of d.reasons) lines.push(line('', reason));
   const set = Object.entries(e.hostOrigins);
   if (set.length > 0) {
     lines.push('');

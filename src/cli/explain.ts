@@ -13,6 +13,8 @@ import {
   type InstanceMetadata,
   type MigrationPlan,
   migrationDataGb,
+  type NovaDestinationUris,
+  novaDestinationUris,
   originOf,
   planMigration,
   requiredTraits,
@@ -22,12 +24,16 @@ import {
 } from '../index.js';
 import { CliError } from './cli-error.js';
 import { grouped } from './format.js';
-import { type ConfPaths, readHostConfig, readInstanceFiles } from './inputs.js';
+import { type ConfPaths, readDestinationConf, readHostConfig, readInstanceFiles } from './inputs.js';
 
 /** The command line of `explain`, parsed. */
 export interface ExplainInput extends ConfPaths {
   flavor?: string;
   image?: string;
+  /** The destination host for the URIs; `DEST` stands in for it when left out. */
+  dest?: string;
+  /** The destination's nova.conf files, for its `live_migration_inbound_addr`. */
+  destConf?: readonly string[];
   paused: boolean;
   block: boolean;
   qemuVersion?: string;
@@ -73,6 +79,8 @@ export interface Explanation {
   forceComplete: { action: ForceCompleteAction; description: string };
   completionTimeout: TimeoutExplanation;
   downtime: { maxMs: number; steps: number; stepDelaySeconds: number | undefined; arithmetic: string };
+  /** The destination's URIs as Nova builds them, with where each came from. */
+  destination: { host: string } & NovaDestinationUris;
   /** Host options that were set in a file, with where: `{ permitPostCopy: "nova.conf line 8" }`. */
   hostOrigins: Partial<Record<keyof HostConfig, string>>;
   notes: string[];
@@ -184,9 +192,23 @@ export function explain(input: ExplainInput): Explanation {
     forceComplete: { action, description: FORCE_COMPLETE[action] },
     completionTimeout: timeoutOf(host, dataGb, where),
     downtime: downtimeOf(host, dataGb),
+    destination: destinationOf(input, host),
     hostOrigins,
     notes,
     plan,
+  };
+}
+
+function destinationOf(input: ExplainInput, host: HostConfig): Explanation['destination'] {
+  const name = input.dest ?? 'DEST';
+  const inboundAddress = readDestinationConf(input.destConf);
+  return {
+    host: name,
+    ...novaDestinationUris({
+      host: name,
+      source: host,
+      ...(inboundAddress === undefined ? {} : { inboundAddress }),
+    }),
   };
 }
 

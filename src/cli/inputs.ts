@@ -79,6 +79,13 @@ export function readHostConfig(paths: ConfPaths): HostConfig | undefined {
   return parseNovaConf(sources);
 }
 
+/** The destination's `live_migration_inbound_addr` from its nova.conf files, when given and set. */
+export function readDestinationConf(files: readonly string[] | undefined): string | undefined {
+  if (files === undefined || files.length === 0) return undefined;
+  const conf = readHostConfig({ files, dirs: [] });
+  return conf?.inboundAddress === '' ? undefined : conf?.inboundAddress;
+}
+
 function readText(path: string, what: string): string {
   try {
     return readFileSync(path, 'utf8');

@@ -18,7 +18,7 @@ import {
 import { CliError } from './cli-error.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 import { bytes, grouped, seconds } from './format.js';
-import { type ConfPaths, readHostConfig, readInstanceFiles } from './inputs.js';
+import { type ConfPaths, readDestinationConf, readHostConfig, readInstanceFiles } from './inputs.js';
 import { type OutputStream, progressDisplay } from './progress.js';
 
 /** The command line of `migrate`, parsed. */
@@ -29,6 +29,8 @@ export interface MigrateInput extends ConfPaths {
   flavor?: string;
   image?: string;
   migrateUri?: string;
+  /** The destination's nova.conf files: its `live_migration_inbound_addr`. */
+  destConf?: readonly string[];
   bandwidth?: number;
   forceCompleteAfter?: number;
   block: boolean;
@@ -72,7 +74,7 @@ export async function runMigrate(input: MigrateInput, env: MigrateEnvironment): 
     const options: MigrateOptions = {
       source: { uri: input.connect },
       domain: UUID.test(input.domain) ? { uuid: input.domain } : { name: input.domain },
-      destination: destinationOf(input),
+      destination: destinationOf(input, readDestinationConf(input.destConf)),
       providers: {
         instanceMetadata: () => readInstanceFiles(input).metadata,
         hostConfig: () => readHostConfig(input),
@@ -168,8 +170,14 @@ function requestAbort(job: MigrationJob, interrupts: number, say: (line: string)
   }
 }
 
-function destinationOf(input: MigrateInput): Destination {
+function destinationOf(input: MigrateInput, inboundAddress: string | undefined): Destination {
   const isUri = input.destination.includes('://');
+  if (isUri && input.destConf !== undefined && input.destConf.length > 0) {
+    throw new CliError(
+      "--dest-conf needs DEST as a host name: the URIs are built from it and the destination's " +
+        'live_migration_inbound_addr, as Nova does; with a libvirt URI as DEST, pass --migrate-uri instead',
+    );
+  }
   if (isUri) {
     return input.migrateUri === undefined
       ? { uri: input.destination }
@@ -178,10 +186,13 @@ function destinationOf(input: MigrateInput): Destination {
   if (input.migrateUri !== undefined) {
     throw new CliError(
       `--migrate-uri needs DEST as a libvirt URI (e.g. qemu+tcp://${input.destination}/system); with a host ` +
-        'name the stream goes to tcp://HOST, as Nova does',
+        "name the URIs are built as Nova does (pass the destination's nova.conf with --dest-conf for its " +
+        'live_migration_inbound_addr)',
     );
   }
-  return { host: input.destination };
+  return inboundAddress === undefined
+    ? { host: input.destination }
+    : { host: input.destination, inboundAddress };
 }
 
 /** The ending, with the completed job's stats. */

@@ -85,6 +85,12 @@ function buildProgram(env: CliEnvironment, setCode: (code: ExitCodeValue) => voi
       "a nova.conf.d directory: its *.conf files, sorted, after the --conf's",
       collect,
     )
+    .option('--dest <host>', 'the destination host, for the URIs (default: DEST as a placeholder)')
+    .option(
+      '--dest-conf <file>',
+      "the destination's nova.conf, for its live_migration_inbound_addr (repeat: later files win)",
+      collect,
+    )
     .option('--paused', 'the guest is paused (libvirt refuses post-copy for it)')
     .option('--block', 'block migration: the disks are copied too')
     .option('--qemu-version <version>', 'check the features against this QEMU version, e.g. 7.2.0')
@@ -147,6 +153,11 @@ function buildProgram(env: CliEnvironment, setCode: (code: ExitCodeValue) => voi
     .option('--image <file>', "`openstack image show IMAGE -f json` of the server's image")
     .option('--conf <file>', 'a nova.conf file (repeat: later files win)', collect)
     .option('--conf-dir <dir>', 'a nova.conf.d directory', collect)
+    .option(
+      '--dest-conf <file>',
+      "the destination's nova.conf, for its live_migration_inbound_addr (repeat: later files win)",
+      collect,
+    )
     .option('--migrate-uri <uri>', "where QEMU's stream goes, e.g. tcp://192.0.2.7 (DEST must be a URI)")
     .option(
       '--bandwidth <MiB/s>',
@@ -180,6 +191,7 @@ function buildProgram(env: CliEnvironment, setCode: (code: ExitCodeValue) => voi
         ...(opts.flavor === undefined ? {} : { flavor: opts.flavor }),
         ...(opts.image === undefined ? {} : { image: opts.image }),
         ...(opts.migrateUri === undefined ? {} : { migrateUri: opts.migrateUri }),
+        ...(opts.destConf === undefined ? {} : { destConf: opts.destConf }),
         ...(opts.bandwidth === undefined ? {} : { bandwidth: opts.bandwidth }),
         ...(opts.forceCompleteAfter === undefined ? {} : { forceCompleteAfter: opts.forceCompleteAfter }),
         ...(opts.autoConvergeInitial === undefined ? {} : { autoConvergeInitial: opts.autoConvergeInitial }),
@@ -199,6 +211,8 @@ function buildProgram(env: CliEnvironment, setCode: (code: ExitCodeValue) => voi
 interface ExplainOptions {
   flavor?: string;
   image?: string;
+  dest?: string;
+  destConf?: string[];
   conf?: string[];
   confDir?: string[];
   paused?: boolean;
@@ -225,6 +239,7 @@ interface MigrateOptionsCli {
   conf?: string[];
   confDir?: string[];
   migrateUri?: string;
+  destConf?: string[];
   bandwidth?: number;
   forceCompleteAfter?: number;
   block?: boolean;
@@ -240,6 +255,8 @@ function explainInput(opts: ExplainOptions): ExplainInput {
     block: opts.block === true,
     ...(opts.flavor === undefined ? {} : { flavor: opts.flavor }),
     ...(opts.image === undefined ? {} : { image: opts.image }),
+    ...(opts.dest === undefined ? {} : { dest: opts.dest }),
+    ...(opts.destConf === undefined ? {} : { destConf: opts.destConf }),
     ...(opts.qemuVersion === undefined ? {} : { qemuVersion: opts.qemuVersion }),
     ...(opts.libvirtVersion === undefined ? {} : { libvirtVersion: opts.libvirtVersion }),
     ...(opts.memoryMib === undefined ? {} : { memoryMiB: opts.memoryMib }),
@@ -331,7 +348,8 @@ Exit codes:
 Documentation: docs/cli.md`;
 
 const EXPLAIN_EXAMPLE = `
-Example (the instance's own copy of its flavor, which Nova decides from; the image by the id it names):
+Example:
+  # the instance's own copy of its flavor (what Nova decides from), and the image it names
   openstack --os-compute-api-version 2.47 server show db-1 -f json > server.json
   openstack image show IMAGE_ID -f json > image.json    # IMAGE_ID: the id in server.json's "image"
   ${NAME} explain --flavor server.json --image image.json \\

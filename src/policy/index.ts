@@ -5,6 +5,11 @@
  */
 
 export {
+  type NovaDestinationInput,
+  type NovaDestinationUris,
+  novaDestinationUris,
+} from './destination-uris.js';
+export {
   completionTimeoutSeconds,
   type DowntimeSchedule,
   type DowntimeStep,

@@ -38,7 +38,7 @@ describe('bad input: one clear line on stderr, exit code 2, nothing on stdout', 
     [
       'a flavor JSON of the wrong shape',
       ['explain', '--flavor', fixture('flavor-array.json')],
-      `INVALID_ARGUMENT: ${fixture('flavor-array.json')}: flavor is an array, not a shape this reads: pass \`openstack flavor show -f json\``,
+      `INVALID_ARGUMENT: ${fixture('flavor-array.json')}: flavor is an array, not a shape this reads: pass \`openstack server show -f json\` (compute API ≥ 2.47: the instance's own copy of its flavor)`,
     ],
     [
       'a bad value in nova.conf, with its file and line',

@@ -34,7 +34,7 @@ describe('migrate() on test:///default', { timeout: 20_000 }, () => {
       );
       expect(job.call).toEqual({
         destinationUri: 'qemu+tcp://compute-2/system',
-        params: { migrateUri: 'tcp://compute-2', bandwidth: 64 },
+        params: { bandwidth: 64 },
         flags: 27,
         notes: ['auto_converge.initial/increment not sent: auto-converge is off for this migration'],
       });

@@ -369,7 +369,8 @@ describe('host config', () => {
       { foo: 1 },
       'foo',
       'foo is 1: use one of: permitAutoConverge, permitPostCopy, tunnelled, nativeTls, parallelConnections, ' +
-        'bandwidth, downtime, downtimeSteps, downtimeDelay, completionTimeout, timeoutAction',
+        'bandwidth, downtime, downtimeSteps, downtimeDelay, completionTimeout, timeoutAction, migrationScheme, ' +
+        'migrationUri, inboundAddress',
       1,
     ],
     [

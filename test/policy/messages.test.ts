@@ -141,7 +141,7 @@ const cases: [string, () => unknown, string, string, string][] = [
     () => metadataFromFlavor({ id: 1 }),
     'INVALID_ARGUMENT',
     'flavor',
-    'flavor is an object, not a shape this reads: pass `openstack flavor show -f json` (with `properties`), a Nova API flavor with `extra_specs` (microversion ≥ 2.61; older ones omit them: ask GET /flavors/{id}/os-extra_specs), its { flavor: {…} } body, or the os-extra_specs response { extra_specs: {…} }',
+    "flavor is an object, not a shape this reads: pass `openstack server show -f json` (compute API ≥ 2.47: the instance's own copy of its flavor), `openstack flavor show -f json` (with `properties`), a Nova API flavor with `extra_specs` (microversion ≥ 2.61; older ones omit them: ask GET /flavors/{id}/os-extra_specs), its { flavor: {…} } body, or the os-extra_specs response { extra_specs: {…} }",
   ],
   [
     'image shape',
