@@ -16,6 +16,17 @@ export function explanationText(e: Explanation): string[] {
     .filter(Boolean)
     .join(', ');
   lines.push(line('Instance', `${instance} (${state})`));
+  if (e.guest !== undefined) {
+    const devices = e.guest.hostDevices.map(
+      (d) => `${d.vfio ? 'VFIO ' : ''}${d.type}${d.address ? ` ${d.address}` : ''}`,
+    );
+    lines.push(
+      line(
+        'Guest',
+        `${e.inputs.domainXml}: ${e.guest.disks.length} disk(s), ${devices.length === 0 ? 'no host device' : `host devices: ${devices.join(', ')}`}`,
+      ),
+    );
+  }
   const confs = [...e.inputs.conf, ...e.inputs.confDirs.map((dir) => `${dir}/*.conf`)];
   lines.push(line('Host', confs.length === 0 ? "no nova.conf: Nova's defaults" : confs.join(', ')));
   lines.push('');

@@ -8,15 +8,19 @@ import {
   downtimeSchedule,
   type ForceCompleteAction,
   forceCompleteAction,
+  type GuestDescription,
   HOST_OPTIONS,
   type HostConfig,
   type InstanceMetadata,
   type MigrationPlan,
+  MigrationPolicyError,
   migrationDataGb,
   type NovaDestinationUris,
   novaDestinationUris,
   originOf,
+  parseDomainXml,
   planMigration,
+  postCopyGuestCautions,
   requiredTraits,
   resolveHostConfig,
   type TimeoutAction,
@@ -24,7 +28,13 @@ import {
 } from '../index.js';
 import { CliError } from './cli-error.js';
 import { grouped } from './format.js';
-import { type ConfPaths, readDestinationConf, readHostConfig, readInstanceFiles } from './inputs.js';
+import {
+  type ConfPaths,
+  readDestinationConf,
+  readHostConfig,
+  readInstanceFiles,
+  readText,
+} from './inputs.js';
 
 /** The command line of `explain`, parsed. */
 export interface ExplainInput extends ConfPaths {
@@ -34,6 +44,8 @@ export interface ExplainInput extends ConfPaths {
   dest?: string;
   /** The destination's nova.conf files, for its `live_migration_inbound_addr`. */
   destConf?: readonly string[];
+  /** The guest's domain XML (`virsh dumpxml`): its devices may rule post-copy out. */
+  domainXml?: string;
   paused: boolean;
   block: boolean;
   qemuVersion?: string;
@@ -69,7 +81,15 @@ export interface TimeoutExplanation {
 
 /** Everything `explain` prints; `--json` prints it as it is. */
 export interface Explanation {
-  inputs: { flavor?: string; image?: string; conf: readonly string[]; confDirs: readonly string[] };
+  inputs: {
+    flavor?: string;
+    image?: string;
+    domainXml?: string;
+    conf: readonly string[];
+    confDirs: readonly string[];
+  };
+  /** The guest's description, when its domain XML was given. */
+  guest?: GuestDescription;
   instance: InstanceMetadata;
   paused: boolean;
   blockMigration: boolean;
@@ -95,9 +115,11 @@ export function explain(input: ExplainInput): Explanation {
   const { metadata, flavorRamMiB } = readInstanceFiles(input);
   const host = resolveHostConfig(readHostConfig(input));
   const memoryMiB = input.memoryMiB ?? flavorRamMiB;
+  const guest = input.domainXml === undefined ? undefined : readDomainXml(input.domainXml);
   const planInput = {
     instance: metadata,
     host,
+    ...(guest === undefined ? {} : { guest }),
     blockMigration: input.block,
     paused: input.paused,
     ...(input.libvirtVersion === undefined ? {} : { libvirtVersion: input.libvirtVersion }),
@@ -161,6 +183,9 @@ export function explain(input: ExplainInput): Explanation {
   const reasons = new Set([plan.decisions.postCopy.reason, plan.decisions.autoConverge.reason]);
   const notes = plan.reasons.filter((reason) => !reasons.has(reason));
   const dataGb = memoryMiB === undefined ? undefined : migrationDataGb({ memoryMiB });
+  if (guest !== undefined) {
+    for (const caution of postCopyGuestCautions(guest)) notes.push(`post-copy caution: ${caution}`);
+  }
   if (memoryMiB !== undefined && memoryMiB < 2048) {
     notes.push(`the guest has ${grouped(memoryMiB)} MiB; Nova counts at least 2 GiB for its timeouts`);
   }
@@ -180,10 +205,12 @@ export function explain(input: ExplainInput): Explanation {
     inputs: {
       ...(input.flavor === undefined ? {} : { flavor: input.flavor }),
       ...(input.image === undefined ? {} : { image: input.image }),
+      ...(input.domainXml === undefined ? {} : { domainXml: input.domainXml }),
       conf: input.files,
       confDirs: input.dirs,
     },
     instance: metadata,
+    ...(guest === undefined ? {} : { guest }),
     paused: input.paused,
     blockMigration: input.block,
     features: { postCopy, autoConverge },
@@ -269,6 +296,19 @@ function downtimeOf(host: HostConfig, dataGb: number | undefined): Explanation['
       `${grouped(host.downtimeSteps)} steps up to ${grouped(host.downtime)} ms, one every ` +
       `${grouped(host.downtimeDelay)} s/GiB × ${grouped(dataGb)} GiB = ${grouped(schedule.delaySeconds)} s`,
   };
+}
+
+/** The domain XML file, parsed; its errors name the file. */
+function readDomainXml(path: string) {
+  const xml = readText(path, 'domain XML file');
+  try {
+    return parseDomainXml(xml);
+  } catch (err) {
+    if (err instanceof MigrationPolicyError) {
+      throw new MigrationPolicyError(err.code, `${path}: ${err.message}`, { key: err.key });
+    }
+    throw err;
+  }
 }
 
 /** `--memory-mib`: a whole number of MiB greater than 0. */

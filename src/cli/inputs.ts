@@ -86,7 +86,8 @@ export function readDestinationConf(files: readonly string[] | undefined): strin
   return conf?.inboundAddress === '' ? undefined : conf?.inboundAddress;
 }
 
-function readText(path: string, what: string): string {
+/** A file's text; a missing or unreadable file is a {@link CliError} naming it. */
+export function readText(path: string, what: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (err) {

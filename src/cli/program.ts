@@ -85,6 +85,10 @@ function buildProgram(env: CliEnvironment, setCode: (code: ExitCodeValue) => voi
       "a nova.conf.d directory: its *.conf files, sorted, after the --conf's",
       collect,
     )
+    .option(
+      '--domain-xml <file>',
+      "the guest's domain XML (`virsh dumpxml DOMAIN`): VFIO devices rule post-copy out",
+    )
     .option('--dest <host>', 'the destination host, for the URIs (default: DEST as a placeholder)')
     .option(
       '--dest-conf <file>',
@@ -213,6 +217,7 @@ interface ExplainOptions {
   image?: string;
   dest?: string;
   destConf?: string[];
+  domainXml?: string;
   conf?: string[];
   confDir?: string[];
   paused?: boolean;
@@ -256,6 +261,7 @@ function explainInput(opts: ExplainOptions): ExplainInput {
     ...(opts.flavor === undefined ? {} : { flavor: opts.flavor }),
     ...(opts.image === undefined ? {} : { image: opts.image }),
     ...(opts.dest === undefined ? {} : { dest: opts.dest }),
+    ...(opts.domainXml === undefined ? {} : { domainXml: opts.domainXml }),
     ...(opts.destConf === undefined ? {} : { destConf: opts.destConf }),
     ...(opts.qemuVersion === undefined ? {} : { qemuVersion: opts.qemuVersion }),
     ...(opts.libvirtVersion === undefined ? {} : { libvirtVersion: opts.libvirtVersion }),

@@ -21,6 +21,16 @@ export {
 } from './downtime.js';
 export { flagNames, type MigrateFlagName, MigrateFlags } from './flags.js';
 export {
+  copiedDisksOf,
+  type GuestDescription,
+  type GuestDisk,
+  type GuestHostDevice,
+  type GuestMemoryBacking,
+  parseDomainXml,
+  postCopyGuestBlocker,
+  postCopyGuestCautions,
+} from './guest.js';
+export {
   DEFAULT_HOST_CONFIG,
   HOST_OPTIONS,
   type HostConfig,

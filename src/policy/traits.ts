@@ -5,7 +5,7 @@ import { type HostConfig, resolveHostConfig } from './host-config.js';
 import type { InstanceMetadata } from './metadata.js';
 import { quote } from './quote.js';
 import { validatedRequest } from './resolve.js';
-import { encodeVersion, MIN_VERSIONS, type Version } from './versions.js';
+import { encodeVersion, formatVersion, MIN_VERSIONS, type Version } from './versions.js';
 
 /**
  * The placement traits of the spec: a host reports them, an instance that asks for a feature requires them.
@@ -107,6 +107,12 @@ export function hostTraits(capabilities: HostCapabilities): Record<Trait, boolea
 
 const CAPABILITY_KEYS = ['libvirtVersion', 'qemuVersion', 'config', 'userfaultfd'];
 
+/** Why a feature cannot run, and what would let it: the source is the host the guest runs on, never chosen. */
+export interface Blocker {
+  reason: string;
+  fix: string;
+}
+
 /**
  * Why post-copy cannot run on this host, or `undefined` when it can. Versions left out are not held against
  * the host: libvirt checks them again at call time.
@@ -115,14 +121,31 @@ export function postCopyBlocker(host: {
   libvirt?: number;
   qemu?: number;
   config: HostConfig;
-}): string | undefined {
+}): Blocker | undefined {
   const { libvirt, qemu, config } = host;
-  if (config.tunnelled)
-    return 'tunnelled migration ([libvirt] live_migration_tunnelled = True) cannot do post-copy';
-  if (libvirt !== undefined && libvirt < MIN_VERSIONS.postCopy.libvirt) return 'libvirt is older than 1.3.3';
-  if (qemu !== undefined && qemu < MIN_VERSIONS.postCopy.qemu) return 'QEMU is older than 2.5.0';
+  if (config.tunnelled) {
+    return {
+      reason: 'tunnelled migration ([libvirt] live_migration_tunnelled = True) cannot do post-copy',
+      fix: "set live_migration_tunnelled = False in this host's nova.conf (live_migration_with_native_tls encrypts the stream without the tunnel)",
+    };
+  }
+  if (libvirt !== undefined && libvirt < MIN_VERSIONS.postCopy.libvirt) {
+    return {
+      reason: `libvirt ${formatVersion(libvirt)} is older than 1.3.3`,
+      fix: 'upgrade libvirt on this host to 1.3.3 or later',
+    };
+  }
+  if (qemu !== undefined && qemu < MIN_VERSIONS.postCopy.qemu) {
+    return {
+      reason: `QEMU ${formatVersion(qemu)} is older than 2.5.0`,
+      fix: 'upgrade QEMU on this host to 2.5.0 or later',
+    };
+  }
   if (config.parallelConnections > 1 && qemu !== undefined && qemu < MIN_VERSIONS.postCopyWithParallel.qemu) {
-    return `parallel connections ([libvirt] live_migration_parallel_connections = ${config.parallelConnections}) need QEMU 10.1.0 or newer for post-copy`;
+    return {
+      reason: `parallel connections ([libvirt] live_migration_parallel_connections = ${config.parallelConnections}) need QEMU 10.1.0 or newer for post-copy (this host has ${formatVersion(qemu)})`,
+      fix: "set live_migration_parallel_connections = 1 in this host's nova.conf, or upgrade QEMU to 10.1.0",
+    };
   }
   return undefined;
 }

@@ -155,7 +155,7 @@ describe('explain: sizes and notes', () => {
     );
     expect(code).toBe(0);
     expect(stdout).toContain('Dropped\n  - post-copy: [libvirt] live_migration_permit_post_copy = True');
-    expect(stdout).toContain('QEMU is older than 2.5.0');
+    expect(stdout).toContain('QEMU 2.4.0 is older than 2.5.0');
     expect(stdout).not.toContain('versions not checked');
   });
 });
@@ -210,5 +210,40 @@ describe("explain --flavor with the instance's own copy (openstack server show -
     expect(explanation.instance.flavorExtraSpecs['compute:live_migration_post_copy']).toBe('false');
     expect(explanation.features.postCopy).toMatchObject({ enabled: false, source: 'flavor' });
     expect(explanation.completionTimeout).toMatchObject({ dataGb: 64, seconds: 51_200 });
+  });
+});
+
+describe('explain --domain-xml', () => {
+  it("shows the guest's VFIO device and drops the host's post-copy for it", async () => {
+    const { code, stdout } = await cli(['explain', '--domain-xml', fixture('domain-vfio.xml'), ...CONF]);
+    expect(code).toBe(0);
+    expect(stdout).toContain(
+      `Guest               ${fixture('domain-vfio.xml')}: 1 disk(s), host devices: VFIO mdev c2177883-f1bb-47f0-914d-32a22e3a8804`,
+    );
+    expect(stdout).toContain('post-copy           off  dropped (see below)');
+    expect(stdout).toMatch(
+      /Dropped\n {2}- post-copy: \[libvirt\] live_migration_permit_post_copy = True .*, but the guest has a VFIO device/,
+    );
+  });
+
+  it('refuses an explicit post-copy request for that guest: exit 4', async () => {
+    const { code, stderr } = await cli([
+      'explain',
+      '--domain-xml',
+      fixture('domain-vfio.xml'),
+      '--flavor',
+      fixture('flavor-post-copy.json'),
+    ]);
+    expect(code).toBe(4);
+    expect(stderr).toContain('POST_COPY_UNAVAILABLE: ');
+    expect(stderr).toContain('QEMU cannot post-copy a guest with one');
+  });
+
+  it('a malformed domain XML is bad input naming the file: exit 2', async () => {
+    const { code, stderr } = await cli(['explain', '--domain-xml', fixture('flavor-osc.json')]);
+    expect(code).toBe(2);
+    expect(stderr).toContain(
+      `INVALID_DOMAIN_XML: ${fixture('flavor-osc.json')}: the domain XML is not well-formed`,
+    );
   });
 });

@@ -253,7 +253,7 @@ const cases: [string, () => unknown, string, string, string][] = [
     () => planMigration({ pause: true } as never),
     'INVALID_ARGUMENT',
     'pause',
-    'planMigration has no option "pause": did you mean "paused"? Options: instance, host, blockMigration, migrateDisks, paused, libvirtVersion, qemuVersion',
+    'planMigration has no option "pause": did you mean "paused"? Options: instance, host, blockMigration, migrateDisks, paused, libvirtVersion, qemuVersion, guest',
   ],
   [
     'disks',

@@ -71,7 +71,9 @@ describe('minimum versions, exactly', () => {
       'AUTO_CONVERGE_UNAVAILABLE',
     );
     expect(error.message).toContain(because);
-    expect(error.message).toContain('COMPUTE_MIGRATE_AUTO_CONVERGE');
+    // The source is where the guest runs: the advice is about this host, not a trait.
+    expect(error.message).toContain('the migration starts from the host the guest runs on, so upgrade');
+    expect(error.message).not.toContain('COMPUTE_MIGRATE_AUTO_CONVERGE');
     expect(error.key).toBe(AC_FLAVOR);
     expect(error.value).toBe(true);
   });
@@ -102,8 +104,8 @@ describe('minimum versions, exactly', () => {
   });
 
   it.each([
-    ['libvirtVersion', '1.3.2', 'libvirt is older than 1.3.3'],
-    ['qemuVersion', '2.4.9', 'QEMU is older than 2.5.0'],
+    ['libvirtVersion', '1.3.2', 'libvirt 1.3.2 is older than 1.3.3'],
+    ['qemuVersion', '2.4.9', 'QEMU 2.4.9 is older than 2.5.0'],
   ])("drops the host's post-copy when %s is %s", (key, version, because) => {
     const plan = planMigration({ host: { permitPostCopy: true }, [key]: version });
     expect(plan.postCopy).toBe(false);
@@ -256,7 +258,10 @@ describe('the "flavor and image" source', () => {
         planMigration({ instance: { flavorExtraSpecs: { [PC_FLAVOR]: 'true' } }, host: { tunnelled: true } }),
       'POST_COPY_UNAVAILABLE',
     );
-    expect(error.message).toContain('COMPUTE_MIGRATE_POST_COPY');
+    expect(error.message).toContain(
+      "the migration starts from the host the guest runs on, so set live_migration_tunnelled = False in this host's nova.conf",
+    );
+    expect(error.message).not.toContain('migrate this instance from a host');
     expect(error.value).toBe(true);
   });
 
