@@ -1,5 +1,6 @@
 /** The text form of an {@link Explanation}: one labelled line per fact, reasons in full. */
-import { HOST_OPTIONS, type HostConfig } from '../index.js';
+import type { HostConfig } from '../index.js';
+import { HOST_OPTIONS } from '../policy/index.js';
 import type { Explanation, FeatureExplanation } from './explain.js';
 
 const LABEL = 20;

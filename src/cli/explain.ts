@@ -3,29 +3,31 @@
  * itself is the library's (`planMigration` and friends); this module only gathers the facts around it.
  */
 import {
-  completionTimeoutSeconds,
   type DecisionSource,
-  downtimeSchedule,
   type ForceCompleteAction,
   forceCompleteAction,
   type GuestDescription,
-  HOST_OPTIONS,
   type HostConfig,
   type InstanceMetadata,
   type MigrationPlan,
   MigrationPolicyError,
-  migrationDataGb,
   type NovaDestinationUris,
   novaDestinationUris,
   originOf,
   parseDomainXml,
   planMigration,
-  postCopyGuestCautions,
   requiredTraits,
   resolveHostConfig,
   type TimeoutAction,
   type Trait,
 } from '../index.js';
+import {
+  completionTimeoutSeconds,
+  downtimeSchedule,
+  HOST_OPTIONS,
+  migrationDataGb,
+  postCopyGuestCautions,
+} from '../policy/index.js';
 import { CliError } from './cli-error.js';
 import { grouped } from './format.js';
 import {

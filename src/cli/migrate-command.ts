@@ -5,7 +5,6 @@
  */
 import {
   type Destination,
-  type LibvirtBackend,
   type MigrateOptions,
   type MigrationJob,
   type MigrationOutcome,
@@ -15,6 +14,7 @@ import {
   type RecoveryEvent,
   resolveInstancePolicy,
 } from '../index.js';
+import type { LibvirtBackend } from '../libvirt/index.js';
 import { CliError } from './cli-error.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 import { bytes, grouped, seconds } from './format.js';

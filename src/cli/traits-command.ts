@@ -3,17 +3,16 @@
  * live libvirtd. The report itself is the library's `hostTraits`.
  */
 import {
-  encodeVersion,
-  formatVersion,
   type HostConfig,
   hostTraits,
-  type LibvirtBackend,
   MigrationPolicyError,
-  openConnection,
   planMigration,
   type Trait,
   Traits,
 } from '../index.js';
+import type { LibvirtBackend } from '../libvirt/index.js';
+import { openConnection } from '../libvirt/index.js';
+import { encodeVersion, formatVersion } from '../policy/index.js';
 import { CliError } from './cli-error.js';
 import { type ConfPaths, readHostConfig } from './inputs.js';
 

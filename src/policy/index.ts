@@ -1,9 +1,18 @@
 /**
- * The pure decision core: no I/O, no libvirt, no clocks.
+ * The pure decision core: no I/O, no libvirt, no clocks — and every building block the root leaves out
+ * (downtime steps, the monitor's tick, oslo's file syntax, the recovery rules). Its errors are the
+ * library's: `instanceof MigrationPolicyError` holds whichever entry point the class came from.
  *
- * @module
+ * @module libvirt-migration-policy/policy
  */
-
+export {
+  type ErrorCode,
+  type ErrorDetails,
+  LibvirtMigrationError,
+  MigrationPolicyError,
+  type MigrationPolicyErrorCode,
+  type SerializedError,
+} from '../errors.js';
 export {
   type NovaDestinationInput,
   type NovaDestinationUris,

@@ -4,7 +4,8 @@
  * running on the source — the lab's end-to-end tests prove real migrations.
  */
 import { describe, expect, it } from 'vitest';
-import { LibvirtError, MigrationJobError, migrate, openConnection } from '../../src/index.js';
+import { LibvirtError, MigrationJobError, migrate } from '../../src/index.js';
+import { openConnection } from '../../src/libvirt/index.js';
 
 // Each connection and migrate call starts a worker thread (seconds on a loaded 2-core machine).
 describe('migrate() on test:///default', { timeout: 20_000 }, () => {

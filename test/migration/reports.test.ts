@@ -1,6 +1,7 @@
 /** What a job reports — progress, steering, warnings, the outcome — field by field, and the events it heeds. */
 import { describe, expect, it, vi } from 'vitest';
-import { buildMigrationCall, migrate, planMigration } from '../../src/index.js';
+import { migrate, planMigration } from '../../src/index.js';
+import { buildMigrationCall } from '../../src/migration/index.js';
 import { FakeDomain, libvirtError, sleep, until } from './fake-libvirt.js';
 import { attachJob, optionsFor, PC, startJob } from './helpers.js';
 

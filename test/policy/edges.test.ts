@@ -6,26 +6,28 @@ import { describe, expect, it } from 'vitest';
 import {
   assertAbortAllowed,
   DEFAULT_HOST_CONFIG,
-  type DowntimeSchedule,
-  type DowntimeStep,
-  downtimeAt,
-  encodeVersion,
   forceCompleteAction,
-  guestSplit,
   hostTraits,
   MigrateFlags,
   metadataFromFlavor,
   metadataFromImage,
-  migrationDataGb,
   parseNovaConf,
-  parsePropertiesString,
   planMigration,
   resolveHostConfig,
   resolveInstancePolicy,
+} from '../../src/index.js';
+import {
+  type DowntimeSchedule,
+  type DowntimeStep,
+  downtimeAt,
+  encodeVersion,
+  guestSplit,
+  migrationDataGb,
+  parsePropertiesString,
   resolveRecovery,
   resumeBlocker,
   VERSIONS_UNCHECKED,
-} from '../../src/index.js';
+} from '../../src/policy/index.js';
 import { AC_FLAVOR, AC_IMAGE, expectPolicyError, PC_FLAVOR, PC_IMAGE } from './helpers.js';
 
 const throwingGetter = (key: string, err: unknown = new Error('boom')) =>

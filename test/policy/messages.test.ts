@@ -5,20 +5,22 @@
 import { describe, expect, it } from 'vitest';
 import {
   assertAbortAllowed,
-  downtimeSteps,
   forceCompleteAction,
   hostTraits,
   type MigrationPolicyErrorCode,
   metadataFromFlavor,
   metadataFromImage,
-  monitorSettings,
-  monitorTick,
   parseNovaConf,
-  parsePropertiesString,
   planMigration,
   resolveHostConfig,
   resolveInstancePolicy,
 } from '../../src/index.js';
+import {
+  downtimeSteps,
+  monitorSettings,
+  monitorTick,
+  parsePropertiesString,
+} from '../../src/policy/index.js';
 import { expectPolicyError } from './helpers.js';
 
 const cases: [string, () => unknown, string, string, string][] = [

@@ -5,8 +5,8 @@ import {
   type HostConfig,
   type InstanceMetadata,
   planMigration,
-  VERSIONS_UNCHECKED,
 } from '../../src/index.js';
+import { VERSIONS_UNCHECKED } from '../../src/policy/index.js';
 import { AC_FLAVOR, AC_IMAGE, expectPolicyError, PC_FLAVOR, PC_IMAGE } from './helpers.js';
 
 /**

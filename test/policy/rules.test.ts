@@ -6,25 +6,27 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  completionTimeoutSeconds,
   DEFAULT_HOST_CONFIG,
+  hostTraits,
+  isActiveStatus,
+  MIGRATION_STATUSES,
+  planMigration,
+  resolveHostConfig,
+  resolveInstancePolicy,
+} from '../../src/index.js';
+import {
+  completionTimeoutSeconds,
   downtimeAt,
   downtimeSchedule,
   downtimeSteps,
   encodeVersion,
   formatVersion,
-  hostTraits,
-  isActiveStatus,
   MAX_LISTED_STEPS,
-  MIGRATION_STATUSES,
   migrationDataGb,
   monitorSettings,
   monitorTick,
-  planMigration,
-  resolveHostConfig,
-  resolveInstancePolicy,
   VERSIONS_UNCHECKED,
-} from '../../src/index.js';
+} from '../../src/policy/index.js';
 import { quote } from '../../src/policy/quote.js';
 import { AC_FLAVOR, AC_IMAGE, expectPolicyError, fcRuns, PC_FLAVOR, PC_IMAGE } from './helpers.js';
 

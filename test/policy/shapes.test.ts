@@ -3,10 +3,10 @@ import { describe, expect, it } from 'vitest';
 import {
   metadataFromFlavor,
   metadataFromImage,
-  parsePropertiesString,
   planMigration,
   resolveInstancePolicy,
 } from '../../src/index.js';
+import { parsePropertiesString } from '../../src/policy/index.js';
 import { AC_IMAGE, expectPolicyError, PC_FLAVOR } from './helpers.js';
 
 const specs = { 'hw:cpu_policy': 'dedicated', [PC_FLAVOR]: 'false' };
