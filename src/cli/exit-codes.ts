@@ -13,7 +13,7 @@ export const ExitCode = {
   LIBVIRT: 3,
   /** The input is well-formed but the policy refuses it: e.g. the flavor asks for post-copy this host cannot do. */
   POLICY_REFUSED: 4,
-  /** A bug in this program: the message says what happened; please report it. */
+  /** A bug in this program: the message says what happened and where to report it (package.json's `bugs`). */
   INTERNAL: 70,
 } as const;
 

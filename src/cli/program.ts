@@ -6,13 +6,13 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import {
-  type LibvirtBackend,
   LibvirtError,
   LibvirtMigrationError,
   LibvirtUnavailableError,
   MigrationJobError,
   MigrationPolicyError,
 } from '../index.js';
+import type { LibvirtBackend } from '../libvirt/index.js';
 import { CliError } from './cli-error.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 import { type ExplainInput, explain, parseMemoryMiB } from './explain.js';
@@ -324,7 +324,8 @@ function report(err: unknown, stderr: OutputStream): ExitCodeValue {
   if (err instanceof LibvirtMigrationError) return fail(ExitCode.INTERNAL, `${err.code}: ${err.message}`);
   return fail(
     ExitCode.INTERNAL,
-    `internal error (please report it): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+    `internal error, a bug in this program: please report it with this message at ${BUGS_URL}\n` +
+      `${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
   );
 }
 
@@ -335,6 +336,9 @@ const POLICY_REFUSALS = new Set<string>([
   'POST_COPY_UNAVAILABLE',
   'AUTO_CONVERGE_UNAVAILABLE',
 ]);
+
+/** Where bugs are reported: package.json's `bugs.url`. */
+const BUGS_URL = (createRequire(import.meta.url)('../../package.json') as { bugs: { url: string } }).bugs.url;
 
 function packageVersion(): string {
   // ../../package.json from both src/cli and dist/cli.
@@ -349,7 +353,7 @@ Exit codes:
   2   bad input: options, missing file, wrong JSON shape, invalid nova.conf (file and line given)
   3   libvirt unavailable, connection failed or lost, domain not found
   4   the policy refuses the instance on this host (e.g. it requires post-copy the host cannot do)
-  70  internal error (a bug)
+  70  internal error (a bug: report it, the message says where)
 
 Documentation: docs/cli.md`;
 
