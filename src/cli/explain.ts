@@ -24,6 +24,7 @@ import {
 import {
   completionTimeoutSeconds,
   downtimeSchedule,
+  encodeVersion,
   HOST_OPTIONS,
   migrationDataGb,
   postCopyGuestCautions,
@@ -124,8 +125,13 @@ export function explain(input: ExplainInput): Explanation {
     ...(guest === undefined ? {} : { guest }),
     blockMigration: input.block,
     paused: input.paused,
-    ...(input.libvirtVersion === undefined ? {} : { libvirtVersion: input.libvirtVersion }),
-    ...(input.qemuVersion === undefined ? {} : { qemuVersion: input.qemuVersion }),
+    // Encoded here so that a bad one is named by its flag, as the operator typed it.
+    ...(input.libvirtVersion === undefined
+      ? {}
+      : { libvirtVersion: encodeVersion(input.libvirtVersion, '--libvirt-version') }),
+    ...(input.qemuVersion === undefined
+      ? {}
+      : { qemuVersion: encodeVersion(input.qemuVersion, '--qemu-version') }),
   };
   const plan = planMigration(planInput);
   // The same instance running: tells whether the pause is what took post-copy away.
@@ -179,6 +185,14 @@ export function explain(input: ExplainInput): Explanation {
       'memory, so the copy converges without throttling vCPUs that are not running';
   } else if (plan.decisions.autoConverge.reason.startsWith('auto-converge dropped')) {
     autoConverge.dropped = plan.decisions.autoConverge.reason.replace(/^auto-converge dropped: /, '');
+  } else if (
+    !plan.autoConverge &&
+    autoConverge.source === 'host' &&
+    host.permitAutoConverge &&
+    plan.postCopy
+  ) {
+    // The line permits it: what turned it off is post-copy, which wins over auto-converge.
+    autoConverge.from = `post-copy won (${optionText(host, 'permitAutoConverge')} permits it)`;
   }
 
   const action = forceCompleteAction(plan, 'running');

@@ -13,6 +13,7 @@ import {
   parseNovaConf,
   readNovaConfSources,
 } from '../index.js';
+import { type NovaConfWarning, novaConfWarnings } from '../policy/index.js';
 import { CliError } from './cli-error.js';
 
 /** What the instance-side files say. */
@@ -59,6 +60,16 @@ export function readInstanceFiles(paths: { flavor?: string; image?: string }): I
     ).imageProperties;
   }
   return { metadata, flavorRamMiB };
+}
+
+/** What oslo ignores in these nova.conf files and nova would want said (see `novaConfWarnings`). */
+export function readConfWarnings(paths: ConfPaths): NovaConfWarning[] {
+  if (paths.files.length === 0 && paths.dirs.length === 0) return [];
+  try {
+    return novaConfWarnings(readNovaConfSources({ files: paths.files, dirs: paths.dirs }));
+  } catch {
+    return []; // the read itself is reported, as an error, by readHostConfig
+  }
 }
 
 /**

@@ -17,6 +17,7 @@ import { CliError } from './cli-error.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 import { type ExplainInput, explain, parseMemoryMiB } from './explain.js';
 import { explanationText } from './explain-text.js';
+import { type ConfPaths, readConfWarnings } from './inputs.js';
 import { type MigrateInput, runMigrate } from './migrate-command.js';
 import type { OutputStream } from './progress.js';
 import { type TraitsInput, traitsReport, traitsText } from './traits-command.js';
@@ -39,11 +40,19 @@ export async function runCli(argv: readonly string[], env: CliEnvironment): Prom
   const program = buildProgram(env, (c) => {
     code = c;
   });
+  const json = argv.includes('--json');
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return code;
   } catch (err) {
-    return report(err, env.stderr);
+    return report(err, env.stderr, json);
+  }
+}
+
+/** nova.conf's ignored keys, one line each on stderr (a JSON object each with `--json`); never fatal. */
+function warn(stderr: OutputStream, paths: ConfPaths, json: boolean): void {
+  for (const w of readConfWarnings(paths)) {
+    stderr.write(json ? `${JSON.stringify({ warning: w })}\n` : `${NAME}: warning: ${w.message}\n`);
   }
 }
 
@@ -59,8 +68,9 @@ function buildProgram(env: CliEnvironment, setCode: (code: ExitCodeValue) => voi
     .configureOutput({
       writeOut: (text) => env.stdout.write(text),
       writeErr: (text) => env.stderr.write(text),
+      // Usage errors are reported by report(), in the one format every error has.
+      outputError: () => undefined,
     })
-    .showHelpAfterError('(add --help for usage)')
     .addHelpText('after', EXIT_CODES_HELP);
 
   program
@@ -107,7 +117,9 @@ function buildProgram(env: CliEnvironment, setCode: (code: ExitCodeValue) => voi
     .option('--json', 'print the explanation, the plan included, as JSON')
     .addHelpText('after', EXPLAIN_EXAMPLE)
     .action((opts: ExplainOptions) => {
-      const explanation = explain(explainInput(opts));
+      const input = explainInput(opts);
+      warn(env.stderr, input, opts.json === true);
+      const explanation = explain(input);
       if (opts.json) print([JSON.stringify(explanation, null, 2)]);
       else print(explanationText(explanation));
       setCode(ExitCode.OK);
@@ -134,6 +146,7 @@ function buildProgram(env: CliEnvironment, setCode: (code: ExitCodeValue) => voi
         ...(opts.libvirtVersion === undefined ? {} : { libvirtVersion: opts.libvirtVersion }),
         ...(opts.qemuVersion === undefined ? {} : { qemuVersion: opts.qemuVersion }),
       };
+      warn(env.stderr, input, opts.json === true);
       const report = await traitsReport(input, env.backend);
       print(opts.json ? [JSON.stringify(report, null, 2)] : traitsText(report));
       setCode(ExitCode.OK);
@@ -149,7 +162,7 @@ function buildProgram(env: CliEnvironment, setCode: (code: ExitCodeValue) => voi
     )
     .argument('<domain>', "the guest's name or UUID on the source")
     .argument('<dest>', 'the destination host (URIs built as Nova does) or libvirt URI')
-    .requiredOption('--connect <uri>', 'the source libvirtd, e.g. qemu:///system')
+    .requiredOption('--connect <uri>', '(required) the source libvirtd, e.g. qemu:///system')
     .option(
       '--flavor <file>',
       "the instance's flavor: `openstack server show -f json` (API >= 2.47), or `openstack flavor show -f json`",
@@ -201,6 +214,7 @@ function buildProgram(env: CliEnvironment, setCode: (code: ExitCodeValue) => voi
         ...(opts.autoConvergeInitial === undefined ? {} : { autoConvergeInitial: opts.autoConvergeInitial }),
         ...(opts.pollMs === undefined ? {} : { pollMs: opts.pollMs }),
       };
+      warn(env.stderr, input, false);
       setCode(
         await runMigrate(input, {
           stdout: env.stdout,
@@ -297,37 +311,52 @@ function wholeNumber(option: string, min: number, max = Number.MAX_SAFE_INTEGER)
   };
 }
 
-/** Prints one line for an error and picks its exit code; a stack only for what must be a bug. */
-function report(err: unknown, stderr: OutputStream): ExitCodeValue {
-  if (err instanceof CommanderError) {
-    // commander already printed its message (and the help hint) through configureOutput.
-    return err.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
-  }
-  const fail = (code: ExitCodeValue, message: string) => {
-    stderr.write(`${NAME}: ${message}\n`);
-    return code;
+/**
+ * Prints one error and picks its exit code. Every error has one format — `libvirt-migration-policy: CODE:
+ * message` on one line (a stack only for what must be a bug) — or, with `--json`, one JSON object
+ * `{ "error": { code, message, exitCode, key?, value? } }`.
+ */
+function report(err: unknown, stderr: OutputStream, json: boolean): ExitCodeValue {
+  const fail = (exit: ExitCodeValue, code: string, message: string, extra: object = {}) => {
+    stderr.write(
+      json
+        ? `${JSON.stringify({ error: { code, message, exitCode: exit, ...extra } })}\n`
+        : `${NAME}: ${code}: ${message}\n`,
+    );
+    return exit;
   };
-  if (err instanceof CliError) return fail(err.exitCode, `error: ${err.message}`);
+  if (err instanceof CommanderError) {
+    if (err.exitCode === 0) return ExitCode.OK; // --help, --version
+    const message = err.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ');
+    return fail(ExitCode.USAGE, USAGE, `${message} (add --help for usage)`);
+  }
+  if (err instanceof CliError) return fail(err.exitCode, USAGE, err.message);
+  const details = (e: LibvirtMigrationError) => {
+    const { key, value } = e.toJSON();
+    return { ...(key === undefined ? {} : { key }), ...(value === undefined ? {} : { value }) };
+  };
   if (err instanceof MigrationPolicyError) {
     const refused = POLICY_REFUSALS.has(err.code);
-    return fail(refused ? ExitCode.POLICY_REFUSED : ExitCode.USAGE, `${err.code}: ${err.message}`);
+    return fail(refused ? ExitCode.POLICY_REFUSED : ExitCode.USAGE, err.code, err.message, details(err));
   }
   if (err instanceof MigrationJobError) {
-    return fail(
-      err.code === 'INVALID_OPTIONS' ? ExitCode.USAGE : ExitCode.MIGRATION_FAILED,
-      `${err.code}: ${err.message}`,
-    );
+    const exit = err.code === 'INVALID_OPTIONS' ? ExitCode.USAGE : ExitCode.MIGRATION_FAILED;
+    return fail(exit, err.code, err.message, details(err));
   }
   if (err instanceof LibvirtUnavailableError || err instanceof LibvirtError) {
-    return fail(ExitCode.LIBVIRT, `${err.code}: ${err.message}`);
+    return fail(ExitCode.LIBVIRT, err.code, err.message);
   }
-  if (err instanceof LibvirtMigrationError) return fail(ExitCode.INTERNAL, `${err.code}: ${err.message}`);
+  if (err instanceof LibvirtMigrationError) return fail(ExitCode.INTERNAL, err.code, err.message);
   return fail(
     ExitCode.INTERNAL,
-    `internal error, a bug in this program: please report it with this message at ${BUGS_URL}\n` +
+    'INTERNAL_ERROR',
+    `a bug in this program: please report it with this message at ${BUGS_URL}\n` +
       `${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
   );
 }
+
+/** The code of the command line's own errors: an unknown option, a missing file, a bad number. */
+const USAGE = 'INVALID_INPUT';
 
 /** Well-formed input the policy refuses for this instance on this host. */
 const POLICY_REFUSALS = new Set<string>([

@@ -58,6 +58,7 @@ export {
   monitorTick,
 } from './monitor.js';
 export { type ConfigSource, parseNovaConf } from './nova-conf.js';
+export { type NovaConfWarning, novaConfWarnings } from './nova-conf-warnings.js';
 export {
   type DecisionSource,
   type FeatureDecision,

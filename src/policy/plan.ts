@@ -3,7 +3,13 @@ import { optionalFlag } from './booleans.js';
 import { flagNames, type MigrateFlagName, MigrateFlags } from './flags.js';
 import { asPolicyError, boundKey, hasOwn, isPlainObject } from './guard.js';
 import { type GuestDescription, postCopyGuestBlocker } from './guest.js';
-import { type HostConfig, optionLabel, originOf, resolveHostConfig } from './host-config.js';
+import {
+  DEFAULT_HOST_CONFIG,
+  type HostConfig,
+  optionLabel,
+  originOf,
+  resolveHostConfig,
+} from './host-config.js';
 import { editDistance } from './key-match.js';
 import { type FeatureRequest, type InstanceMetadata, type InstanceRequest, requestId } from './metadata.js';
 import { quote } from './quote.js';
@@ -309,7 +315,9 @@ function unknownInputKey(key: string, value: unknown): MigrationPolicyError {
 function permitLabel(host: HostConfig, key: 'permitPostCopy' | 'permitAutoConverge'): string {
   const origin = originOf(host, key);
   const label = host[key] ? PERMIT_LABELS[key].on : PERMIT_LABELS[key].off;
-  return origin === undefined ? label : `${label} (${origin})`;
+  if (origin !== undefined) return `${label} (${origin})`;
+  // Not read from a file: when it is Nova's default value, say so rather than suggest it was set.
+  return host[key] === DEFAULT_HOST_CONFIG[key] ? `${label} (Nova's default: not set)` : label;
 }
 
 const PERMIT_LABELS = {

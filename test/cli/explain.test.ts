@@ -24,8 +24,9 @@ describe('explain: the decision and where it came from', () => {
     expect(code).toBe(0);
     expect(field(stdout, 'post-copy')).toBe(`on   from ${fixture('nova.conf')} line 6`);
     // Permitted by the drop-in, but post-copy wins at host level.
+    // The line says True: what turned auto-converge off is post-copy, and the output says so.
     expect(field(stdout, 'auto-converge')).toBe(
-      `off  from ${fixture('nova.conf.d/50-migration.conf')} line 2`,
+      `off  from post-copy won ([libvirt] live_migration_permit_auto_converge = True (${fixture('nova.conf.d/50-migration.conf')} line 2) permits it)`,
     );
     expect(field(stdout, 'Flags')).toBe('LIVE|PEER2PEER|PERSIST_DEST|UNDEFINE_SOURCE|POSTCOPY = 32795');
     expect(field(stdout, 'Required traits')).toBe('(none: the instance can land on any host)');

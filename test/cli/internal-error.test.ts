@@ -10,7 +10,7 @@ describe('an internal error', () => {
     const { code, stderr } = await cli(['traits', '--connect', 'qemu:///system'], { backend });
     expect(code).toBe(70);
     expect(stderr).toContain(
-      'internal error, a bug in this program: please report it with this message at https://github.com/libvirt-migration-policy/libvirt-migration-policy/issues\n',
+      'libvirt-migration-policy: INTERNAL_ERROR: a bug in this program: please report it with this message at https://github.com/libvirt-migration-policy/libvirt-migration-policy/issues\n',
     );
     expect(stderr).toContain('TypeError: a bug\n    at ');
   });

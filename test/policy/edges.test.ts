@@ -581,14 +581,14 @@ describe('more suggestions and reasons', () => {
 
   it("gives the host's own reasons when the instance has no opinion", () => {
     expect(planMigration({ host: {} }).reasons).toEqual([
-      'post-copy off: [libvirt] live_migration_permit_post_copy = False',
-      'auto-converge off: [libvirt] live_migration_permit_auto_converge = False',
+      "post-copy off: [libvirt] live_migration_permit_post_copy = False (Nova's default: not set)",
+      "auto-converge off: [libvirt] live_migration_permit_auto_converge = False (Nova's default: not set)",
     ]);
     expect(
       planMigration({ host: { permitAutoConverge: true }, libvirtVersion: 9_000_000, qemuVersion: 9_000_000 })
         .reasons,
     ).toEqual([
-      'post-copy off: [libvirt] live_migration_permit_post_copy = False',
+      "post-copy off: [libvirt] live_migration_permit_post_copy = False (Nova's default: not set)",
       'auto-converge on: [libvirt] live_migration_permit_auto_converge = True and post-copy is not in use',
     ]);
   });

@@ -237,8 +237,8 @@ describe('the "flavor and image" source', () => {
 
   it('words every host-decided reason', () => {
     expect(planMigration().reasons).toEqual([
-      'post-copy off: [libvirt] live_migration_permit_post_copy = False',
-      'auto-converge off: [libvirt] live_migration_permit_auto_converge = False',
+      "post-copy off: [libvirt] live_migration_permit_post_copy = False (Nova's default: not set)",
+      "auto-converge off: [libvirt] live_migration_permit_auto_converge = False (Nova's default: not set)",
     ]);
     expect(
       planMigration({ host: { permitPostCopy: true, permitAutoConverge: true } }).reasons.slice(0, 2),
@@ -247,7 +247,7 @@ describe('the "flavor and image" source', () => {
       'auto-converge off: [libvirt] live_migration_permit_auto_converge = True, but post-copy was chosen and wins over auto-converge',
     ]);
     expect(planMigration({ instance: { flavorExtraSpecs: { [AC_FLAVOR]: 'false' } } }).reasons[1]).toBe(
-      `auto-converge off: flavor extra spec "${AC_FLAVOR}" = false overrides [libvirt] live_migration_permit_auto_converge = False`,
+      `auto-converge off: flavor extra spec "${AC_FLAVOR}" = false overrides [libvirt] live_migration_permit_auto_converge = False (Nova's default: not set)`,
     );
     expect(planMigration({ instance: { flavorExtraSpecs: { [PC_FLAVOR]: 'true' } } }).reasons[0]).toBe(
       `post-copy on: flavor extra spec "${PC_FLAVOR}" = true`,
