@@ -23,7 +23,7 @@ export {
 } from './errors.js';
 export { MigrationJob, type MigrationJobEvents } from './migration/job.js';
 export { attachMigration, migrate } from './migration/migrate.js';
-export type { Destination, MigrationTuning } from './migration/params.js';
+export type { Destination, MigrationCall, MigrationTuning } from './migration/params.js';
 export type {
   Awaitable,
   CompletedMigration,

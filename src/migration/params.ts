@@ -49,7 +49,7 @@ export interface MigrationTuning {
   tlsDestination?: string;
 }
 
-/** The libvirt call {@link buildMigrationCall} decided. */
+/** The `virDomainMigrateToURI3` call a job makes: the URI, the typed params and the flags, with the tuning it did not send. */
 export interface MigrationCall {
   destinationUri: string;
   params: MigrateParams;

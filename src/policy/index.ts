@@ -17,6 +17,7 @@ export {
   type NovaDestinationInput,
   type NovaDestinationUris,
   novaDestinationUris,
+  type TextFormat,
 } from './destination-uris.js';
 export {
   completionTimeoutSeconds,
