@@ -14,8 +14,8 @@ import { editDistance } from './key-match.js';
 import { type FeatureRequest, type InstanceMetadata, type InstanceRequest, requestId } from './metadata.js';
 import { quote } from './quote.js';
 import { validatedRequest } from './resolve.js';
-import { type Blocker, postCopyBlocker } from './traits.js';
-import { encodeVersion, formatVersion, MIN_VERSIONS, type Version } from './versions.js';
+import { type Blocker, postCopyBlocker, versionBlocker } from './traits.js';
+import { encodeVersion, MIN_VERSIONS, type Version } from './versions.js';
 
 /** Everything a migration's flags depend on, read at the moment of the migration. */
 export interface PlanInput {
@@ -414,19 +414,7 @@ function decideAutoConverge(
 }
 
 function autoConvergeBlocker(libvirt: number | undefined, qemu: number | undefined): Blocker | undefined {
-  if (libvirt !== undefined && libvirt < MIN_VERSIONS.autoConverge.libvirt) {
-    return {
-      reason: `libvirt ${formatVersion(libvirt)} is older than 1.2.3`,
-      fix: 'upgrade libvirt on this host to 1.2.3 or later',
-    };
-  }
-  if (qemu !== undefined && qemu < MIN_VERSIONS.autoConverge.qemu) {
-    return {
-      reason: `QEMU ${formatVersion(qemu)} is older than 1.6.0`,
-      fix: 'upgrade QEMU on this host to 1.6.0 or later',
-    };
-  }
-  return undefined;
+  return versionBlocker(MIN_VERSIONS.autoConverge, libvirt, qemu);
 }
 
 /**

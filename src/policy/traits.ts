@@ -107,6 +107,29 @@ export function hostTraits(capabilities: HostCapabilities): Record<Trait, boolea
 
 const CAPABILITY_KEYS = ['libvirtVersion', 'qemuVersion', 'config', 'userfaultfd'];
 
+/**
+ * A version below a feature's minimum, named with the version found, or `undefined`. Versions left out are
+ * not held against the host.
+ */
+export function versionBlocker(
+  minimum: { libvirt?: number; qemu?: number },
+  libvirt: number | undefined,
+  qemu: number | undefined,
+): Blocker | undefined {
+  for (const [name, have, min] of [
+    ['libvirt', libvirt, minimum.libvirt],
+    ['QEMU', qemu, minimum.qemu],
+  ] as const) {
+    if (have !== undefined && min !== undefined && have < min) {
+      return {
+        reason: `${name} ${formatVersion(have)} is older than ${formatVersion(min)}`,
+        fix: `upgrade ${name} on this host to ${formatVersion(min)} or later`,
+      };
+    }
+  }
+  return undefined;
+}
+
 /** Why a feature cannot run, and what would let it: the source is the host the guest runs on, never chosen. */
 export interface Blocker {
   reason: string;
@@ -129,18 +152,8 @@ export function postCopyBlocker(host: {
       fix: "set live_migration_tunnelled = False in this host's nova.conf (live_migration_with_native_tls encrypts the stream without the tunnel)",
     };
   }
-  if (libvirt !== undefined && libvirt < MIN_VERSIONS.postCopy.libvirt) {
-    return {
-      reason: `libvirt ${formatVersion(libvirt)} is older than 1.3.3`,
-      fix: 'upgrade libvirt on this host to 1.3.3 or later',
-    };
-  }
-  if (qemu !== undefined && qemu < MIN_VERSIONS.postCopy.qemu) {
-    return {
-      reason: `QEMU ${formatVersion(qemu)} is older than 2.5.0`,
-      fix: 'upgrade QEMU on this host to 2.5.0 or later',
-    };
-  }
+  const old = versionBlocker(MIN_VERSIONS.postCopy, libvirt, qemu);
+  if (old !== undefined) return old;
   if (config.parallelConnections > 1 && qemu !== undefined && qemu < MIN_VERSIONS.postCopyWithParallel.qemu) {
     return {
       reason: `parallel connections ([libvirt] live_migration_parallel_connections = ${config.parallelConnections}) need QEMU 10.1.0 or newer for post-copy (this host has ${formatVersion(qemu)})`,
