@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MigrateFlags } from '../../src/index.js';
+import { openConnection } from '../../src/libvirt/index.js';
+import { copiedDisksOf, parseDomainXml } from '../../src/policy/index.js';
 import { FakeDomain, until } from './fake-libvirt.js';
 import { PC, startJob } from './helpers.js';
 
@@ -47,4 +49,15 @@ describe("migrate() reads the guest's domain XML before planning", () => {
     });
     expect(domain.calls).not.toContain('migrateToURI3');
   });
+
+  it("reads what a real libvirt writes: the test driver's domain", async () => {
+    const conn = await openConnection('test:///default');
+    try {
+      const guest = parseDomainXml(await (await conn.lookupDomainByName('test')).xml());
+      expect(guest).toMatchObject({ name: 'test', hostDevices: [] });
+      expect(copiedDisksOf(guest)).toEqual(['vda']);
+    } finally {
+      await conn.close();
+    }
+  }, 30_000);
 });
