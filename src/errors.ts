@@ -14,6 +14,7 @@ export type MigrationPolicyErrorCode =
   | 'INVALID_HOST_CONFIG'
   | 'INVALID_CONFIG_FILE'
   | 'INVALID_ARGUMENT'
+  | 'INVALID_DOMAIN_XML'
   | 'POST_COPY_UNAVAILABLE'
   | 'AUTO_CONVERGE_UNAVAILABLE'
   | 'ABORT_IN_POST_COPY'
@@ -72,7 +73,7 @@ export type ErrorCode =
 export interface ErrorDetails {
   /** The metadata key, `nova.conf` option or argument at fault. */
   key?: string;
-  /** The value found there, as given (kept bounded, see {@link boundValue}). */
+  /** The value found there, as given (kept bounded: a long string is cut at 200 characters, an object described). */
   value?: unknown;
 }
 
@@ -139,7 +140,7 @@ export abstract class LibvirtMigrationError extends Error {
   abstract readonly code: ErrorCode;
   /** The key at fault, when there is one. */
   readonly key: string | undefined;
-  /** The value at fault, bounded by {@link boundValue}. */
+  /** The value at fault, bounded: a long string is cut at 200 characters, an object described. */
   readonly value: unknown;
 
   constructor(message: string, details: ErrorDetails & { cause?: unknown } = {}) {

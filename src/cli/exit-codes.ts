@@ -17,7 +17,7 @@ export const ExitCode = {
   PLACEMENT: 5,
   /** `candidates`: Placement has no host for the request; the output says why. */
   NO_CANDIDATES: 6,
-  /** A bug in this program: the message says what happened; please report it. */
+  /** A bug in this program: the message says what happened and where to report it (package.json's `bugs`). */
   INTERNAL: 70,
 } as const;
 

@@ -3,17 +3,16 @@
  * live libvirtd. The report itself is the library's `hostTraits`.
  */
 import {
-  encodeVersion,
-  formatVersion,
   type HostConfig,
   hostTraits,
-  type LibvirtBackend,
   MigrationPolicyError,
-  openConnection,
   planMigration,
   type Trait,
   Traits,
 } from '../index.js';
+import type { LibvirtBackend } from '../libvirt/index.js';
+import { openConnection } from '../libvirt/index.js';
+import { encodeVersion, formatVersion } from '../policy/index.js';
 import { CliError } from './cli-error.js';
 import { type ConfPaths, readHostConfig } from './inputs.js';
 
@@ -28,6 +27,8 @@ export interface TraitsInput extends ConfPaths {
 export interface TraitsReport {
   /** The libvirtd asked, when `--connect` was given. */
   uri?: string;
+  /** The nova.conf files and directories read, in oslo's order; empty: Nova's defaults. */
+  conf: string[];
   libvirtVersion: string;
   qemuVersion: string;
   traits: Record<Trait, boolean>;
@@ -51,6 +52,7 @@ export async function traitsReport(input: TraitsInput, backend?: LibvirtBackend)
   }
   return {
     ...(input.connect === undefined ? {} : { uri: input.connect }),
+    conf: [...input.files, ...input.dirs.map((dir) => `${dir}/*.conf`)],
     libvirtVersion: formatVersion(versions.libvirtVersion),
     qemuVersion: formatVersion(versions.qemuVersion),
     traits,
@@ -114,6 +116,7 @@ export function traitsText(report: TraitsReport): string[] {
   const hypervisor = report.uri === undefined || report.uri.startsWith('qemu') ? 'QEMU' : 'hypervisor';
   const lines = [
     `Host      ${report.uri === undefined ? 'versions given' : report.uri}: libvirt ${report.libvirtVersion}, ${hypervisor} ${report.qemuVersion}`,
+    `Config    ${report.conf.length === 0 ? "no nova.conf given: Nova's defaults" : report.conf.join(', ')}`,
     '',
   ];
   for (const [trait, on] of Object.entries(report.traits)) {

@@ -1,9 +1,16 @@
 /**
  * Thin typed binding to `libvirt.so.0`: connections, domains, migration calls, job stats and domain events.
- * Importing this module loads nothing native; the first `open()` does.
+ * Importing this module loads nothing native; the first `open()` does. Its errors (`LibvirtError`,
+ * `LibvirtUnavailableError`) are exported here too.
  *
- * @module
+ * @module libvirt-migration-policy/libvirt
  */
+export {
+  LibvirtError,
+  type LibvirtErrorKind,
+  LibvirtMigrationError,
+  LibvirtUnavailableError,
+} from '../errors.js';
 export { type KoffiBackendOptions, koffiBackend, openConnection } from './connection.js';
 export {
   DOMAIN_EVENT_NAMES,

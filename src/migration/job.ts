@@ -572,7 +572,7 @@ export class MigrationJob extends EventEmitter<MigrationJobEvents> {
       verdict.recovery && this.#failedAt !== undefined
         ? { recovery: { ...verdict.recovery, durationMs: Math.round(performance.now() - this.#failedAt) } }
         : {};
-    return {
+    const { error, ...base } = {
       postCopyFailed: false,
       ...verdict,
       ...recovery,
@@ -580,6 +580,21 @@ export class MigrationJob extends EventEmitter<MigrationJobEvents> {
       steering: [...this.#steering],
       warnings: [...this.#warnings],
     };
+    // The outcome's type promises stats (possibly empty) on completion and an error otherwise.
+    if (verdict.status === 'completed' && this.#plan !== undefined) {
+      return {
+        ...base,
+        status: 'completed',
+        plan: this.#plan,
+        stats: verdict.stats ?? { type: 'completed', raw: {} },
+      };
+    }
+    const status = verdict.status === 'completed' ? 'error' : verdict.status;
+    const why =
+      status === 'cancelled'
+        ? 'the migration was cancelled before libvirt was asked to migrate'
+        : `the migration ended (${status}) without an error from libvirt`;
+    return { ...base, status, error: error ?? new Error(why) };
   }
 
   #report(stats: JobStats): void {

@@ -172,15 +172,10 @@ export interface RecoveryOutcome {
 /** Where the guest runs after the job ended. */
 export type GuestLocation = 'destination' | 'source' | 'unknown';
 
-/** How a job ended. The promise of it never rejects: failures are outcomes too. */
-export interface MigrationOutcome {
-  status: 'completed' | 'failed' | 'cancelled' | 'error';
+/** What every {@link MigrationOutcome} says, whatever its status. */
+export interface OutcomeBase {
   /** The plan actually sent to libvirt; absent when the job ended before the call. */
   plan?: MigrationPlan;
-  /** Why it did not complete. */
-  error?: Error;
-  /** libvirt's completed-job stats (downtime, total time, data moved), when libvirt reported them. */
-  stats?: JobStats;
   /** Where the guest runs now. */
   guest: GuestLocation;
   /**
@@ -200,3 +195,37 @@ export interface MigrationOutcome {
   /** Every warning the job emitted, in order. */
   warnings: JobWarning[];
 }
+
+/** A migration that completed: the guest runs on the destination. */
+export interface CompletedMigration extends OutcomeBase {
+  status: 'completed';
+  plan: MigrationPlan;
+  /**
+   * libvirt's completed-job stats (downtime, total time, data moved); each figure is undefined when libvirt
+   * reported none.
+   */
+  stats: JobStats;
+  error?: undefined;
+}
+
+/** A migration that did not complete: `failed`, `cancelled` (an abort libvirt accepted) or `error`. */
+export interface UnfinishedMigration extends OutcomeBase {
+  status: 'failed' | 'cancelled' | 'error';
+  /** Why it did not complete. */
+  error: Error;
+  /** libvirt's job stats at the end, when it reported them. */
+  stats?: JobStats;
+}
+
+/**
+ * How a job ended, discriminated by `status`: `stats` is there when it completed, `error` when it did not.
+ * The promise of it never rejects: failures are outcomes too.
+ *
+ * @example
+ * ```ts
+ * const outcome = await job.outcome;
+ * if (outcome.status === 'completed') console.log(outcome.stats.downtime, outcome.plan.flagNames);
+ * else console.error(outcome.status, outcome.error.message, outcome.split?.advice);
+ * ```
+ */
+export type MigrationOutcome = CompletedMigration | UnfinishedMigration;

@@ -15,6 +15,7 @@ export {
 export type {
   CounterLike,
   GaugeLike,
+  HistogramLike,
   MetricConfig,
   MetricsRegistry,
   PromClientModule,

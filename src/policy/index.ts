@@ -1,9 +1,24 @@
 /**
- * The pure decision core: no I/O, no libvirt, no clocks.
+ * The pure decision core: no I/O, no libvirt, no clocks — and every building block the root leaves out
+ * (downtime steps, the monitor's tick, oslo's file syntax, the recovery rules). Its errors are the
+ * library's: `instanceof MigrationPolicyError` holds whichever entry point the class came from.
  *
- * @module
+ * @module libvirt-migration-policy/policy
  */
-
+export {
+  type ErrorCode,
+  type ErrorDetails,
+  LibvirtMigrationError,
+  MigrationPolicyError,
+  type MigrationPolicyErrorCode,
+  type SerializedError,
+} from '../errors.js';
+export {
+  type NovaDestinationInput,
+  type NovaDestinationUris,
+  novaDestinationUris,
+  type TextFormat,
+} from './destination-uris.js';
 export {
   completionTimeoutSeconds,
   type DowntimeSchedule,
@@ -15,6 +30,16 @@ export {
   migrationDataGb,
 } from './downtime.js';
 export { flagNames, type MigrateFlagName, MigrateFlags } from './flags.js';
+export {
+  copiedDisksOf,
+  type GuestDescription,
+  type GuestDisk,
+  type GuestHostDevice,
+  type GuestMemoryBacking,
+  parseDomainXml,
+  postCopyGuestBlocker,
+  postCopyGuestCautions,
+} from './guest.js';
 export {
   DEFAULT_HOST_CONFIG,
   HOST_OPTIONS,
@@ -34,6 +59,7 @@ export {
   monitorTick,
 } from './monitor.js';
 export { type ConfigSource, parseNovaConf } from './nova-conf.js';
+export { type NovaConfWarning, novaConfWarnings } from './nova-conf-warnings.js';
 export {
   type DecisionSource,
   type FeatureDecision,

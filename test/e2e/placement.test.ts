@@ -16,12 +16,12 @@ import {
   candidateProviders,
   hostTraits,
   type InstanceMetadata,
-  openConnection,
   PlacementClient,
   parseNovaConf,
   reportHostTraits,
   schedulingRequest,
 } from '../../src/index.js';
+import { openConnection } from '../../src/libvirt/index.js';
 import { cli } from '../cli/run.js';
 import {
   bootGuest,

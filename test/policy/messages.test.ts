@@ -5,20 +5,22 @@
 import { describe, expect, it } from 'vitest';
 import {
   assertAbortAllowed,
-  downtimeSteps,
   forceCompleteAction,
   hostTraits,
   type MigrationPolicyErrorCode,
   metadataFromFlavor,
   metadataFromImage,
-  monitorSettings,
-  monitorTick,
   parseNovaConf,
-  parsePropertiesString,
   planMigration,
   resolveHostConfig,
   resolveInstancePolicy,
 } from '../../src/index.js';
+import {
+  downtimeSteps,
+  monitorSettings,
+  monitorTick,
+  parsePropertiesString,
+} from '../../src/policy/index.js';
 import { expectPolicyError } from './helpers.js';
 
 const cases: [string, () => unknown, string, string, string][] = [
@@ -141,7 +143,7 @@ const cases: [string, () => unknown, string, string, string][] = [
     () => metadataFromFlavor({ id: 1 }),
     'INVALID_ARGUMENT',
     'flavor',
-    'flavor is an object, not a shape this reads: pass `openstack flavor show -f json` (with `properties`), a Nova API flavor with `extra_specs` (microversion ≥ 2.61; older ones omit them: ask GET /flavors/{id}/os-extra_specs), its { flavor: {…} } body, or the os-extra_specs response { extra_specs: {…} }',
+    "flavor is an object, not a shape this reads: pass `openstack server show -f json` (compute API ≥ 2.47: the instance's own copy of its flavor), `openstack flavor show -f json` (with `properties`), a Nova API flavor with `extra_specs` (microversion ≥ 2.61; older ones omit them: ask GET /flavors/{id}/os-extra_specs), its { flavor: {…} } body, or the os-extra_specs response { extra_specs: {…} }",
   ],
   [
     'image shape',
@@ -253,7 +255,7 @@ const cases: [string, () => unknown, string, string, string][] = [
     () => planMigration({ pause: true } as never),
     'INVALID_ARGUMENT',
     'pause',
-    'planMigration has no option "pause": did you mean "paused"? Options: instance, host, blockMigration, migrateDisks, paused, libvirtVersion, qemuVersion',
+    'planMigration has no option "pause": did you mean "paused"? Options: instance, host, blockMigration, migrateDisks, paused, libvirtVersion, qemuVersion, guest',
   ],
   [
     'disks',
