@@ -19,3 +19,4 @@ export type {
   MetricsRegistry,
   PromClientModule,
 } from './prom-client.js';
+export { redactingLogger } from './redacting-logger.js';
