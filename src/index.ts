@@ -20,9 +20,14 @@ export {
   type MigrationJobErrorCode,
   MigrationPolicyError,
   type MigrationPolicyErrorCode,
+  MigrationTlsError,
   type SerializedError,
+  type TlsErrorCode,
+  type TlsErrorDetails,
 } from './errors.js';
 export * from './libvirt/index.js';
 export * from './migration/index.js';
 export * from './observability/index.js';
 export * from './policy/index.js';
+export { holdsCredential, REDACTED, redactError, redactText, redactUri } from './redact.js';
+export { DEFAULT_QEMU_TLS_DIR, readTlsCredentials, readTlsFile } from './tls-files.js';
