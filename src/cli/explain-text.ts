@@ -1,5 +1,5 @@
 /** The text form of an {@link Explanation}: one labelled line per fact, reasons in full. */
-import { HOST_OPTIONS, type HostConfig } from '../index.js';
+import { HOST_OPTIONS, type HostConfig, type TlsRequirements } from '../index.js';
 import type { Explanation, FeatureExplanation } from './explain.js';
 
 const LABEL = 20;
@@ -62,6 +62,7 @@ export function explanationText(e: Explanation): string[] {
     ),
   );
   lines.push(line('Downtime', e.downtime.arithmetic));
+  lines.push(...tlsLines(e.tls, line));
   const set = Object.entries(e.hostOrigins);
   if (set.length > 0) {
     lines.push('');
@@ -71,6 +72,16 @@ export function explanationText(e: Explanation): string[] {
       const shown = typeof value === 'boolean' ? (value ? 'True' : 'False') : String(value);
       lines.push(`  ${HOST_OPTIONS[key as keyof HostConfig].option} = ${shown}  (${origin})`);
     }
+  }
+  return lines;
+}
+
+/** The stream's protection and native TLS's needs, for `explain` and `traits` alike. */
+export function tlsLines(tls: TlsRequirements, line: (label: string, text: string) => string): string[] {
+  const lines = [line('Migration stream', tls.stream)];
+  if (tls.needs.length > 0) {
+    lines.push(line('Native TLS needs', tls.needs[0] ?? ''));
+    for (const need of tls.needs.slice(1)) lines.push(line('', need));
   }
   return lines;
 }

@@ -18,7 +18,9 @@ import {
   requiredTraits,
   resolveHostConfig,
   type TimeoutAction,
+  type TlsRequirements,
   type Trait,
+  tlsRequirements,
 } from '../index.js';
 import { CliError } from './cli-error.js';
 import { grouped } from './format.js';
@@ -78,6 +80,8 @@ export interface Explanation {
   notes: string[];
   /** The plan exactly as `planMigration` returned it. */
   plan: MigrationPlan;
+  /** Whether native TLS encrypts the stream, and what every host needs for it. */
+  tls: TlsRequirements;
 }
 
 const NOVA_DEFAULT = "Nova's default";
@@ -187,6 +191,7 @@ export function explain(input: ExplainInput): Explanation {
     hostOrigins,
     notes,
     plan,
+    tls: tlsRequirements(host),
   };
 }
 

@@ -3,6 +3,7 @@
  * live libvirtd. The report itself is the library's `hostTraits`.
  */
 import {
+  DEFAULT_HOST_CONFIG,
   encodeVersion,
   formatVersion,
   type HostConfig,
@@ -11,10 +12,13 @@ import {
   MigrationPolicyError,
   openConnection,
   planMigration,
+  type TlsRequirements,
   type Trait,
   Traits,
+  tlsRequirements,
 } from '../index.js';
 import { CliError } from './cli-error.js';
+import { tlsLines } from './explain-text.js';
 import { type ConfPaths, readHostConfig } from './inputs.js';
 
 /** The command line of `traits`, parsed. */
@@ -33,6 +37,8 @@ export interface TraitsReport {
   traits: Record<Trait, boolean>;
   /** Why a trait is not reported: what an instance requiring it would be told. */
   missing: Partial<Record<Trait, string>>;
+  /** Whether this host's conf encrypts the stream with native TLS, and what the hosts need for it. */
+  tls: TlsRequirements;
 }
 
 const ASKS = {
@@ -55,6 +61,7 @@ export async function traitsReport(input: TraitsInput, backend?: LibvirtBackend)
     qemuVersion: formatVersion(versions.qemuVersion),
     traits,
     missing,
+    tls: tlsRequirements(config ?? DEFAULT_HOST_CONFIG),
   };
 }
 
@@ -125,6 +132,8 @@ export function traitsText(report: TraitsReport): string[] {
     '',
     'The [libvirt] live_migration_permit_* options do not change the traits: they only set the default for ' +
       'instances with no opinion.',
+    '',
+    ...tlsLines(report.tls, (label, text) => `${label.padEnd(18)}${text}`),
   );
   return lines;
 }
