@@ -107,6 +107,11 @@ export function expectOnlyTls(label: string, wire: { connections: TcpConnection[
   const stream = migrationConnections(wire.connections);
   expect(stream.length, 'no migration connection crossed the link').toBeGreaterThan(0);
   for (const c of wire.connections) {
+    // A connect attempt while the link was down carried nothing either way: nothing to prove of it.
+    if (c.toServer.bytes === 0 && c.toClient.bytes === 0) {
+      console.log(`[e2e] ${label}: ${c.client} → ${c.server}: a connect attempt that carried no byte`);
+      continue;
+    }
     const r = c.toServer.records;
     console.log(
       `[e2e] ${label}: ${c.client} → ${c.server} ${c.serverPort >= MIGRATION_PORT_MIN ? 'migration stream' : 'libvirtd'}: ` +

@@ -183,6 +183,10 @@ describeTlsLab('native TLS: encrypted migrations, proven on the wire', (lab) => 
     expect(Number(outcome.flags) & MigrateFlags.TLS).toBe(MigrateFlags.TLS);
     // The cut connection ends unclosed; the resume opened a new one, and both are TLS from their first byte.
     expect(migrationConnections(wire.connections).length).toBeGreaterThanOrEqual(2);
+    // To the destination's libvirtd: the first call's, the agent's own (asking the destination's version
+    // before it resumes: its qemu+tls:// connection with its client certificate), and the resume's.
+    const libvirtd = wire.connections.filter((c) => c.serverPort === lab.tls?.port && c.toServer.bytes > 0);
+    expect(libvirtd.length).toBeGreaterThanOrEqual(3);
     expectOnlyTls('post-copy recovery', wire);
     await expectIntact(lab, to, name);
   });
