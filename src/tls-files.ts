@@ -12,6 +12,9 @@ import type { ReadFile } from './policy/tls-credentials.js';
 /** Where QEMU's migration certificates are when qemu.conf names no other directory. */
 export const DEFAULT_QEMU_TLS_DIR = '/etc/pki/qemu';
 
+/** A read's deadline: a certificate on a hung network mount must not hold the migration's start. */
+const READ_TIMEOUT_MS = 10_000;
+
 /** A certificate file's size limit: a real one is a few KiB, a bundle of a big CA tens. */
 const MAX_PEM_BYTES = 1024 * 1024;
 
@@ -25,12 +28,14 @@ const MAX_PEM_BYTES = 1024 * 1024;
  */
 export async function readTlsFile(path: string): Promise<ReadFile> {
   try {
-    const bytes = await readFile(path);
+    const bytes = await readFile(path, { signal: AbortSignal.timeout(READ_TIMEOUT_MS) });
     if (bytes.length > MAX_PEM_BYTES)
       return { path, error: `larger than ${MAX_PEM_BYTES} bytes: not a PEM file` };
     return { path, text: bytes.toString('utf8') };
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
+    if (e.name === 'TimeoutError' || e.name === 'AbortError')
+      return { path, error: `not read within ${READ_TIMEOUT_MS / 1000} s (a hung file system?)` };
     return {
       path,
       error: e.code === undefined ? String(e.message) : `${e.code}: ${e.message.replace(/^\w+: /, '')}`,
