@@ -6,6 +6,8 @@
  * @module
  */
 
+import { redactText } from './redact.js';
+
 /** Stable codes of {@link MigrationPolicyError}. */
 export type MigrationPolicyErrorCode =
   | 'INVALID_BOOLEAN'
@@ -61,12 +63,28 @@ export type PlacementErrorCode =
   /** The provider's generation kept changing under us (409 `placement.concurrent_update`) past the retries. */
   | 'PLACEMENT_CONFLICT';
 
+/** Stable codes of {@link MigrationTlsError}: why a migration with native TLS cannot, or could not, run. */
+export type TlsErrorCode =
+  /** A certificate or key QEMU (or libvirt) needs is not there, or not readable. */
+  | 'TLS_CERTIFICATE_MISSING'
+  /** A certificate is past its end date, or before its start date. */
+  | 'TLS_CERTIFICATE_EXPIRED'
+  /** A certificate is not issued by the CA the other side trusts. */
+  | 'TLS_CERTIFICATE_UNTRUSTED'
+  /** A file that is not a certificate or key, a key that does not belong to its certificate, or a certificate not made for its use. */
+  | 'TLS_CERTIFICATE_INVALID'
+  /** The destination's certificate does not name the host the source verifies. */
+  | 'TLS_NAME_MISMATCH'
+  /** The hosts' TLS handshake failed and libvirt did not say why. */
+  | 'TLS_HANDSHAKE_FAILED';
+
 /** Every stable code any error of this library carries. */
 export type ErrorCode =
   | MigrationPolicyErrorCode
   | LibvirtErrorKind
   | MigrationJobErrorCode
   | PlacementErrorCode
+  | TlsErrorCode
   | 'LIBVIRT_UNAVAILABLE';
 
 /** What was wrong, for programs: the offending key and value, when there is one. */
@@ -144,9 +162,11 @@ export abstract class LibvirtMigrationError extends Error {
   readonly value: unknown;
 
   constructor(message: string, details: ErrorDetails & { cause?: unknown } = {}) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    // Whatever reached the message — a URI with a password, libvirt echoing one — leaves it here (src/redact.ts).
+    super(redactText(message), details.cause === undefined ? undefined : { cause: details.cause });
     this.key = details.key;
-    this.value = boundValue(details.value);
+    const value = boundValue(details.value);
+    this.value = typeof value === 'string' ? redactText(value) : value;
   }
 
   /** `{ name, code, message, key, value, … }`, for logs and RPC replies. */
@@ -219,7 +239,7 @@ export class LibvirtError extends LibvirtMigrationError {
     this.call = call;
     this.libvirtCode = libvirtCode;
     this.libvirtDomain = libvirtDomain;
-    this.libvirtMessage = message;
+    this.libvirtMessage = redactText(message);
   }
 
   /**
@@ -304,6 +324,19 @@ export interface PlacementErrorDetails extends ErrorDetails {
   requestId?: string;
   /** The request, e.g. `PUT /resource_providers/{uuid}/traits` (never a token). */
   request?: string;
+}
+
+/** What a {@link MigrationTlsError} is about. */
+export interface TlsErrorDetails {
+  /** The host at fault, as the caller knows it: `the source (compute-1)`, `the destination (dst.lab)`. */
+  host: string;
+  /** The certificate or key file, as the host at fault sees it. */
+  file?: string;
+  /** The host name the source verifies in the destination's certificate. */
+  name?: string;
+  /** What the operator does about it. */
+  fix: string;
+  /** libvirt's error, when the refusal comes from libvirt or QEMU. */
   cause?: unknown;
 }
 
@@ -348,6 +381,54 @@ export class PlacementError extends LibvirtMigrationError {
     if (this.placementCode !== undefined) out.placementCode = this.placementCode;
     if (this.requestId !== undefined) out.requestId = this.requestId;
     if (this.request !== undefined) out.request = this.request;
+    return out;
+  }
+}
+
+/**
+ * A migration with native TLS (`live_migration_with_native_tls`) that cannot run, or failed, because of its
+ * certificates: missing, expired, from another CA, not matching their key, or not naming the destination —
+ * with the host, the file or the name, and the fix. Found before the migration starts where the agent can
+ * read the files (the guest untouched), or mapped from libvirt's and QEMU's error after it failed (the
+ * guest still running on the source, as the outcome states).
+ *
+ * @example
+ * ```ts
+ * import { MigrationTlsError } from 'libvirt-migration-policy';
+ * const outcome = await job.outcome;
+ * if (outcome.error instanceof MigrationTlsError) console.error(outcome.error.code, outcome.error.file, outcome.error.fix);
+ * ```
+ */
+export class MigrationTlsError extends LibvirtMigrationError {
+  override readonly name = 'MigrationTlsError';
+  readonly code: TlsErrorCode;
+  /** The host at fault. */
+  readonly host: string;
+  /** The certificate or key at fault, when there is one. */
+  readonly file: string | undefined;
+  /** The name the destination's certificate must carry, when that is the problem. */
+  readonly tlsName: string | undefined;
+  /** What to do about it. */
+  readonly fix: string;
+
+  /** `problem` says what is wrong, naming the host and the file or name; the message is it and the fix. */
+  constructor(code: TlsErrorCode, problem: string, details: TlsErrorDetails) {
+    super(`${problem}: ${details.fix}`, {
+      key: details.file ?? (details.name === undefined ? 'tls' : 'tls.destination'),
+      value: details.name ?? details.file,
+      ...(details.cause === undefined ? {} : { cause: details.cause }),
+    });
+    this.code = code;
+    this.host = redactText(details.host);
+    this.file = details.file;
+    this.tlsName = details.name;
+    this.fix = redactText(details.fix);
+  }
+
+  override toJSON(): SerializedError {
+    const out: SerializedError = { ...super.toJSON(), host: this.host, fix: this.fix };
+    if (this.file !== undefined) out.file = this.file;
+    if (this.tlsName !== undefined) out.tlsName = this.tlsName;
     return out;
   }
 }

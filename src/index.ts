@@ -19,10 +19,13 @@ export {
   type MigrationJobErrorCode,
   MigrationPolicyError,
   type MigrationPolicyErrorCode,
+  MigrationTlsError,
   PlacementError,
   type PlacementErrorCode,
   type PlacementErrorDetails,
   type SerializedError,
+  type TlsErrorCode,
+  type TlsErrorDetails,
 } from './errors.js';
 export { MigrationJob, type MigrationJobEvents } from './migration/job.js';
 export { attachMigration, migrate } from './migration/migrate.js';
@@ -77,3 +80,5 @@ export {
 } from './policy/status.js';
 export { type HostCapabilities, hostTraits, requiredTraits, type Trait, Traits } from './policy/traits.js';
 export type { Version } from './policy/versions.js';
+export { holdsCredential, REDACTED, redactError, redactText, redactUri } from './redact.js';
+export { DEFAULT_QEMU_TLS_DIR, readTlsCredentials, readTlsFile } from './tls-files.js';

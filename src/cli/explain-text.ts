@@ -1,6 +1,6 @@
 /** The text form of an {@link Explanation}: one labelled line per fact, reasons in full. */
 import type { HostConfig } from '../index.js';
-import { HOST_OPTIONS } from '../policy/index.js';
+import { HOST_OPTIONS, type TlsRequirements } from '../policy/index.js';
 import type { Explanation, FeatureExplanation } from './explain.js';
 
 const LABEL = 20;
@@ -79,6 +79,7 @@ export function explanationText(e: Explanation): string[] {
     line('Destination', `${d.destinationUri}, stream ${d.migrateUri ?? "libvirt's choice (no migrate_uri)"}`),
   );
   for (const reason of d.reasons) lines.push(line('', reason));
+  lines.push(...tlsLines(e.tls, line));
   const set = Object.entries(e.hostOrigins);
   if (set.length > 0) {
     lines.push('');
@@ -88,6 +89,16 @@ export function explanationText(e: Explanation): string[] {
       const shown = typeof value === 'boolean' ? (value ? 'True' : 'False') : String(value);
       lines.push(`  ${HOST_OPTIONS[key as keyof HostConfig].option} = ${shown}  (${origin})`);
     }
+  }
+  return lines;
+}
+
+/** The stream's protection and native TLS's needs, for `explain` and `traits` alike. */
+export function tlsLines(tls: TlsRequirements, line: (label: string, text: string) => string): string[] {
+  const lines = [line('Migration stream', tls.stream)];
+  if (tls.needs.length > 0) {
+    lines.push(line('Native TLS needs', tls.needs[0] ?? ''));
+    for (const need of tls.needs.slice(1)) lines.push(line('', need));
   }
   return lines;
 }

@@ -28,6 +28,8 @@ import {
   HOST_OPTIONS,
   migrationDataGb,
   postCopyGuestCautions,
+  type TlsRequirements,
+  tlsRequirements,
 } from '../policy/index.js';
 import { CliError } from './cli-error.js';
 import { grouped } from './format.js';
@@ -109,6 +111,8 @@ export interface Explanation {
   notes: string[];
   /** The plan exactly as `planMigration` returned it. */
   plan: MigrationPlan;
+  /** Whether native TLS encrypts the stream, and what every host needs for it. */
+  tls: TlsRequirements;
 }
 
 const NOVA_DEFAULT = "Nova's default";
@@ -239,6 +243,7 @@ export function explain(input: ExplainInput): Explanation {
     hostOrigins,
     notes,
     plan,
+    tls: tlsRequirements(host),
   };
 }
 

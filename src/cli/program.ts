@@ -22,6 +22,7 @@ import { explanationText } from './explain-text.js';
 import { type ConfPaths, readConfWarnings } from './inputs.js';
 import { type MigrateInput, runMigrate } from './migrate-command.js';
 import type { OutputStream } from './progress.js';
+import { commandLineSecrets, redactingStream } from './redacting-stream.js';
 import { type TraitsInput, traitsReport } from './traits-command.js';
 import { type TraitsReportOptions, traitsOutput } from './traits-report.js';
 
@@ -38,7 +39,14 @@ export interface CliEnvironment {
 const NAME = 'libvirt-migration-policy';
 
 /** Runs one command line (without `node` and the script) and resolves its exit code. Never rejects. */
-export async function runCli(argv: readonly string[], env: CliEnvironment): Promise<ExitCodeValue> {
+export async function runCli(argv: readonly string[], given: CliEnvironment): Promise<ExitCodeValue> {
+  // Nothing the CLI prints carries a credential: a URI's password, a token (src/redact.ts).
+  const secrets = commandLineSecrets(argv);
+  const env = {
+    ...given,
+    stdout: redactingStream(given.stdout, secrets),
+    stderr: redactingStream(given.stderr, secrets),
+  };
   let code: ExitCodeValue = ExitCode.OK;
   const program = buildProgram(env, (c) => {
     code = c;

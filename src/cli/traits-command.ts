@@ -3,6 +3,7 @@
  * live libvirtd. The report itself is the library's `hostTraits`.
  */
 import {
+  DEFAULT_HOST_CONFIG,
   type HostConfig,
   hostTraits,
   MigrationPolicyError,
@@ -12,8 +13,9 @@ import {
 } from '../index.js';
 import type { LibvirtBackend } from '../libvirt/index.js';
 import { openConnection } from '../libvirt/index.js';
-import { encodeVersion, formatVersion } from '../policy/index.js';
+import { encodeVersion, formatVersion, type TlsRequirements, tlsRequirements } from '../policy/index.js';
 import { CliError } from './cli-error.js';
+import { tlsLines } from './explain-text.js';
 import { type ConfPaths, readHostConfig } from './inputs.js';
 
 /** The command line of `traits`, parsed. */
@@ -34,6 +36,8 @@ export interface TraitsReport {
   traits: Record<Trait, boolean>;
   /** Why a trait is not reported: what an instance requiring it would be told. */
   missing: Partial<Record<Trait, string>>;
+  /** Whether this host's conf encrypts the stream with native TLS, and what the hosts need for it. */
+  tls: TlsRequirements;
 }
 
 const ASKS = {
@@ -57,6 +61,7 @@ export async function traitsReport(input: TraitsInput, backend?: LibvirtBackend)
     qemuVersion: formatVersion(versions.qemuVersion),
     traits,
     missing,
+    tls: tlsRequirements(config ?? DEFAULT_HOST_CONFIG),
   };
 }
 
@@ -128,6 +133,8 @@ export function traitsText(report: TraitsReport): string[] {
     '',
     'The [libvirt] live_migration_permit_* options do not change the traits: they only set the default for ' +
       'instances with no opinion.',
+    '',
+    ...tlsLines(report.tls, (label, text) => `${label.padEnd(18)}${text}`),
   );
   return lines;
 }

@@ -20,6 +20,7 @@ import {
 } from './job-machine.js';
 import type { MigrationCall } from './params.js';
 import { prepareMigration } from './prepare.js';
+import { explainTlsFailure } from './tls-preflight.js';
 import type {
   JobWarning,
   MigrateOptions,
@@ -398,7 +399,10 @@ export class MigrationJob extends EventEmitter<MigrationJobEvents> {
     this.#call2(
       this.#domain.migrateToURI3(call.destinationUri, call.params, call.flags),
       { type: 'migrate-returned' },
-      (error) => ({ type: 'migrate-failed', error }),
+      (error) => ({
+        type: 'migrate-failed',
+        error: explainTlsFailure(error, call, this.#progress, this.#domain.name),
+      }),
     );
   }
 

@@ -6,6 +6,7 @@ import { MigrateFlags } from '../policy/flags.js';
 import { DEFAULT_HOST_CONFIG } from '../policy/host-config.js';
 import type { MigrationPlan } from '../policy/plan.js';
 import { quote } from '../policy/quote.js';
+import type { TlsFailureContext } from '../policy/tls-failures.js';
 
 /** Where a migration goes. */
 export type Destination =
@@ -56,6 +57,8 @@ export interface MigrationCall {
   flags: number;
   /** Tuning that was given but not sent, and why. */
   notes: string[];
+  /** With native TLS or a `qemu+tls://` destination: the hosts and the name a TLS failure is told with. */
+  tls?: TlsFailureContext;
 }
 
 /**

@@ -7,6 +7,7 @@ import { type MigrationPlan, planMigration } from '../policy/plan.js';
 import { guestDataGb } from './data-size.js';
 import { type SourcePhase, sourcePhase } from './domain-state.js';
 import { buildMigrationCall, type MigrationCall } from './params.js';
+import { preflightTls } from './tls-preflight.js';
 import type { MigrateOptions } from './types.js';
 
 /** libvirt's `VIR_DOMAIN_JOB_OPERATION_MIGRATION_OUT`. */
@@ -65,6 +66,8 @@ export async function prepareMigration(
     guest,
   });
   const call = buildMigrationCall(plan, options.destination, options);
+  const tls = await preflightTls(plan, call, options, connection.uri);
+  if (tls !== undefined) call.tls = tls;
   const block = (plan.flags & MigrateFlags.NON_SHARED_INC) !== 0;
   const dataGb =
     options.dataGb ??

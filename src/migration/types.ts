@@ -52,10 +52,28 @@ export interface MigrateOptions extends MigrationTuning {
    */
   postCopyRecovery?: boolean | Partial<RecoveryOptions>;
   /**
+   * The check of the certificates before a migration with native TLS (`live_migration_with_native_tls`, the
+   * plan sends `VIR_MIGRATE_TLS`) or to a `qemu+tls://` destination: the source's QEMU directory
+   * (`ca-cert.pem`, `client-cert.pem`, `client-key.pem`), the destination's when it is readable here (its
+   * `server-cert.pem` must name the host the source verifies), and the libvirt client set under the
+   * destination URI's `pkipath=`. A problem ends the job before libvirt is called, the guest untouched, with a
+   * `MigrationTlsError` as the outcome's error. Default: `{ certDir: '/etc/pki/qemu' }` (an agent runs on the
+   * source host); `false` skips it, e.g. when the agent cannot read the host's files.
+   */
+  tlsPreflight?: false | TlsPreflightOptions;
+  /**
    * Aborts the migration when it fires, with the guards of `job.abort()`: an abort refused then (in
    * post-copy, or after the end) is reported as a `warning`, and the migration goes on.
    */
   signal?: AbortSignal;
+}
+
+/** Where {@link MigrateOptions.tlsPreflight} finds the certificates, as this process sees them. */
+export interface TlsPreflightOptions {
+  /** The source's `migrate_tls_x509_cert_dir` (qemu.conf). Default `/etc/pki/qemu`. */
+  certDir?: string;
+  /** The destination's, when readable from here (a shared inventory, or a check on the destination host). */
+  destinationCertDir?: string;
 }
 
 /** One progress report, from the source's job stats. */

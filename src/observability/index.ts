@@ -20,3 +20,4 @@ export type {
   MetricsRegistry,
   PromClientModule,
 } from './prom-client.js';
+export { redactingLogger } from './redacting-logger.js';

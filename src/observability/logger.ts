@@ -11,6 +11,7 @@ import type {
   SteeringEvent,
 } from '../migration/types.js';
 import type { MigrationPlan } from '../policy/plan.js';
+import { redactingLogger } from './redacting-logger.js';
 
 /** What {@link logMigration} writes to: pino's `info`/`warn`/`error` (`debug` used when present). */
 export interface MigrationLogger {
@@ -55,6 +56,8 @@ export function logMigration(
   logger: MigrationLogger,
   options: LogMigrationOptions = {},
 ): () => void {
+  // Every record leaves without credentials, whatever an error or a reason carried (src/redact.ts).
+  logger = redactingLogger(logger);
   const domain = options.domain ?? job.domainUuid;
   const onPlan = (plan: MigrationPlan) =>
     logger.info(

@@ -282,8 +282,10 @@ export function validateCombination(config: HostConfig): HostConfig {
   if (config.tunnelled && config.nativeTls) {
     throw new MigrationPolicyError(
       'INVALID_HOST_CONFIG',
-      `${optionLabel('tunnelled')} and ${optionLabel('nativeTls')} are both true: native TLS replaces the ` +
-        'tunnel; set live_migration_tunnelled = false',
+      `${optionLabel('tunnelled')} and ${optionLabel('nativeTls')} are both true, which Nova refuses: a ` +
+        "tunnelled stream goes through libvirtd's own connection, so QEMU's native TLS has no stream of its own " +
+        'to encrypt (libvirt 9.0 fails the pair with an internal error); native TLS replaces the tunnel; set ' +
+        'live_migration_tunnelled = false',
       { key: HOST_OPTIONS.tunnelled.option, value: true },
     );
   }

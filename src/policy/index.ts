@@ -11,7 +11,9 @@ export {
   LibvirtMigrationError,
   MigrationPolicyError,
   type MigrationPolicyErrorCode,
+  MigrationTlsError,
   type SerializedError,
+  type TlsErrorCode,
 } from '../errors.js';
 export {
   type NovaDestinationInput,
@@ -97,5 +99,19 @@ export {
   MIGRATION_STATUSES,
   type MigrationStatus,
 } from './status.js';
+export {
+  type CertificateFacts,
+  checkTlsCredentials,
+  LIBVIRT_PKIPATH_FILES,
+  QEMU_TLS_FILES,
+  type ReadFile,
+  type TlsCredentialsInput,
+  type TlsCredentialsReport,
+  type TlsRequirements,
+  type TlsRole,
+  tlsFileNames,
+  tlsRequirements,
+} from './tls-credentials.js';
+export { type TlsFailureContext, tlsFailure } from './tls-failures.js';
 export { type HostCapabilities, hostTraits, requiredTraits, type Trait, Traits } from './traits.js';
 export { encodeVersion, formatVersion, type Version } from './versions.js';

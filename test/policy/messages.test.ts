@@ -124,7 +124,10 @@ const cases: [string, () => unknown, string, string, string][] = [
       ]),
     'INVALID_HOST_CONFIG',
     'live_migration_tunnelled',
-    '[libvirt] live_migration_tunnelled and [libvirt] live_migration_with_native_tls are both true: native TLS replaces the tunnel; set live_migration_tunnelled = false (a line 2; b line 2)',
+    '[libvirt] live_migration_tunnelled and [libvirt] live_migration_with_native_tls are both true, which Nova ' +
+      "refuses: a tunnelled stream goes through libvirtd's own connection, so QEMU's native TLS has no stream of " +
+      'its own to encrypt (libvirt 9.0 fails the pair with an internal error); native TLS replaces the tunnel; ' +
+      'set live_migration_tunnelled = false (a line 2; b line 2)',
   ],
   [
     'getter',
