@@ -3,6 +3,7 @@
  * (Ctrl-C asks to abort) and by `--force-complete-after`. Everything it decides is the library's: this
  * module wires the job's events to the screen.
  */
+import { resolve } from 'node:path';
 import {
   type Destination,
   type MigrateOptions,
@@ -36,6 +37,8 @@ export interface MigrateInput extends ConfPaths {
   block: boolean;
   autoConvergeInitial?: number;
   pollMs?: number;
+  /** With native TLS: this host's QEMU certificate directory for the pre-flight (as `migrate_tls_x509_cert_dir`). */
+  tlsCertDir?: string;
 }
 
 /** What the command needs from its surroundings; the tests pass their own. */
@@ -84,6 +87,7 @@ export async function runMigrate(input: MigrateInput, env: MigrateEnvironment): 
       ...(input.bandwidth === undefined ? {} : { bandwidth: input.bandwidth }),
       ...(input.autoConvergeInitial === undefined ? {} : { autoConvergeInitial: input.autoConvergeInitial }),
       ...(input.pollMs === undefined ? {} : { pollIntervalMs: input.pollMs }),
+      ...(input.tlsCertDir === undefined ? {} : { tlsPreflight: { certDir: resolve(input.tlsCertDir) } }),
       ...(env.backend === undefined ? {} : { backend: env.backend }),
     };
     job = await migrate(options);

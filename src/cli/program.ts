@@ -206,6 +206,10 @@ function buildProgram(env: CliEnvironment, setCode: (code: ExitCodeValue) => voi
     )
     .option('--block', 'block migration: copy the disks too')
     .option(
+      '--tls-cert-dir <dir>',
+      "with native TLS: this host's QEMU certificates, checked before libvirt is called (default /etc/pki/qemu, qemu.conf's migrate_tls_x509_cert_dir)",
+    )
+    .option(
       '--auto-converge-initial <percent>',
       "auto-converge's first throttle, 1-99 (sent only when it is on)",
       cliParse(wholeNumber('--auto-converge-initial', 1, 99)),
@@ -231,6 +235,7 @@ function buildProgram(env: CliEnvironment, setCode: (code: ExitCodeValue) => voi
         ...(opts.forceCompleteAfter === undefined ? {} : { forceCompleteAfter: opts.forceCompleteAfter }),
         ...(opts.autoConvergeInitial === undefined ? {} : { autoConvergeInitial: opts.autoConvergeInitial }),
         ...(opts.pollMs === undefined ? {} : { pollMs: opts.pollMs }),
+        ...(opts.tlsCertDir === undefined ? {} : { tlsCertDir: opts.tlsCertDir }),
       };
       warn(env.stderr, input, false);
       setCode(
@@ -283,6 +288,7 @@ interface MigrateOptionsCli {
   block?: boolean;
   autoConvergeInitial?: number;
   pollMs?: number;
+  tlsCertDir?: string;
 }
 
 function explainInput(opts: ExplainOptions): ExplainInput {

@@ -26,7 +26,9 @@ export async function preflightTls(
   const tlsTransport = uri?.protocol.endsWith('+tls:') === true;
   if (!nativeTls && !tlsTransport) return undefined;
   const destinationHost = uri?.hostname || hostOf(call.params.migrateUri) || redactUri(call.destinationUri);
-  const name = call.params.tlsDestination ?? hostOf(call.params.migrateUri);
+  // Without a migrate URI libvirt streams to the name the destination gives itself, which for a
+  // destination reached by its host name is that name: the best the agent can check before the call.
+  const name = call.params.tlsDestination ?? hostOf(call.params.migrateUri) ?? hostOf(call.destinationUri);
   const context: TlsFailureContext = {
     source: `the source (${redactUri(sourceUri)})`,
     destination: `the destination (${destinationHost})`,

@@ -1,6 +1,9 @@
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FakeDomain, fakeBackend, until } from '../migration/fake-libvirt.js';
 import { cli, fixture, start } from './run.js';
+
+const TLS_CERTS = join(import.meta.dirname, '..', 'fixtures', 'tls', 'good');
 
 describe("the destination's URIs, built from nova.conf as Nova builds them", () => {
   it('explain shows them with where each came from', async () => {
@@ -43,6 +46,9 @@ describe("the destination's URIs, built from nova.conf as Nova builds them", () 
         fixture('scheme-tls.conf'),
         '--dest-conf',
         fixture('dest-nova.conf'),
+        // native TLS is on in scheme-tls.conf: the pre-flight reads this machine's certificates otherwise
+        '--tls-cert-dir',
+        TLS_CERTS,
         '--poll-ms',
         '10',
       ],
