@@ -2,8 +2,10 @@
  * No credential leaves the library: recognisable secrets — a URI's password, a `?password=` parameter, a
  * token — are fed to every path that prints (errors of each kind, a job's events and outcome, `logMigration`,
  * the metrics exposition, the CLI's text and `--json`), and the test fails on any occurrence of any of them.
+ * Placement's token and endpoint credentials too: echoed back by the server, in a failing token function.
  * Caller-thrown errors stay the caller's in the outcome, and are redacted wherever the library prints them.
  */
+import { inspect } from 'node:util';
 import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -13,6 +15,8 @@ import {
   type MigrationJob,
   type MigrationLogger,
   migrate,
+  PlacementClient,
+  PlacementError,
   parseNovaConf,
   resolveHostConfig,
 } from '../../src/index.js';
@@ -21,6 +25,7 @@ import { tlsFailure } from '../../src/policy/index.js';
 import { cli, fixture } from '../cli/run.js';
 import { FakeDomain, fakeBackend, libvirtError, until } from '../migration/fake-libvirt.js';
 import { optionsFor } from '../migration/helpers.js';
+import { fakePlacement } from '../placement/fake-placement.js';
 
 const PASSWORD = 's3cr3t-Pa55w0rd';
 const QUERY_SECRET = 'hunter2-q-param';
@@ -275,5 +280,86 @@ describe('the CLI: text, --json and errors', () => {
     const { stderr } = await cli(['explain', '--flavor', `/nonexistent/${TOKEN}.json`]);
     expect(stderr).toContain('/nonexistent/***.json');
     expectNoSecret('explain error', stderr);
+  });
+});
+
+describe('Placement: its token and an endpoint with credentials', () => {
+  const PROVIDER = '8f2a1c3e-5b6d-4e7f-9a0b-1c2d3e4f5a6b';
+  /** Placement echoing whatever token it got into every field of its error body. */
+  const echo = (status: number) => (req: { headers: Record<string, unknown> }) => {
+    const sent = String(req.headers['x-auth-token']);
+    return {
+      status,
+      headers: { 'openstack-request-id': `req-${sent}` },
+      body: {
+        errors: [
+          { status, title: sent, detail: `you sent ${sent}`, code: `placement.${sent}`, request_id: sent },
+        ],
+      },
+    };
+  };
+
+  it.each([401, 403, 409, 500])(
+    'a PlacementError from a %i that echoes the token: message, fields, JSON',
+    async (status) => {
+      const fake = await fakePlacement();
+      try {
+        fake.on('GET', /^\/resource_providers\//, echo(status));
+        const placement = new PlacementClient({ endpoint: fake.endpoint, token: TOKEN });
+        const error = await placement.providerTraits(PROVIDER).catch((e) => e);
+        expect(error).toBeInstanceOf(PlacementError);
+        expect(fake.seen.at(-1)?.headers['x-auth-token']).toBe(TOKEN); // it was sent, and echoed back
+        expectNoSecret(`Placement ${status}`, printed(error) + String(error) + inspect(placement));
+      } finally {
+        await fake.close();
+      }
+    },
+  );
+
+  it("a token function that fails with the token in its message, and an endpoint's user:password", async () => {
+    const fake = await fakePlacement();
+    try {
+      const failing = new PlacementClient({
+        endpoint: fake.endpoint,
+        token: async () => {
+          throw new Error(`keystone refused ${TOKEN} for admin:${PASSWORD}`);
+        },
+      });
+      const refused = await failing.providerTraits(PROVIDER).catch((e) => e);
+      expect(refused).toMatchObject({ code: 'PLACEMENT_INVALID_TOKEN' });
+      expectNoSecret('token function', printed(refused));
+      const withUser = (() => {
+        try {
+          return new PlacementClient({ endpoint: `http://admin:${PASSWORD}@127.0.0.1:1/`, token: TOKEN });
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(withUser).toMatchObject({ code: 'INVALID_ARGUMENT' });
+      expectNoSecret('endpoint with credentials', printed(withUser));
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('traits --report and candidates, as text and --json, with the token echoed back by Placement', async () => {
+    const fake = await fakePlacement();
+    try {
+      fake.on('GET', /^\/traits\?/, echo(500));
+      fake.on('GET', /^\/allocation_candidates/, echo(500));
+      const versions = ['--libvirt-version', '9.0.0', '--qemu-version', '10.0.2'];
+      for (const json of [[], ['--json']]) {
+        for (const argv of [
+          ['traits', ...versions, '--report', '--placement', fake.endpoint, '--provider', PROVIDER],
+          ['candidates', '--flavor', fixture('flavor-sized-post-copy.json'), '--placement', fake.endpoint],
+        ]) {
+          const run = await cli([...argv, '--token', TOKEN, ...json]);
+          expect(run.code).toBe(5);
+          expectNoSecret(`${argv[0]} ${json.join('')}`, run.stdout + run.stderr);
+        }
+      }
+    } finally {
+      await fake.close();
+    }
   });
 });
