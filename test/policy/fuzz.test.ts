@@ -320,9 +320,10 @@ describe('host configs', () => {
           if (base === undefined) return false;
           if (typeof base === 'boolean') return typeof value === 'boolean';
           if (key === 'timeoutAction') return value === 'abort' || value === 'force_complete';
-          // The text options: '' is "not set"; a scheme starts with a letter; a URI template needs one %s.
+          // The text options: '' is "not set"; a scheme is RFC 3986's (a letter, then letters, digits, + . -,
+          // so force_complete is not one); a URI template needs one %s.
           if (key === 'migrationScheme')
-            return value === '' || (typeof value === 'string' && /^[a-z]/.test(value));
+            return value === '' || (typeof value === 'string' && /^[a-z][a-z0-9+.-]*$/i.test(value));
           if (key === 'inboundAddress') return typeof value === 'string';
           if (key === 'migrationUri') return value === '';
           const min = { parallelConnections: 1, downtime: 100, downtimeSteps: 3, downtimeDelay: 3 }[key] ?? 0;
