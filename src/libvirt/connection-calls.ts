@@ -8,13 +8,21 @@
 import { LibvirtError } from '../errors.js';
 import { type ConnectionHandlers, check, type DomainHandlers, type Session } from './connection-service.js';
 import {
+  DirtyRateModeFlag,
   DOMAIN_STATE_NAMES,
   DomainEventId,
   LibvirtErrorCode,
   VIR_DOMAIN_ABORT_JOB_POSTCOPY,
 } from './constants.js';
+import {
+  type DirtyRateContext,
+  dirtyRateBesideJob,
+  dirtyRateCallMissing,
+  dirtyRateRefusal,
+  dirtyRateStatsRefusal,
+} from './dirty-rate.js';
 import { decodeJobStats } from './job-stats.js';
-import type { ConnectionMethods, EventCallbacks } from './protocol.js';
+import type { ConnectionMethods, EventCallbacks, RawParams } from './protocol.js';
 import {
   getKoffi,
   lastError,
@@ -125,6 +133,58 @@ function jobStats(s: Session, dom: Pointer, flags: number): JobStats {
   }
 }
 
+/** The host's libvirt version for an error message; undefined when even that fails. */
+function libVersionOrUndefined(s: Session): number | undefined {
+  try {
+    return version(s, 'virConnectGetLibVersion');
+  } catch {
+    return undefined;
+  }
+}
+
+function startDirtyRateCalc(s: Session, dom: Pointer, seconds: number, flags: number): void {
+  const start = s.sym.virDomainStartDirtyRateCalc;
+  if (!start) throw dirtyRateCallMissing(s.libraryPath);
+  const name = s.sym.virDomainGetName(dom) ?? '(unnamed)';
+  // libvirt would park this call (and this worker's whole queue) 30 s on the domain's job lock before
+  // refusing; a job already visible is refused at once. A driver without job stats has no such job.
+  let job: JobStats | undefined;
+  try {
+    job = jobStats(s, dom, 0);
+  } catch (err) {
+    if (!(err instanceof LibvirtError) || err.libvirtCode !== LibvirtErrorCode.NO_SUPPORT) throw err;
+  }
+  if (job && (job.type === 'bounded' || job.type === 'unbounded')) throw dirtyRateBesideJob(name, job);
+  if (start(dom, seconds, flags) >= 0) return;
+  const err = lastError(s.sym, 'virDomainStartDirtyRateCalc');
+  const mode =
+    (Object.entries(DirtyRateModeFlag).find(([, flag]) => flag === flags)?.[0] as DirtyRateContext['mode']) ??
+    'page-sampling';
+  throw dirtyRateRefusal(err, { domain: name, uri: s.uri, mode, libVersion: libVersionOrUndefined(s) });
+}
+
+function listGetStats(s: Session, dom: Pointer, stats: number, flags: number): RawParams {
+  const out: [Pointer | null] = [null];
+  if (s.sym.virDomainListGetStats([dom, null], stats, out, flags) < 0) {
+    const err = lastError(s.sym, 'virDomainListGetStats');
+    throw dirtyRateStatsRefusal(err, { uri: s.uri, libVersion: libVersionOrUndefined(s) });
+  }
+  const records = out[0];
+  if (records === null) return {};
+  const koffi = getKoffi();
+  try {
+    // One domain asked for: at most one record before the list's NULL.
+    const first = koffi.decode(records, 'void *') as Pointer | null;
+    if (first === null) return {};
+    const record = koffi.decode(first, 'virDomainStatsRecord') as { params: Pointer | null; nparams: number };
+    const raw: RawParams = {};
+    for (const p of decodeTypedParams(record.params, record.nparams)) raw[p.field] = p.value;
+    return raw;
+  } finally {
+    s.sym.virDomainStatsRecordListFree(records);
+  }
+}
+
 /**
  * How a connection worker answers {@link DomainMethods} on a domain handle.
  *
@@ -203,4 +263,6 @@ export const domainCalls: DomainHandlers = {
       encoded.free();
     }
   },
+  virDomainStartDirtyRateCalc: startDirtyRateCalc,
+  virDomainListGetStats: listGetStats,
 };

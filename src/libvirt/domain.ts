@@ -7,15 +7,21 @@
 import { LibvirtError } from '../errors.js';
 import type { ChannelCallOptions, ConnectionChannel, DomainChannel } from './channel.js';
 import {
+  DirtyRateModeFlag,
   type DomainState,
+  VIR_CONNECT_GET_ALL_DOMAINS_STATS_ENFORCE_STATS,
   VIR_DOMAIN_JOB_STATS_COMPLETED,
   VIR_DOMAIN_JOB_STATS_KEEP_COMPLETED,
   VIR_DOMAIN_MIGRATE_MAX_SPEED_POSTCOPY,
+  VIR_DOMAIN_STATS_DIRTYRATE,
 } from './constants.js';
+import { decodeDirtyRate } from './dirty-rate.js';
 import type { DomainMethodName, DomainMethods, DomainRef } from './protocol.js';
 import type {
   BlockInfo,
   CallOptions,
+  DirtyRateCalcOptions,
+  DirtyRateStats,
   DomainInfo,
   JobStats,
   JobStatsOptions,
@@ -165,6 +171,34 @@ export class KoffiDomain implements LibvirtDomain {
       // The caller learns the outcome without waiting for virConnectClose's round trip.
       void own.close();
     }
+  }
+
+  startDirtyRateCalc(options: DirtyRateCalcOptions & CallOptions): Promise<void> {
+    const { seconds, mode = 'page-sampling' } = options ?? ({} as DirtyRateCalcOptions);
+    if (!Number.isSafeInteger(seconds) || seconds < 1 || seconds > 2 ** 31 - 1) {
+      return Promise.reject(
+        new RangeError(
+          `seconds must be a whole number of seconds of at least 1 (libvirt takes 1..60), got ${String(seconds)}`,
+        ),
+      );
+    }
+    if (typeof mode !== 'string' || !Object.hasOwn(DirtyRateModeFlag, mode)) {
+      const modes = Object.keys(DirtyRateModeFlag).join(', ');
+      return Promise.reject(new TypeError(`mode must be one of ${modes}, got ${String(mode)}`));
+    }
+    const flags = DirtyRateModeFlag[mode];
+    return this.call('virDomainStartDirtyRateCalc', [seconds, flags], options);
+  }
+
+  async dirtyRateStats(options?: CallOptions): Promise<DirtyRateStats> {
+    const stats = VIR_DOMAIN_STATS_DIRTYRATE;
+    return decodeDirtyRate(
+      await this.call(
+        'virDomainListGetStats',
+        [stats, VIR_CONNECT_GET_ALL_DOMAINS_STATS_ENFORCE_STATS],
+        options,
+      ),
+    );
   }
 }
 

@@ -129,6 +129,10 @@ export interface DomainMethods {
   virDomainUndefine: Method<[], void>;
   /** Blocks its worker for the whole migration: sent on a connection of its own, without a deadline. */
   virDomainMigrateToURI3: Method<[destUri: string, params: MigrateParams, flags: number], void>;
+  /** `flags`: a `VIR_DOMAIN_DIRTYRATE_MODE_*` value. */
+  virDomainStartDirtyRateCalc: Method<[seconds: number, flags: number], void>;
+  /** The domain's stats record for the `VIR_DOMAIN_STATS_*` groups in `stats`. */
+  virDomainListGetStats: Method<[stats: number, flags: number], RawParams>;
 }
 
 /**

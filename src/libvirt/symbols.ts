@@ -81,6 +81,16 @@ export interface LibvirtSymbols {
   virDomainResume(dom: Pointer): number;
   virDomainDestroy(dom: Pointer): number;
   virDomainUndefine(dom: Pointer): number;
+  /** Absent before libvirt 7.2. */
+  virDomainStartDirtyRateCalc: ((dom: Pointer, seconds: number, flags: number) => number) | undefined;
+  /** `doms` is a NULL-terminated array of domain pointers. */
+  virDomainListGetStats(
+    doms: (Pointer | null)[],
+    stats: number,
+    records: Out<Pointer | null>,
+    flags: number,
+  ): number;
+  virDomainStatsRecordListFree(records: Pointer | null): void;
   virDomainMigrateToURI3(
     dom: Pointer,
     dconnuri: string | null,
@@ -199,6 +209,8 @@ const PROTOTYPES = [
   'int virDomainResume(void *dom)',
   'int virDomainDestroy(void *dom)',
   'int virDomainUndefine(void *dom)',
+  'int virDomainListGetStats(void **doms, unsigned int stats, _Out_ void **retStats, unsigned int flags)',
+  'void virDomainStatsRecordListFree(void *stats)',
   'int virDomainMigrateToURI3(void *dom, const char *dconnuri, void *params, unsigned int nparams, unsigned int flags)',
   'int virTypedParamsAddString(_Inout_ void **params, _Inout_ int *nparams, _Inout_ int *maxparams, const char *name, const char *value)',
   'int virTypedParamsAddInt(_Inout_ void **params, _Inout_ int *nparams, _Inout_ int *maxparams, const char *name, int value)',
@@ -224,6 +236,8 @@ const PROTOTYPES = [
 const OPTIONAL_PROTOTYPES = [
   // libvirt 8.5.0.
   'int virDomainAbortJobFlags(void *dom, unsigned int flags)',
+  // libvirt 7.2.0.
+  'int virDomainStartDirtyRateCalc(void *dom, int seconds, unsigned int flags)',
 ] as const;
 
 let virErrorType: TypeObject | undefined;
@@ -245,6 +259,7 @@ function declareStructs(koffi: KoffiModule): void {
     allocation: 'unsigned long long',
     physical: 'unsigned long long',
   });
+  koffi.struct('virDomainStatsRecord', { dom: 'void *', params: 'void *', nparams: 'int' });
   structsDeclared = true;
 }
 
@@ -294,7 +309,7 @@ function functionName(proto: string): string {
  *
  * @example
  * ```ts
- * optionalFunc(koffi.load('libvirt.so.0'), 'int virDomainAbortJobFlags(void *dom, unsigned int flags)');
+ * optionalFunc(koffi.load('libvirt.so.0'), 'int virDomainStartDirtyRateCalc(void *dom, int seconds, unsigned int flags)');
  * ```
  */
 export function optionalFunc(lib: LibraryHandle, proto: string): ((...args: never[]) => number) | undefined {

@@ -13,6 +13,8 @@ export interface DebugMethods {
   debugBlock: Method<[ms: number], void>;
   /** How many `virDomainPtr`s the worker holds (lookups not yet released). */
   debugHandleCount: Method<[], number>;
+  /** Forgets one of libvirt's optional functions in the worker, as a libvirt too old to have it would. */
+  debugHideSymbol: Method<[name: 'virDomainStartDirtyRateCalc' | 'virDomainAbortJobFlags'], void>;
 }
 
 /** A connection that also answers {@link DebugMethods}. */

@@ -17,6 +17,9 @@ const debugCalls: ConnectionHandlers<DebugMethods> = {
     usleep(ms * 1000);
   },
   debugHandleCount: (s) => s.domains.size,
+  debugHideSymbol: (s, name) => {
+    s.sym[name] = undefined;
+  },
 };
 
 serveConnection(parentPort, workerData as ConnectionWorkerData, {
