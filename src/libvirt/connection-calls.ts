@@ -13,6 +13,7 @@ import {
   DomainEventId,
   LibvirtErrorCode,
   VIR_DOMAIN_ABORT_JOB_POSTCOPY,
+  VIR_DOMAIN_STATS_DIRTYRATE,
 } from './constants.js';
 import {
   type DirtyRateContext,
@@ -167,6 +168,7 @@ function listGetStats(s: Session, dom: Pointer, stats: number, flags: number): R
   const out: [Pointer | null] = [null];
   if (s.sym.virDomainListGetStats([dom, null], stats, out, flags) < 0) {
     const err = lastError(s.sym, 'virDomainListGetStats');
+    if ((stats & VIR_DOMAIN_STATS_DIRTYRATE) === 0) throw err;
     throw dirtyRateStatsRefusal(err, { uri: s.uri, libVersion: libVersionOrUndefined(s) });
   }
   const records = out[0];
