@@ -29,7 +29,17 @@ export type LibvirtErrorKind =
   /** The call did not finish before its deadline; the daemon may be hung. */
   | 'LIBVIRT_TIMEOUT'
   /** The connection is gone (daemon died, keepalive expired, or closed by us). */
-  | 'LIBVIRT_CONNECTION_LOST';
+  | 'LIBVIRT_CONNECTION_LOST'
+  /**
+   * This libvirt (the client library, the host's daemon or the connection's driver) lacks the call or the
+   * option asked for; the message names the version it needs and the fix.
+   */
+  | 'LIBVIRT_UNSUPPORTED'
+  /**
+   * The domain has a job running that this call cannot run beside (e.g. a dirty-rate calculation while the
+   * domain migrates); the message names the job.
+   */
+  | 'LIBVIRT_DOMAIN_BUSY';
 
 /** Stable codes of {@link MigrationJobError}. */
 export type MigrationJobErrorCode =
@@ -205,8 +215,9 @@ export class MigrationPolicyError extends LibvirtMigrationError {
 /**
  * libvirt refused or failed a call (`code` `LIBVIRT_ERROR`, with libvirt's own `virErrorNumber` in
  * `libvirtCode` and `virErrorDomain` in `libvirtDomain`, so callers can tell `VIR_ERR_OPERATION_INVALID`
- * (55) from `VIR_ERR_NO_DOMAIN` (42)), a call missed its deadline (`LIBVIRT_TIMEOUT`), or the connection is
- * gone (`LIBVIRT_CONNECTION_LOST`).
+ * (55) from `VIR_ERR_NO_DOMAIN` (42)), a call missed its deadline (`LIBVIRT_TIMEOUT`), the connection is
+ * gone (`LIBVIRT_CONNECTION_LOST`), this libvirt lacks what was asked (`LIBVIRT_UNSUPPORTED`), or the
+ * domain's running job forbids the call (`LIBVIRT_DOMAIN_BUSY`).
  *
  * @example
  * ```ts
