@@ -16,6 +16,28 @@ export {
 } from './downtime.js';
 export { flagNames, type MigrateFlagName, MigrateFlags } from './flags.js';
 export {
+  type AutoConvergeSettings,
+  DEFAULT_FORECAST_OPTIONS,
+  FORECAST_START,
+  type Forecast,
+  type ForecastContext,
+  type ForecastOptions,
+  type ForecastSample,
+  type ForecastSettings,
+  type ForecastState,
+  type ForecastVerdict,
+  forecastSample,
+  forecastSettings,
+  forecastStep,
+  MAX_BOUNDARIES,
+  type PassBoundary,
+  type ProgressLike,
+  type PublishedVerdict,
+  QEMU_AUTO_CONVERGE,
+  QEMU_DEFAULT_DOWNTIME_MS,
+  resolveForecastOptions,
+} from './forecast.js';
+export {
   DEFAULT_HOST_CONFIG,
   HOST_OPTIONS,
   type HostConfig,
@@ -26,6 +48,12 @@ export {
 } from './host-config.js';
 export { type IniFile, type IniValue, parseOsloIni } from './ini-parser.js';
 export { type InstanceMetadata, METADATA_KEYS } from './metadata.js';
+export {
+  forecastMigration,
+  type MigrationForecast,
+  type MigrationForecastInput,
+  type ModeForecast,
+} from './migration-forecast.js';
 export {
   type MonitorAction,
   type MonitorSettings,
@@ -64,6 +92,11 @@ export {
   parsePropertiesString,
 } from './shapes.js';
 export {
+  type StallWindowState,
+  WINDOW_START,
+  type WindowRecord,
+} from './stall-window.js';
+export {
   assertAbortAllowed,
   type ForceCompleteAction,
   forceCompleteAction,
@@ -71,5 +104,20 @@ export {
   MIGRATION_STATUSES,
   type MigrationStatus,
 } from './status.js';
+export { adaptiveSwitchover, type SwitchoverDecision, type SwitchoverPolicy } from './switchover.js';
 export { type HostCapabilities, hostTraits, requiredTraits, type Trait, Traits } from './traits.js';
 export { encodeVersion, formatVersion, type Version } from './versions.js';
+export {
+  LIBVIRT_JOB_WAIT_MS,
+  WATCHDOG_FIXED_MS,
+  WATCHED_STEPS,
+  type WatchdogBounds,
+  type WatchdogSizing,
+  type WatchedStep,
+  type WatchSample,
+  type WatchState,
+  type WatchVerdict,
+  watchdogBounds,
+  watchStart,
+  watchStep,
+} from './watchdog.js';
