@@ -422,97 +422,82 @@ function neverEnds(
   };
 }
 
-/** The completion timeout's action, part-way through a pass. */
-function timedOut(
-  m: Model,
-  t: number,
-  remaining: number,
-  throttle: number,
-): Pick<
+type Ending = Pick<
   ModeForecast,
   'converges' | 'outcome' | 'totalMs' | 'downtimeMs' | 'postCopyMs' | 'faultStallMs' | 'reason'
-> {
-  const timeout = m.timeoutMs as number;
-  const into = timeout - t;
-  // Left of this pass, plus what was dirtied since it began.
-  const left = Math.max(0, remaining - (m.bandwidth * into) / 1000) + dirtied(m, into, throttle);
-  const at = `the completion timeout fires at ${secs(timeout)} with ${mib(left)} left`;
-  if (m.host.timeoutAction === 'abort') {
-    return {
-      converges: false,
-      outcome: 'aborted',
-      totalMs: timeout,
-      downtimeMs: undefined,
-      postCopyMs: 0,
-      faultStallMs: 0,
-      reason: `${at}: aborted (live_migration_timeout_action abort), the guest stays on the source`,
-    };
+>;
+
+/**
+ * How a pre-copy ends when something stops it at `atMs` with `left` bytes still to send: an abort (the guest
+ * stays on the source), a switch to post-copy, or a pause while the rest is copied.
+ */
+function ending(
+  m: Model,
+  how: 'abort' | 'switch-to-post-copy' | 'pause',
+  atMs: number,
+  left: number,
+  why: (verb: string, tail: string) => string,
+): Ending {
+  if (how === 'abort') {
+    const common = { converges: false, outcome: 'aborted', downtimeMs: undefined } as const;
+    return { ...common, totalMs: atMs, postCopyMs: 0, faultStallMs: 0, reason: why('aborted', '') };
   }
-  if (m.policy.postCopy) {
+  if (how === 'switch-to-post-copy') {
     const phase = postCopyPhase(m, left);
     return {
       converges: true,
       outcome: 'switched-to-post-copy',
-      totalMs: timeout + m.switchDowntimeMs + phase.postCopyMs,
+      totalMs: atMs + m.switchDowntimeMs + phase.postCopyMs,
       downtimeMs: m.switchDowntimeMs,
       ...phase,
-      reason: `${at}: force-complete switches to post-copy, ${secs(phase.postCopyMs)} more`,
+      reason: why('switched to post-copy', `, ${secs(phase.postCopyMs)} more`),
     };
   }
   const pauseMs = sendMs(m, left);
   return {
     converges: true,
     outcome: 'paused-then-completed',
-    totalMs: timeout + pauseMs,
+    totalMs: atMs + pauseMs,
     downtimeMs: pauseMs,
     postCopyMs: 0,
     faultStallMs: 0,
-    reason: `${at}: force-complete pauses the guest for ${secs(pauseMs)} while the rest is copied`,
+    reason: why('paused', ` for ${secs(pauseMs)} while the rest is copied`),
   };
 }
 
+/** The completion timeout's action, part-way through a pass. */
+function timedOut(m: Model, t: number, remaining: number, throttle: number): Ending {
+  const timeout = m.timeoutMs as number;
+  const into = timeout - t;
+  // Left of this pass, plus what was dirtied since it began.
+  const left = Math.max(0, remaining - (m.bandwidth * into) / 1000) + dirtied(m, into, throttle);
+  const at = `the completion timeout fires at ${secs(timeout)} with ${mib(left)} left`;
+  const action = m.host.timeoutAction;
+  const how = action === 'abort' ? 'abort' : m.policy.postCopy ? 'switch-to-post-copy' : 'pause';
+  const stays = how === 'abort' ? ', the guest stays on the source' : '';
+  return ending(
+    m,
+    how,
+    timeout,
+    left,
+    (verb, tail) => `${at}: ${verb}${tail} (live_migration_timeout_action ${action})${stays}`,
+  );
+}
+
 /** The adaptive switchover's action at the boundary at `t`. */
-function act(
-  m: Model,
-  decision: { decision: string; reason: string },
-  t: number,
-  remaining: number,
-): Pick<
-  ModeForecast,
-  'converges' | 'outcome' | 'totalMs' | 'downtimeMs' | 'postCopyMs' | 'faultStallMs' | 'reason'
-> {
-  if (decision.decision === 'switch-to-post-copy') {
-    const phase = postCopyPhase(m, remaining);
-    return {
-      converges: true,
-      outcome: 'switched-to-post-copy',
-      totalMs: t + m.switchDowntimeMs + phase.postCopyMs,
-      downtimeMs: m.switchDowntimeMs,
-      ...phase,
-      reason: `switched to post-copy at ${secs(t)}, ${secs(phase.postCopyMs)} more: ${decision.reason}`,
-    };
-  }
-  if (decision.decision === 'abort') {
-    return {
-      converges: false,
-      outcome: 'aborted',
-      totalMs: t,
-      downtimeMs: undefined,
-      postCopyMs: 0,
-      faultStallMs: 0,
-      reason: `aborted at ${secs(t)} instead of at the completion timeout${m.timeoutMs === undefined ? '' : ` (${secs(m.timeoutMs)})`}: ${decision.reason}`,
-    };
-  }
-  const pauseMs = sendMs(m, remaining);
-  return {
-    converges: true,
-    outcome: 'paused-then-completed',
-    totalMs: t + pauseMs,
-    downtimeMs: pauseMs,
-    postCopyMs: 0,
-    faultStallMs: 0,
-    reason: `paused at ${secs(t)} for ${secs(pauseMs)}: ${decision.reason}`,
-  };
+function act(m: Model, decision: { decision: string; reason: string }, t: number, remaining: number): Ending {
+  const how = decision.decision as 'abort' | 'switch-to-post-copy' | 'pause';
+  const instead =
+    how === 'abort' && m.timeoutMs !== undefined
+      ? ` instead of at the completion timeout (${secs(m.timeoutMs)})`
+      : '';
+  return ending(
+    m,
+    how,
+    t,
+    remaining,
+    (verb, tail) => `${verb} at ${secs(t)}${instead}${tail}: ${decision.reason}`,
+  );
 }
 
 /** The job's own forecast and decision, fed with the model's boundaries as if they were job stats. */

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { expect } from 'vitest';
 import {
   FORECAST_START,
   type Forecast,
@@ -11,7 +12,16 @@ import {
   resolveForecastOptions,
 } from '../../src/index.js';
 
+import { expectPolicyError } from './helpers.js';
+
 export const MiB = 1024 * 1024;
+
+/** `fn` throws `INVALID_ARGUMENT` naming `key` (and, when given, with exactly `message`). */
+export function expectInvalid(fn: () => unknown, key: string, message?: string): void {
+  const error = expectPolicyError(fn, 'INVALID_ARGUMENT');
+  expect(error.key).toBe(key);
+  if (message !== undefined) expect(error.message).toBe(message);
+}
 
 /** Settings without a schedule or a timeout: only the downtime given now counts. */
 export function bareSettings(extra: Partial<ForecastSettings> = {}): ForecastSettings {

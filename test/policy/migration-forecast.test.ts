@@ -50,20 +50,16 @@ describe('pre-copy', () => {
 
   it('takes the downtime schedule into account: a longer step lets it switch later', () => {
     // A 60 MiB dirty set rewritten faster than it is sent: 600 ms at 100 MiB/s, more than the last step (500 ms).
-    const never = forecastMigration({
-      memoryBytes: 200 * MiB,
-      workingSetBytes: 60 * MiB,
-      dirtyRateBytesPerSecond: 1000 * MiB,
-      bandwidthBytesPerSecond: 100 * MiB,
-    });
-    expect(never.preCopy.converges).toBe(false);
+    const rewritten = (workingSetMiB: number) =>
+      forecastMigration({
+        memoryBytes: 200 * MiB,
+        workingSetBytes: workingSetMiB * MiB,
+        dirtyRateBytesPerSecond: 1000 * MiB,
+        bandwidthBytesPerSecond: 100 * MiB,
+      });
+    expect(rewritten(60).preCopy.converges).toBe(false);
     // 40 MiB: 400 ms, allowed from step 8 (410 ms) at 1200 s.
-    const later = forecastMigration({
-      memoryBytes: 200 * MiB,
-      workingSetBytes: 40 * MiB,
-      dirtyRateBytesPerSecond: 1000 * MiB,
-      bandwidthBytesPerSecond: 100 * MiB,
-    });
+    const later = rewritten(40);
     expect(later.preCopy.converges).toBe(true);
     expect(later.preCopy.totalMs).toBeGreaterThan(1_200_000);
     expect(later.preCopy.totalMs).toBeLessThan(1_201_000);
