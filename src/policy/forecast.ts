@@ -32,173 +32,25 @@
  * @module
  */
 import { MigrationPolicyError } from '../errors.js';
-import { completionTimeoutSeconds, type DowntimeSchedule, downtimeAt, downtimeSchedule } from './downtime.js';
-import { checkNumber, checkOptional, checkOptions } from './numbers.js';
-import type { MigrationPlan } from './plan.js';
+import {
+  type ForecastOptions,
+  type ForecastSettings,
+  QEMU_DEFAULT_DOWNTIME_MS,
+} from './forecast-settings.js';
+import {
+  type ForecastVerdict,
+  type Judgement,
+  judge,
+  maxDowntimeBeforeTimeout,
+  observedRate,
+  type PassBoundary,
+  type PublishedVerdict,
+  throttleNeeded,
+} from './forecast-verdict.js';
+import { checkNumber, checkOptional } from './numbers.js';
 import { quote } from './quote.js';
 import { type StallWindowState, WINDOW_START, windowStep } from './stall-window.js';
-import { mib, mibps, millis, secs } from './units.js';
-
-/** QEMU's `downtime-limit` before anyone sets one (migration/options.c `DEFAULT_MIGRATE_SET_DOWNTIME`), ms. */
-export const QEMU_DEFAULT_DOWNTIME_MS = 300;
-
-/** Auto-converge's throttle schedule, percent. */
-export interface AutoConvergeSettings {
-  /** The first throttle (`auto_converge.initial`, QEMU `cpu-throttle-initial`). */
-  initialPercent: number;
-  /** Added at each later step (`auto_converge.increment`, QEMU `cpu-throttle-increment`). */
-  incrementPercent: number;
-  /** The ceiling (QEMU `max-cpu-throttle`, which libvirt does not set). */
-  maxPercent: number;
-}
-
-/**
- * QEMU's defaults (migration/options.c): initial 20 %, increment 10 %, ceiling 99 %; libvirt sends
- * `auto_converge.*` only when asked to.
- *
- * @example
- * ```ts
- * QEMU_AUTO_CONVERGE.maxPercent; // 99
- * ```
- */
-export const QEMU_AUTO_CONVERGE: Readonly<AutoConvergeSettings> = Object.freeze({
-  initialPercent: 20,
-  incrementPercent: 10,
-  maxPercent: 99,
-});
-
-/** How the forecast weighs its evidence. KubeVirt's defaults where it has the same knob. */
-export interface ForecastOptions {
-  /** Weight of the newest `memory_bps` in the smoothed bandwidth, 0 < α ≤ 1. Default 0.4 (KubeVirt `ewmaAlpha`). */
-  ewmaAlpha: number;
-  /** How much the remaining bytes must improve to count as progress, percent. Default 4 (KubeVirt `stallMargin`). */
-  marginPercent: number;
-  /** KubeVirt's sliding window (`stallProgressTimeout`), ms: no progress over it is a stall. Default 40,000. */
-  windowMs: number;
-  /** After a stall, each wait for the best remaining bytes is this fraction of the last. Default 0.5. */
-  patienceDecay: number;
-  /** Boundaries in a row a different verdict must hold before it replaces the current one. Default 2. */
-  confirmIterations: number;
-}
-
-/**
- * The default {@link ForecastOptions}.
- *
- * @example
- * ```ts
- * DEFAULT_FORECAST_OPTIONS.windowMs; // 40000
- * ```
- */
-export const DEFAULT_FORECAST_OPTIONS: Readonly<ForecastOptions> = Object.freeze({
-  ewmaAlpha: 0.4,
-  marginPercent: 4,
-  windowMs: 40_000,
-  patienceDecay: 0.5,
-  confirmIterations: 2,
-});
-
-const OPTION_RANGES = {
-  ewmaAlpha: { min: 0, max: 1, minExclusive: true },
-  marginPercent: { min: 0, max: 50, unit: 'percent' },
-  windowMs: { min: 0, max: 86_400_000, integer: true, unit: 'ms' },
-  patienceDecay: { min: 0, max: 1 },
-  confirmIterations: { min: 1, max: 100, integer: true },
-} as const;
-
-/**
- * The forecast options with defaults filled in, validated.
- *
- * @throws {@link MigrationPolicyError} `INVALID_ARGUMENT` naming `forecast.<option>`, its value and the range.
- *
- * @example
- * ```ts
- * resolveForecastOptions({ windowMs: 20_000 }).windowMs; // 20000
- * resolveForecastOptions({ ewmaAlpha: 0 }); // throws: forecast.ewmaAlpha is 0: give a number greater than 0 …
- * ```
- */
-export function resolveForecastOptions(options?: Partial<ForecastOptions>): ForecastOptions {
-  const given = checkOptions('forecast', options, Object.keys(OPTION_RANGES));
-  const out: ForecastOptions = { ...DEFAULT_FORECAST_OPTIONS };
-  for (const [key, range] of Object.entries(OPTION_RANGES) as [
-    keyof ForecastOptions,
-    (typeof OPTION_RANGES)[keyof ForecastOptions],
-  ][]) {
-    const value = checkOptional(`forecast.${key}`, given[key], range);
-    if (value !== undefined) out[key] = value;
-  }
-  return out;
-}
-
-/** The fixed inputs of one migration's forecast. Build it with {@link forecastSettings}. */
-export interface ForecastSettings {
-  readonly options: ForecastOptions;
-  /** Nova's downtime schedule: the most downtime the monitor will allow, and when. Absent: only the downtime now. */
-  readonly schedule?: DowntimeSchedule;
-  /** When the monitor's completion timeout fires, ms after the start; absent when disabled. */
-  readonly completionTimeoutMs?: number;
-  /** The throttle schedule when auto-converge is on; absent when off. */
-  readonly autoConverge?: AutoConvergeSettings;
-  /**
-   * The guest's dirty rate measured before the migration (`measureDirtyRate`), bytes/s. It lets the first
-   * boundary tell: libvirt's own rate over the first pass is capped by the working set (a page rewritten
-   * ten times in the pass counts once), so it cannot show that the next, shorter pass will be as dirty.
-   */
-  readonly measuredDirtyRateBytesPerSecond?: number;
-}
-
-/**
- * The forecast's settings for a plan and a migration of `dataGb` GiB: the host's downtime schedule and
- * completion timeout, and — when the plan uses auto-converge — its throttle schedule (the migration's
- * `autoConvergeInitial` / `autoConvergeIncrement`, QEMU's defaults otherwise).
- *
- * @throws {@link MigrationPolicyError} `INVALID_ARGUMENT` for a bad size, throttle or option.
- *
- * @example
- * ```ts
- * const settings = forecastSettings(planMigration({ host: { permitAutoConverge: true } }), 2);
- * settings.autoConverge; // { initialPercent: 20, incrementPercent: 10, maxPercent: 99 }
- * settings.completionTimeoutMs; // 1600000
- * ```
- */
-export function forecastSettings(
-  plan: Pick<MigrationPlan, 'host' | 'autoConverge'>,
-  dataGb: number,
-  tuning: {
-    autoConvergeInitial?: number;
-    autoConvergeIncrement?: number;
-    /** QEMU's `max-cpu-throttle`, if the host changed it. */
-    maxCpuThrottle?: number;
-    /** The guest's dirty rate measured before the migration, bytes/s (see {@link ForecastSettings}). */
-    measuredDirtyRateBytesPerSecond?: number;
-    options?: Partial<ForecastOptions>;
-  } = {},
-): ForecastSettings {
-  const percent = { min: 1, max: 99, integer: true, unit: 'percent' } as const;
-  const initial = checkOptional('autoConvergeInitial', tuning.autoConvergeInitial, percent);
-  const increment = checkOptional('autoConvergeIncrement', tuning.autoConvergeIncrement, percent);
-  const max = checkOptional('maxCpuThrottle', tuning.maxCpuThrottle, percent);
-  const measured = checkOptional('measuredDirtyRateBytesPerSecond', tuning.measuredDirtyRateBytesPerSecond, {
-    min: 0,
-    max: 2 ** 63,
-    unit: 'bytes per second',
-  });
-  const timeout = completionTimeoutSeconds(dataGb, plan.host);
-  return Object.freeze({
-    options: Object.freeze(resolveForecastOptions(tuning.options)),
-    schedule: downtimeSchedule(dataGb, plan.host),
-    ...(timeout === undefined ? {} : { completionTimeoutMs: timeout * 1000 }),
-    ...(measured === undefined ? {} : { measuredDirtyRateBytesPerSecond: measured }),
-    ...(plan.autoConverge
-      ? {
-          autoConverge: Object.freeze({
-            initialPercent: initial ?? QEMU_AUTO_CONVERGE.initialPercent,
-            incrementPercent: increment ?? QEMU_AUTO_CONVERGE.incrementPercent,
-            maxPercent: max ?? QEMU_AUTO_CONVERGE.maxPercent,
-          }),
-        }
-      : {}),
-  });
-}
+import { mib, secs } from './units.js';
 
 /** One job-stats sample, in named units. Map a job's progress report with {@link forecastSample}. */
 export interface ForecastSample {
@@ -262,32 +114,6 @@ export function forecastSample(progress: ProgressLike): ForecastSample | undefin
     ...(progress.throttle === undefined ? {} : { throttlePercent: progress.throttle }),
     ...(progress.stats?.memoryPageSize === undefined ? {} : { pageSizeBytes: progress.stats.memoryPageSize }),
   };
-}
-
-/** The forecast's verdict: will the pre-copy converge? */
-export type ForecastVerdict = 'converging' | 'stalled' | 'will-not-converge';
-
-/** One pass boundary as the forecast estimated it. */
-export interface PassBoundary {
-  /** The iteration that began here. */
-  iteration: number;
-  /** When the sync happened (estimated between two polls), ms. */
-  atMs: number;
-  /** The remaining bytes right after the sync: what the last pass left dirty. */
-  remainingBytes: number;
-  /** How long the pass that ended here took, ms. */
-  passMs: number;
-  throttlePercent: number;
-}
-
-/** The verdict in force, with what it rests on. */
-export interface PublishedVerdict {
-  verdict: ForecastVerdict;
-  /** The iteration at which it was reached. */
-  sinceIteration: number;
-  /** The boundaries (their iterations) it rests on. */
-  iterations: readonly number[];
-  reason: string;
 }
 
 /** The forecast's memory between samples: plain data, to keep in the job's state. Start from {@link FORECAST_START}. */
@@ -586,11 +412,6 @@ function estimateBoundary(
   };
 }
 
-function observedRate(boundaries: readonly PassBoundary[]): number | undefined {
-  const b = boundaries.at(-1);
-  return b && b.passMs > 0 ? (b.remainingBytes / b.passMs) * 1000 : undefined;
-}
-
 function shrinkOf(
   boundaries: readonly PassBoundary[],
   bandwidth: number | undefined,
@@ -601,221 +422,6 @@ function shrinkOf(
   if (a === undefined || b === undefined) return boundaries.length === 1 ? model : undefined;
   const trend = a.remainingBytes > 0 ? b.remainingBytes / a.remainingBytes : 1;
   return model === undefined ? trend : Math.max(trend, model);
-}
-
-/**
- * The throttle (percent) at which a CPU-bound writer's rate, now `dirtyRate` at `throttle`, drops below
- * (1 − margin) × the bandwidth: a throttled vCPU runs (1 − throttle) of the time.
- */
-function throttleNeeded(
-  dirtyRate: number,
-  bandwidth: number,
-  throttle: number,
-  options: ForecastOptions,
-): number {
-  const unthrottled = dirtyRate / Math.max(0.01, 1 - throttle / 100);
-  const needed = 100 * (1 - ((1 - options.marginPercent / 100) * bandwidth) / Math.max(unthrottled, 1));
-  return Math.max(0, Math.ceil(needed));
-}
-
-/** The largest downtime the schedule reaches before the completion timeout (or ever), never below now's. */
-function maxDowntimeBeforeTimeout(settings: ForecastSettings, allowedNow: number): number {
-  const { schedule, completionTimeoutMs } = settings;
-  if (schedule === undefined) return allowedNow;
-  const last = Math.trunc(schedule.baseMs + schedule.offsetMs * schedule.steps);
-  const atTimeout =
-    completionTimeoutMs === undefined ? last : downtimeAt(schedule, completionTimeoutMs / 1000);
-  return Math.max(allowedNow, atTimeout ?? allowedNow);
-}
-
-/** When (ms after the start) the schedule first allows `downtimeMs`, or `undefined` if it never does. */
-function downtimeReachedAtMs(schedule: DowntimeSchedule, downtimeMs: number): number | undefined {
-  const { baseMs, offsetMs, steps, delaySeconds } = schedule;
-  let i = offsetMs > 0 ? Math.max(0, Math.ceil((downtimeMs - baseMs) / offsetMs)) : 0;
-  while (i > 0 && Math.trunc(baseMs + offsetMs * (i - 1)) >= downtimeMs) i--;
-  while (i <= steps && Math.trunc(baseMs + offsetMs * i) < downtimeMs) i++;
-  if (i > steps) return undefined;
-  return Math.trunc(delaySeconds * i) * 1000;
-}
-
-/** Boundaries the trend is measured over: a geometric mean of up to this many pass-to-pass ratios. */
-const TREND_PASSES = 3;
-
-/** How much a pass shrinks the remaining bytes, over the last {@link TREND_PASSES} passes at most. */
-function trendOf(boundaries: readonly PassBoundary[]): { trend: number; from: PassBoundary } {
-  const last = boundaries.at(-1) as PassBoundary;
-  const k = Math.min(TREND_PASSES, boundaries.length - 1);
-  const from = boundaries.at(-1 - k) as PassBoundary;
-  const trend = from.remainingBytes > 0 ? (last.remainingBytes / from.remainingBytes) ** (1 / k) : 1;
-  return { trend, from };
-}
-
-interface Judgement {
-  /** `undefined`: this boundary is no evidence either way. */
-  verdict: ForecastVerdict | undefined;
-  reason: string;
-  iterations: number[];
-  shrinkFactor: number | undefined;
-  /** A fact, not a trend (the remaining bytes fit now): published without confirmation. */
-  immediate: boolean;
-}
-
-/** The verdict one boundary supports, before confirmation; `undefined` when it cannot tell yet. */
-function judge(input: {
-  boundaries: readonly PassBoundary[];
-  bandwidth: number;
-  dirtyRate: number | undefined;
-  allowedDowntimeMs: number;
-  maxDowntimeMs: number;
-  settings: ForecastSettings;
-  throttle: number;
-  atMs: number;
-}): Judgement | undefined {
-  const { boundaries, bandwidth, allowedDowntimeMs, maxDowntimeMs, settings, throttle, atMs } = input;
-  const options = settings.options;
-  const b = boundaries.at(-1) as PassBoundary;
-  const prev = boundaries.at(-2);
-  const margin = options.marginPercent / 100;
-  const fitsMs = (b.remainingBytes / bandwidth) * 1000;
-  const dirtyRate = input.dirtyRate ?? observedRate(boundaries) ?? 0;
-  const model = dirtyRate / bandwidth;
-  const at = `at iteration ${b.iteration} the pass left ${mib(b.remainingBytes)} (${millis(fitsMs)} at ${mibps(bandwidth)})`;
-  if (fitsMs <= allowedDowntimeMs) {
-    return {
-      verdict: 'converging',
-      reason: `${at}, within the ${millis(allowedDowntimeMs)} allowed now: QEMU switches over`,
-      iterations: [b.iteration],
-      shrinkFactor: model,
-      immediate: true,
-    };
-  }
-  const timeout = settings.completionTimeoutMs;
-  if (prev === undefined) {
-    // One boundary shows no trend, and libvirt's rate over the first pass cannot be trusted to predict the
-    // next: counted over a long pass, a page rewritten many times counts once. Only a rate measured before
-    // the migration tells, and only that the passes will not shrink.
-    const measured = settings.measuredDirtyRateBytesPerSecond;
-    if (measured === undefined) return undefined;
-    // The next pass lasts what this one left ÷ the bandwidth; the guest dirties at least
-    // min(what it dirtied in the first pass, the measured rate × that time) meanwhile.
-    const floor = Math.min(1, (measured * (1 - throttle / 100)) / bandwidth);
-    if (floor < 1 - margin) return undefined;
-    return stuckVerdict({
-      evidence: `${at}; the guest was measured dirtying ${mibps(measured)} before the migration, at least the bandwidth`,
-      f: floor,
-      fitsMs,
-      maxDowntimeMs,
-      margin,
-      settings,
-      throttle,
-      dirtyRate: Math.max(dirtyRate, measured * (1 - throttle / 100)),
-      bandwidth,
-      iterations: [b.iteration],
-    });
-  }
-  const { trend, from } = trendOf(boundaries);
-  const f = Math.max(trend, model);
-  const iterations = boundaries.slice(-1 - TREND_PASSES).map((x) => x.iteration);
-  const evidence = `${at}; ×${trend.toFixed(2)} a pass since iteration ${from.iteration} (${mib(from.remainingBytes)}), dirty rate ${mibps(dirtyRate)} ÷ bandwidth ${mibps(bandwidth)} = ${model.toFixed(2)}`;
-  const shrinking = trend < 1 - margin && model < 1;
-  const stuck = trend >= 1 - margin && model >= 1 - margin;
-  if (!shrinking && !stuck) {
-    // The boundaries and the rate disagree (a pass cut short, a rate from an older period): no new evidence.
-    return {
-      verdict: undefined,
-      reason: `${evidence}: the passes and the dirty rate disagree`,
-      iterations,
-      shrinkFactor: f,
-      immediate: false,
-    };
-  }
-  if (shrinking) {
-    const target = (bandwidth * maxDowntimeMs) / 1000;
-    const passes = Math.max(1, Math.ceil(Math.log(target / b.remainingBytes) / Math.log(f)));
-    const takesMs = (fitsMs * (1 - f ** passes)) / (1 - f);
-    if (timeout !== undefined && atMs + takesMs > timeout) {
-      return {
-        verdict: 'will-not-converge',
-        reason: `${evidence}: shrinking ×${f.toFixed(2)} a pass, it needs about ${passes} more passes (${secs(takesMs)}), past the completion timeout at ${secs(timeout)}`,
-        iterations,
-        shrinkFactor: f,
-        immediate: false,
-      };
-    }
-    return {
-      verdict: 'converging',
-      reason: `${evidence}: shrinking ×${f.toFixed(2)} a pass, it fits ${millis(maxDowntimeMs)} in about ${passes} more passes (${secs(takesMs)})`,
-      iterations,
-      shrinkFactor: f,
-      immediate: false,
-    };
-  }
-  return stuckVerdict({
-    evidence,
-    f,
-    fitsMs,
-    maxDowntimeMs,
-    margin,
-    settings,
-    throttle,
-    dirtyRate,
-    bandwidth,
-    iterations,
-  });
-}
-
-/** The passes do not shrink: stalled if the schedule or the throttle still to come can change that. */
-function stuckVerdict(input: {
-  evidence: string;
-  f: number;
-  fitsMs: number;
-  maxDowntimeMs: number;
-  margin: number;
-  settings: ForecastSettings;
-  throttle: number;
-  dirtyRate: number;
-  bandwidth: number;
-  iterations: number[];
-}): Judgement {
-  const { evidence, f, fitsMs, maxDowntimeMs, margin, settings, throttle, dirtyRate, bandwidth, iterations } =
-    input;
-  const options = settings.options;
-  const timeout = settings.completionTimeoutMs;
-  const notShrinking = `${evidence}: the passes no longer shrink (×${f.toFixed(2)} ≥ ${(1 - margin).toFixed(2)})`;
-  // What is still to come: a longer downtime on the schedule, a higher throttle.
-  if (fitsMs <= maxDowntimeMs && settings.schedule !== undefined) {
-    const when = downtimeReachedAtMs(settings.schedule, fitsMs);
-    if (when !== undefined && (timeout === undefined || when < timeout)) {
-      return {
-        verdict: 'stalled',
-        reason: `${notShrinking}, but it fits once the schedule allows ${millis(fitsMs)}, after ${secs(when)}`,
-        iterations,
-        shrinkFactor: f,
-        immediate: false,
-      };
-    }
-  }
-  const ac = settings.autoConverge;
-  if (ac !== undefined && throttle < ac.maxPercent) {
-    const needed = throttleNeeded(dirtyRate, bandwidth, throttle, options);
-    if (needed <= ac.maxPercent) {
-      return {
-        verdict: 'stalled',
-        reason: `${notShrinking}; auto-converge's throttle is ${throttle} % and a throttle of about ${needed} % (ceiling ${ac.maxPercent} %) would make them shrink`,
-        iterations,
-        shrinkFactor: f,
-        immediate: false,
-      };
-    }
-  }
-  const throttleNote = ac === undefined ? '' : `, throttle ${throttle} % (ceiling ${ac.maxPercent} %)`;
-  return {
-    verdict: 'will-not-converge',
-    reason: `${notShrinking}, and switching needs ${millis(fitsMs)} against at most ${millis(maxDowntimeMs)} allowed${timeout === undefined ? '' : ` before the completion timeout at ${secs(timeout)}`}${throttleNote}`,
-    iterations,
-    shrinkFactor: f,
-    immediate: false,
-  };
 }
 
 /** Applies a boundary's judgement: a first verdict or a fact at once, a change once confirmed. */

@@ -16,27 +16,27 @@ export {
 } from './downtime.js';
 export { flagNames, type MigrateFlagName, MigrateFlags } from './flags.js';
 export {
-  type AutoConvergeSettings,
-  DEFAULT_FORECAST_OPTIONS,
   FORECAST_START,
   type Forecast,
   type ForecastContext,
-  type ForecastOptions,
   type ForecastSample,
-  type ForecastSettings,
   type ForecastState,
-  type ForecastVerdict,
   forecastSample,
-  forecastSettings,
   forecastStep,
   MAX_BOUNDARIES,
-  type PassBoundary,
   type ProgressLike,
-  type PublishedVerdict,
+} from './forecast.js';
+export {
+  type AutoConvergeSettings,
+  DEFAULT_FORECAST_OPTIONS,
+  type ForecastOptions,
+  type ForecastSettings,
+  forecastSettings,
   QEMU_AUTO_CONVERGE,
   QEMU_DEFAULT_DOWNTIME_MS,
   resolveForecastOptions,
-} from './forecast.js';
+} from './forecast-settings.js';
+export type { ForecastVerdict, PassBoundary, PublishedVerdict } from './forecast-verdict.js';
 export {
   DEFAULT_HOST_CONFIG,
   HOST_OPTIONS,

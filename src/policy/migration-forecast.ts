@@ -36,16 +36,14 @@ import {
   downtimeSchedule,
   migrationDataGb,
 } from './downtime.js';
+import { FORECAST_START, type ForecastState, forecastStep } from './forecast.js';
 import {
   type AutoConvergeSettings,
-  FORECAST_START,
   type ForecastSettings,
-  type ForecastState,
-  forecastStep,
   QEMU_AUTO_CONVERGE,
   QEMU_DEFAULT_DOWNTIME_MS,
   resolveForecastOptions,
-} from './forecast.js';
+} from './forecast-settings.js';
 import { type HostConfig, resolveHostConfig } from './host-config.js';
 import { checkNumber, checkOptional, checkOptions } from './numbers.js';
 import type { MigrationPlan } from './plan.js';
