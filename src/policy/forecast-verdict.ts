@@ -55,6 +55,24 @@ export function throttleNeeded(
   return Math.max(0, Math.ceil(needed));
 }
 
+/**
+ * How long auto-converge takes from `throttle` to `needed` %: QEMU raises it once every two syncs whose period
+ * dirtied more than half of what it sent (migration/ram.c `migration_trigger_throttle`), first to the initial
+ * value, then by the increment; a sync comes at each pass's end, and at least every 5 s (cpu-throttle.c).
+ */
+export function throttleReachedInMs(
+  ac: { initialPercent: number; incrementPercent: number },
+  throttle: number,
+  needed: number,
+  passMs: number,
+): number {
+  if (needed <= throttle) return 0;
+  const first = throttle === 0 ? 1 : 0;
+  const from = throttle === 0 ? ac.initialPercent : throttle;
+  const steps = first + Math.max(0, Math.ceil((needed - from) / ac.incrementPercent));
+  return steps * 2 * Math.min(Math.max(passMs, 0), 5_000);
+}
+
 /** The largest downtime the schedule reaches before the completion timeout (or ever), never below now's. */
 export function maxDowntimeBeforeTimeout(settings: ForecastSettings, allowedNow: number): number {
   const { schedule, completionTimeoutMs } = settings;
@@ -148,6 +166,8 @@ export function judge(input: {
       dirtyRate: Math.max(dirtyRate, measured * (1 - throttle / 100)),
       bandwidth,
       iterations: [b.iteration],
+      atMs,
+      passMs: b.passMs,
     });
   }
   const { trend, from } = trendOf(boundaries);
@@ -198,6 +218,8 @@ export function judge(input: {
     dirtyRate,
     bandwidth,
     iterations,
+    atMs,
+    passMs: b.passMs,
   });
 }
 
@@ -213,6 +235,9 @@ function stuckVerdict(input: {
   dirtyRate: number;
   bandwidth: number;
   iterations: number[];
+  atMs: number;
+  /** The last pass's duration: how often QEMU syncs, and so may raise the throttle. */
+  passMs: number;
 }): Judgement {
   const { evidence, f, fitsMs, maxDowntimeMs, margin, settings, throttle, dirtyRate, bandwidth, iterations } =
     input;
@@ -235,10 +260,11 @@ function stuckVerdict(input: {
   const ac = settings.autoConverge;
   if (ac !== undefined && throttle < ac.maxPercent) {
     const needed = throttleNeeded(dirtyRate, bandwidth, throttle, options);
-    if (needed <= ac.maxPercent) {
+    const reachMs = throttleReachedInMs(ac, throttle, needed, input.passMs);
+    if (needed <= ac.maxPercent && (timeout === undefined || input.atMs + reachMs < timeout)) {
       return {
         verdict: 'stalled',
-        reason: `${notShrinking}; auto-converge's throttle is ${throttle} % and a throttle of about ${needed} % (ceiling ${ac.maxPercent} %) would make them shrink`,
+        reason: `${notShrinking}; auto-converge's throttle is ${throttle} % and a throttle of about ${needed} % (ceiling ${ac.maxPercent} %) would make them shrink, in about ${secs(reachMs)}`,
         iterations,
         shrinkFactor: f,
         immediate: false,

@@ -238,8 +238,31 @@ describe('what is still to come', () => {
     expect(f?.verdict).toBe('stalled');
     // 60 MiB/s at 30 % is 85.7 unthrottled; 0.96 × 40 ÷ 85.7 → at least 56 %.
     expect(f?.throttleNeededPercent).toBe(56);
-    expect(f?.reason).toMatch(/throttle is 30 % and a throttle of about 56 % \(ceiling 99 %\)/);
+    // Three more steps of 10 %, each after two syncs, one a pass (5 s): 30 s.
+    expect(f?.reason).toMatch(
+      /throttle is 30 % and a throttle of about 56 % \(ceiling 99 %\) would make them shrink, in about 30\.0 s/,
+    );
     expect(f?.throttleAtCeiling).toBe(false);
+  });
+
+  it('counts the first step to the initial throttle, and no more than 5 s between syncs', () => {
+    const ac = bareSettings({ autoConverge: { ...QEMU_AUTO_CONVERGE } });
+    // 50 MiB/s against 40: 24 % needed; from 0: the initial 20 %, then one step of 10 %; passes of 10 s.
+    const { forecasts } = run(passes([400, 400, 400], { dirtyMiBps: 50, firstPassMiB: 400 }), ac);
+    expect(forecasts.at(-1)?.throttleNeededPercent).toBe(24);
+    expect(forecasts.at(-1)?.reason).toMatch(/would make them shrink, in about 20\.0 s/);
+  });
+
+  it('is will-not-converge when the throttle would come too late for the completion timeout', () => {
+    const late = bareSettings({ autoConverge: { ...QEMU_AUTO_CONVERGE }, completionTimeoutMs: 40_000 });
+    // The last boundary is at 17.5 s; 30 s more is past 40 s.
+    const { forecasts } = run(passes([200, 200, 200], { dirtyMiBps: 60, throttle: [0, 20, 30] }), late);
+    expect(forecasts.at(-1)?.verdict).toBe('will-not-converge');
+    const inTime = bareSettings({ autoConverge: { ...QEMU_AUTO_CONVERGE }, completionTimeoutMs: 48_000 });
+    expect(
+      run(passes([200, 200, 200], { dirtyMiBps: 60, throttle: [0, 20, 30] }), inTime).forecasts.at(-1)
+        ?.verdict,
+    ).toBe('stalled');
   });
 
   it('is will-not-converge once the throttle is at its ceiling', () => {
