@@ -162,7 +162,7 @@ const PERIODIC_SYNC_MS = 5_000;
  * });
  * f.preCopy.converges; // false: aborted at the completion timeout (1600 s)
  * f.postCopy.totalMs; // ≈ 12,000: 230 MiB then 192 MiB at 35 MiB/s
- * f.adaptive.outcome; // 'switched-to-post-copy', after the third pass
+ * f.adaptive.outcome; // 'switched-to-post-copy' at the first pass boundary (the measured rate says it cannot shrink)
  * ```
  */
 export function forecastMigration(input: MigrationForecastInput): MigrationForecast {
