@@ -33,6 +33,28 @@ export {
 } from './downtime.js';
 export { flagNames, type MigrateFlagName, MigrateFlags } from './flags.js';
 export {
+  FORECAST_START,
+  type Forecast,
+  type ForecastContext,
+  type ForecastSample,
+  type ForecastState,
+  forecastSample,
+  forecastStep,
+  MAX_BOUNDARIES,
+  type ProgressLike,
+} from './forecast.js';
+export {
+  type AutoConvergeSettings,
+  DEFAULT_FORECAST_OPTIONS,
+  type ForecastOptions,
+  type ForecastSettings,
+  forecastSettings,
+  QEMU_AUTO_CONVERGE,
+  QEMU_DEFAULT_DOWNTIME_MS,
+  resolveForecastOptions,
+} from './forecast-settings.js';
+export type { ForecastVerdict, PassBoundary, PublishedVerdict } from './forecast-verdict.js';
+export {
   copiedDisksOf,
   type GuestDescription,
   type GuestDisk,
@@ -53,6 +75,12 @@ export {
 } from './host-config.js';
 export { type IniFile, type IniValue, parseOsloIni } from './ini-parser.js';
 export { type InstanceMetadata, METADATA_KEYS } from './metadata.js';
+export {
+  forecastMigration,
+  type MigrationForecast,
+  type MigrationForecastInput,
+  type ModeForecast,
+} from './migration-forecast.js';
 export {
   type MonitorAction,
   type MonitorSettings,
@@ -92,6 +120,11 @@ export {
   parsePropertiesString,
 } from './shapes.js';
 export {
+  type StallWindowState,
+  WINDOW_START,
+  type WindowRecord,
+} from './stall-window.js';
+export {
   assertAbortAllowed,
   type ForceCompleteAction,
   forceCompleteAction,
@@ -99,6 +132,7 @@ export {
   MIGRATION_STATUSES,
   type MigrationStatus,
 } from './status.js';
+export { adaptiveSwitchover, type SwitchoverDecision, type SwitchoverPolicy } from './switchover.js';
 export {
   type CertificateFacts,
   checkTlsCredentials,
@@ -115,3 +149,17 @@ export {
 export { type TlsFailureContext, tlsFailure } from './tls-failures.js';
 export { type HostCapabilities, hostTraits, requiredTraits, type Trait, Traits } from './traits.js';
 export { encodeVersion, formatVersion, type Version } from './versions.js';
+export {
+  LIBVIRT_JOB_WAIT_MS,
+  WATCHDOG_FIXED_MS,
+  WATCHED_STEPS,
+  type WatchdogBounds,
+  type WatchdogSizing,
+  type WatchedStep,
+  type WatchSample,
+  type WatchState,
+  type WatchVerdict,
+  watchdogBounds,
+  watchStart,
+  watchStep,
+} from './watchdog.js';
