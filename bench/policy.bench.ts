@@ -12,15 +12,8 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
-import {
-  type InstanceMetadata,
-  type MonitorState,
-  monitorSettings,
-  monitorTick,
-  parseNovaConf,
-  planMigration,
-  requiredTraits,
-} from '../src/index.js';
+import { type InstanceMetadata, parseNovaConf, planMigration, requiredTraits } from '../src/index.js';
+import { type MonitorState, monitorSettings, monitorTick } from '../src/policy/index.js';
 import { BENCH_INSTANCES, BENCH_NOVA_CONF } from './fixtures.js';
 import { PolicyTasks } from './policy-table.js';
 

@@ -13,11 +13,13 @@ import type { ForceCompleteAction, MigrationStatus } from '../policy/status.js';
 import type { SourcePhase } from './domain-state.js';
 import type { MigrationCall } from './params.js';
 import type {
+  CompletedMigration,
   GuestLocation,
   MigrationProgress,
   RecoveryEvent,
   RecoveryOutcome,
   SteeringAction,
+  UnfinishedMigration,
 } from './types.js';
 
 /**
@@ -121,17 +123,24 @@ export interface EndCause {
   error?: Error;
 }
 
-/** The outcome the shell reports once the job ends (with the steering and warnings it kept). */
-export interface Verdict {
+/** How a step says the job ended; {@link Verdict} is what it becomes once the row finishes the job. */
+export interface VerdictDraft {
   status: 'completed' | 'failed' | 'cancelled' | 'error';
   guest: GuestLocation;
   error?: Error;
   stats?: JobStats;
-  plan?: MigrationPlan;
   postCopyFailed?: boolean;
   recovery?: RecoveryOutcome;
   split?: GuestSplit;
 }
+
+/**
+ * The outcome the shell reports once the job ends, but the steering and the warnings it kept: completed with
+ * the plan and stats, or unfinished with an error.
+ */
+export type Verdict =
+  | Omit<CompletedMigration, 'steering' | 'warnings'>
+  | Omit<UnfinishedMigration, 'steering' | 'warnings'>;
 
 /** The recovery of a broken post-copy, while the job is in (or has left) `recovering`. */
 export interface RecoveryState {
@@ -188,10 +197,15 @@ export interface JobState {
   downtimeInFlight: number | undefined;
   /** The guest has run on the destination: libvirt switched to post-copy. */
   postCopyStarted: boolean;
+  /**
+   * A tick saw guest memory cross: a TLS failure of the call is then the link breaking, not the handshake
+   * (see `explainTlsFailure`).
+   */
+  streamStarted: boolean;
   /** Set on entering `ending`. */
   end: (EndCause & { pausedByUs: boolean }) | undefined;
   /** Set on entering `resuming`: the outcome to report once the guest is resumed. */
-  verdict: Verdict | undefined;
+  verdict: VerdictDraft | undefined;
   recovery: RecoveryState | undefined;
 }
 
@@ -335,6 +349,7 @@ export function initialState(settings: JobSettings): JobState {
     monitorState: {},
     downtimeInFlight: undefined,
     postCopyStarted: false,
+    streamStarted: false,
     end: undefined,
     verdict: undefined,
     recovery: undefined,

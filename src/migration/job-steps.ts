@@ -27,8 +27,10 @@ import type {
   RecoveryState,
   UnstampedEvent,
   Verdict,
+  VerdictDraft,
 } from './job-states.js';
 import { tickFacts } from './tick-facts.js';
+import { explainTlsFailure } from './tls-preflight.js';
 import type { GuestLocation, MigrationProgress, RecoveryEvent, SteeringAction } from './types.js';
 
 /** What a step does: the fields it changes, the actions it asks for, the events it raises. */
@@ -113,12 +115,40 @@ function toEnding(s: JobState, cause: EndCause): Change {
   };
 }
 
-function finish(s: JobState, verdict: Verdict, before: JobAction[] = []): Change {
+function finish(s: JobState, draft: VerdictDraft, before: JobAction[] = []): Change {
   const answered = answerForce(s, 'none');
-  return { set: answered.set, do: [...before, ...(answered.do ?? []), { type: 'finish', verdict }] };
+  return {
+    set: answered.set,
+    do: [...before, ...(answered.do ?? []), { type: 'finish', verdict: verdictOf(s, draft) }],
+  };
 }
 
-function recoveryOutcome(s: JobState, e: JobEvent): Pick<Verdict, 'recovery'> {
+/**
+ * The outcome's promise, kept for every way a job ends: completed with the plan sent and libvirt's stats
+ * (empty when it reported none), anything else with an error that says why.
+ */
+export function verdictOf(s: JobState, draft: VerdictDraft): Verdict {
+  const { error, ...rest } = draft;
+  const plan = s.prepared?.plan;
+  const base = { postCopyFailed: false, ...rest, ...(plan ? { plan } : {}) };
+  if (draft.status === 'completed' && plan !== undefined)
+    return { ...base, status: 'completed', plan, stats: draft.stats ?? { type: 'completed', raw: {} } };
+  const status = draft.status === 'completed' ? 'error' : draft.status;
+  const why =
+    status === 'cancelled'
+      ? 'the migration was cancelled before libvirt was asked to migrate'
+      : `the migration ended (${status}) without an error from libvirt`;
+  return { ...base, status, error: error ?? new Error(why) };
+}
+
+/** The migrate call's error, as a typed TLS failure when it is one (the call's TLS context says). */
+function callError(s: JobState, e: EventOf<'migrate-failed' | 'resume-attempt-failed'>): Error {
+  return e.type === 'migrate-failed'
+    ? explainTlsFailure(e.error, s.prepared?.call, s.streamStarted)
+    : e.error;
+}
+
+function recoveryOutcome(s: JobState, e: JobEvent): Pick<VerdictDraft, 'recovery'> {
   const r = s.recovery;
   if (r === undefined) return {};
   return {
@@ -132,7 +162,7 @@ function recoveryOutcome(s: JobState, e: JobEvent): Pick<Verdict, 'recovery'> {
   };
 }
 
-function statsOf(e: EventOf<'concluded'>): Pick<Verdict, 'stats'> {
+function statsOf(e: EventOf<'concluded'>): Pick<VerdictDraft, 'stats'> {
   return e.stats === undefined ? {} : { stats: e.stats };
 }
 
@@ -142,7 +172,7 @@ function guestAt(source: SourcePhase | undefined): GuestLocation {
   return 'unknown';
 }
 
-function failure(s: JobState, e: EventOf<'concluded'>, status: Verdict['status']): Verdict {
+function failure(s: JobState, e: EventOf<'concluded'>, status: VerdictDraft['status']): VerdictDraft {
   return { status, guest: guestAt(e.source), error: endError(s, e), ...statsOf(e) };
 }
 
@@ -388,7 +418,7 @@ export const STEPS = {
   // ---- The end
   endReturned: (s: JobState): Change => toEnding(s, { how: 'returned' }),
   endFailed: (s: JobState, e: EventOf<'migrate-failed' | 'resume-attempt-failed'>): Change =>
-    toEnding(s, { how: 'failed', error: e.error }),
+    toEnding(s, { how: 'failed', error: callError(s, e) }),
   endJobGone: (s: JobState): Change => toEnding(s, { how: 'job-gone' }),
   endWithError: (s: JobState, e: EventOf<'prepare-failed'>): Change =>
     toEnding(s, { how: 'error', error: e.error }),
@@ -481,7 +511,7 @@ export const STEPS = {
   closeWindow: (s: JobState): Change => ({ set: withRecovery(s, { over: 'window' }) }),
   /** The original call failed as expected; the first error is the one the outcome keeps. */
   callEnded: (s: JobState, e: EventOf<'migrate-failed'>): Change => ({
-    set: withRecovery(s, { callInFlight: false, lastError: recoveryOf(s).lastError ?? e.error }),
+    set: withRecovery(s, { callInFlight: false, lastError: recoveryOf(s).lastError ?? callError(s, e) }),
   }),
   wantAttempt: (s: JobState): Change => ({ set: withRecovery(s, { wanted: true }) }),
   attempt: (s: JobState, e: JobEvent): Change => {
@@ -541,6 +571,7 @@ export const STEPS = {
   reportProgress: (s: JobState, e: EventOf<'tick'>): Change => {
     const stats = tickFacts(e.stats).progress;
     if (stats === undefined) return {};
+    const crossed = (stats.memoryProcessed ?? 0) > 0;
     const progress: MigrationProgress = {
       status: s.status,
       mode: progressMode(s),
@@ -559,7 +590,10 @@ export const STEPS = {
       }),
       stats,
     };
-    return { do: [{ type: 'report-progress', progress }] };
+    return {
+      ...(crossed && !s.streamStarted ? { set: { streamStarted: true } } : {}),
+      do: [{ type: 'report-progress', progress }],
+    };
   },
 } satisfies Record<string, Step<never>>;
 

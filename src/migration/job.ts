@@ -307,11 +307,8 @@ export class MigrationJob extends EventEmitter<MigrationJobEvents> {
       this.#context.close?.().catch(() => undefined);
     }
     if (this.#state.status !== statusBefore) this.#emit('status', this.#state.status);
-    const plan = this.#state.prepared?.plan;
     this.#settle({
-      postCopyFailed: false,
       ...verdict,
-      ...(plan ? { plan } : {}),
       steering: [...this.#reports.steering],
       warnings: [...this.#reports.warnings],
     });

@@ -3,8 +3,9 @@ import { koffiBackend } from '../libvirt/connection.js';
 import type { LibvirtBackend, LibvirtConnection } from '../libvirt/types.js';
 import { quote } from '../policy/quote.js';
 import { type RecoveryOptions, resolveRecovery } from '../policy/recovery.js';
-import { type CallTuning, callTuning, type DestinationUris, destinationUris } from './params.js';
-import type { MigrateOptions, MigrationProviders } from './types.js';
+import { type CallTuning, type CheckedDestination, callTuning, checkDestination } from './params.js';
+import { checkPreflightOption } from './tls-preflight.js';
+import type { MigrateOptions, MigrationProviders, TlsPreflightOptions } from './types.js';
 
 const DEFAULT_POLL_MS = 1000;
 
@@ -15,7 +16,7 @@ const DEFAULT_POLL_MS = 1000;
 export interface JobOptions {
   source: { connection: LibvirtConnection } | { uri: string };
   domain: { name: string } | { uuid: string };
-  destination: DestinationUris;
+  destination: CheckedDestination;
   providers: MigrationProviders;
   blockMigration: boolean;
   migrateDisks: readonly string[] | undefined;
@@ -25,6 +26,8 @@ export interface JobOptions {
   pollIntervalMs: number;
   backend: LibvirtBackend;
   recovery: RecoveryOptions;
+  /** `false`: no certificate check before a TLS migration; otherwise where to find them. */
+  tlsPreflight: false | TlsPreflightOptions;
   signal: AbortSignal | undefined;
 }
 
@@ -45,7 +48,7 @@ export function resolveOptions(options: MigrateOptions): JobOptions {
   checkSource(options.source);
   const domain = checkDomain(options.domain);
   need(isObject(options.destination), 'destination', options.destination, 'give { uri } or { host }');
-  const destination = destinationUris(options.destination);
+  const destination = checkDestination(options.destination);
   need(
     isObject(options.providers) &&
       typeof options.providers.instanceMetadata === 'function' &&
@@ -90,6 +93,7 @@ export function resolveOptions(options: MigrateOptions): JobOptions {
     'give a LibvirtBackend',
   );
   const recovery = checkRecovery(options.postCopyRecovery);
+  const tlsPreflight = checkPreflightOption(options.tlsPreflight);
   need(
     signal === undefined || (isObject(signal) && typeof signal.addEventListener === 'function'),
     'signal',
@@ -108,6 +112,7 @@ export function resolveOptions(options: MigrateOptions): JobOptions {
     pollIntervalMs: pollIntervalMs ?? DEFAULT_POLL_MS,
     backend: backend ?? koffiBackend(),
     recovery,
+    tlsPreflight,
     signal,
   };
 }

@@ -1,9 +1,12 @@
 import { isIPv6 } from 'node:net';
 import { MigrationJobError } from '../errors.js';
 import type { MigrateParams } from '../libvirt/types.js';
+import { type NovaDestinationInput, novaDestinationUris } from '../policy/destination-uris.js';
 import { MigrateFlags } from '../policy/flags.js';
+import { DEFAULT_HOST_CONFIG } from '../policy/host-config.js';
 import type { MigrationPlan } from '../policy/plan.js';
 import { quote } from '../policy/quote.js';
+import type { TlsFailureContext } from '../policy/tls-failures.js';
 
 /** Where a migration goes. */
 export type Destination =
@@ -16,9 +19,16 @@ export type Destination =
   | {
       /** The destination host's name or address: the URIs are built from it the way Nova does. */
       host: string;
-      /** Transport of the libvirtd connection (Nova's `live_migration_scheme`): `tcp` by default. */
+      /**
+       * Transport of the libvirtd connection. Default: the source's `live_migration_scheme` (or its deprecated
+       * `live_migration_uri`) from the host config, as Nova does; given here, it wins over both.
+       */
       scheme?: 'tcp' | 'tls' | 'ssh';
-      /** Nova's `live_migration_inbound_addr`: the address QEMU's stream goes to; defaults to `host`. */
+      /**
+       * The destination's `live_migration_inbound_addr`: both URIs go to it, and QEMU's stream is sent there
+       * (`migrate_uri tcp://ADDR`, unless tunnelled). Without it, as in Nova, no `migrate_uri` is sent and
+       * libvirt streams to the destination's own host name.
+       */
       inboundAddress?: string;
     };
 
@@ -40,17 +50,22 @@ export interface MigrationTuning {
   tlsDestination?: string;
 }
 
-/** The libvirt call {@link buildMigrationCall} decided. */
+/** The `virDomainMigrateToURI3` call a job makes: the URI, the typed params and the flags, with the tuning it did not send. */
 export interface MigrationCall {
   destinationUri: string;
   params: MigrateParams;
   flags: number;
   /** Tuning that was given but not sent, and why. */
   notes: string[];
+  /** With native TLS or a `qemu+tls://` destination: the hosts and the name a TLS failure is told with. */
+  tls?: TlsFailureContext;
 }
 
-/** A destination's libvirtd URI and QEMU stream URI, as {@link destinationUris} builds them. */
-export type DestinationUris = ReturnType<typeof destinationUris>;
+/**
+ * A destination once checked ({@link checkDestination}): its parts free of URI syntax. The URIs of a bare
+ * host are built only with the plan, from the source's host config (its scheme, as Nova does).
+ */
+export type CheckedDestination = Destination & { readonly checked: true };
 
 /** A tuning once checked: its numbers within their bounds. */
 export interface CallTuning {
@@ -75,7 +90,7 @@ export interface CallTuning {
  *   autoConvergeInitial: 30,
  * });
  * call.destinationUri; // 'qemu+tcp://compute-2/system'
- * call.params; // { migrateUri: 'tcp://compute-2', bandwidth: 0, autoConvergeInitial: 30 }
+ * call.params; // { bandwidth: 0, autoConvergeInitial: 30 }: no migrate_uri without an inbound address, as Nova
  * ```
  */
 export function buildMigrationCall(
@@ -83,13 +98,17 @@ export function buildMigrationCall(
   destination: Destination,
   tuning: MigrationTuning = {},
 ): MigrationCall {
-  return migrationCall(plan, destinationUris(destination), callTuning(tuning));
+  return migrationCall(plan, checkDestination(destination), callTuning(tuning));
 }
 
 /** {@link buildMigrationCall} with a destination and a tuning already checked (the job's resolved options). */
-export function migrationCall(plan: MigrationPlan, uris: DestinationUris, tuning: CallTuning): MigrationCall {
+export function migrationCall(
+  plan: MigrationPlan,
+  destination: CheckedDestination,
+  tuning: CallTuning,
+): MigrationCall {
   const notes: string[] = [];
-  const { destinationUri, migrateUri } = uris;
+  const { destinationUri, migrateUri } = urisOf(destination, plan.host);
   const params: MigrateParams = {};
   if (migrateUri !== undefined) params.migrateUri = migrateUri;
   params.bandwidth = tuning.bandwidth ?? plan.host.bandwidth;
@@ -166,8 +185,10 @@ export function checkTuning(tuning: MigrationTuning): {
 }
 
 /**
- * The libvirtd URI and QEMU stream URI of a destination. From a bare host, as Nova builds them:
- * `qemu+<scheme>://<host>/system` and `tcp://<inbound address>` (IPv6 in brackets). A host or address
+ * The libvirtd URI and QEMU stream URI of a destination. From a bare host, as Nova builds them from the
+ * source's `nova.conf` (`host`: `live_migration_scheme`, the deprecated `live_migration_uri`, tunnelled) and the
+ * destination's `live_migration_inbound_addr` (see `novaDestinationUris`): `qemu+<scheme>://<host>/system`, and
+ * `tcp://<inbound address>` only when there is one (IPv6 in brackets). A host or address
  * carrying URI syntax (`/ ? # @ % \\`, brackets around anything but an IPv6 address, blanks, control
  * characters) is refused, so nothing can be smuggled into a libvirt URI; `host:port` passes as written.
  *
@@ -175,35 +196,64 @@ export function checkTuning(tuning: MigrationTuning): {
  *
  * @example
  * ```ts
- * destinationUris({ host: 'fd00::7' }); // { destinationUri: 'qemu+tcp://[fd00::7]/system', migrateUri: 'tcp://[fd00::7]' }
+ * destinationUris({ host: 'compute-2' }); // { destinationUri: 'qemu+tcp://compute-2/system' }: libvirt picks the stream
+ * destinationUris({ host: 'c2', inboundAddress: 'fd00::7' }); // { destinationUri: 'qemu+tcp://[fd00::7]/system', migrateUri: 'tcp://[fd00::7]' }
  * destinationUris({ host: 'compute-2:16509' }).destinationUri; // 'qemu+tcp://compute-2:16509/system'
  * ```
  */
-export function destinationUris(destination: Destination): { destinationUri: string; migrateUri?: string } {
+export function destinationUris(
+  destination: Destination,
+  host: NovaDestinationInput['source'] = DEFAULT_HOST_CONFIG,
+): { destinationUri: string; migrateUri?: string } {
+  return urisOf(checkDestination(destination), host);
+}
+
+/**
+ * The checks of {@link destinationUris}, made once before anything reaches libvirt: a URI non-empty and
+ * without blanks, a host and an inbound address without URI syntax, a scheme libvirt knows.
+ *
+ * @throws {@link MigrationJobError} `INVALID_OPTIONS` naming the field.
+ */
+export function checkDestination(destination: Destination): CheckedDestination {
   if ('uri' in destination) {
     const uri = nonEmpty('destination.uri', destination.uri);
     return destination.migrateUri === undefined
-      ? { destinationUri: uri }
-      : { destinationUri: uri, migrateUri: nonEmpty('destination.migrateUri', destination.migrateUri) };
+      ? { uri, checked: true }
+      : { uri, migrateUri: nonEmpty('destination.migrateUri', destination.migrateUri), checked: true };
   }
   const host = hostPart('destination.host', destination.host);
-  const scheme = destination.scheme ?? 'tcp';
-  if (!['tcp', 'tls', 'ssh'].includes(scheme)) {
+  const { scheme } = destination;
+  if (scheme !== undefined && !['tcp', 'tls', 'ssh'].includes(scheme)) {
     throw invalid('destination.scheme', scheme, 'use "tcp", "tls" or "ssh"');
   }
-  const inbound =
-    destination.inboundAddress === undefined
-      ? host
-      : hostPart('destination.inboundAddress', destination.inboundAddress);
   return {
-    destinationUri: `qemu+${scheme}://${bracketIpv6(host)}/system`,
-    migrateUri: `tcp://${bracketIpv6(inbound)}`,
+    host,
+    ...(scheme === undefined ? {} : { scheme }),
+    ...(destination.inboundAddress === undefined
+      ? {}
+      : { inboundAddress: hostPart('destination.inboundAddress', destination.inboundAddress) }),
+    checked: true,
   };
 }
 
-/** Brackets an IPv6 literal (`fd00::1` → `[fd00::1]`); a bracketed one and anything else pass unchanged. */
-function bracketIpv6(address: string): string {
-  return isIPv6(address) ? `[${address}]` : address;
+/** The URIs of a checked destination; a bare host's as Nova builds them from the source's host config. */
+function urisOf(
+  destination: CheckedDestination,
+  host: NovaDestinationInput['source'],
+): { destinationUri: string; migrateUri?: string } {
+  if ('uri' in destination) {
+    const { uri, migrateUri } = destination;
+    return migrateUri === undefined ? { destinationUri: uri } : { destinationUri: uri, migrateUri };
+  }
+  const { scheme, inboundAddress } = destination;
+  const uris = novaDestinationUris({
+    host: destination.host,
+    source: scheme === undefined ? host : { ...host, migrationScheme: scheme, migrationUri: '' },
+    ...(inboundAddress === undefined ? {} : { inboundAddress }),
+  });
+  return uris.migrateUri === undefined
+    ? { destinationUri: uris.destinationUri }
+    : { destinationUri: uris.destinationUri, migrateUri: uris.migrateUri };
 }
 
 /** Characters that would end or change the authority part of a URI. */

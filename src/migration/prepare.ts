@@ -1,6 +1,7 @@
 import { MigrationPolicyError } from '../errors.js';
 import type { JobStats, LibvirtDomain } from '../libvirt/types.js';
 import { MigrateFlags } from '../policy/flags.js';
+import { copiedDisksOf, parseDomainXml } from '../policy/guest.js';
 import { monitorSettings } from '../policy/monitor.js';
 import { planMigration } from '../policy/plan.js';
 import { guestDataGb } from './data-size.js';
@@ -8,6 +9,7 @@ import { type SourcePhase, sourcePhase } from './domain-state.js';
 import type { Preparation } from './job-states.js';
 import type { JobOptions } from './options.js';
 import { migrationCall } from './params.js';
+import { preflightTls } from './tls-preflight.js';
 
 /** libvirt's `VIR_DOMAIN_JOB_OPERATION_MIGRATION_OUT`. */
 const MIGRATION_OUT = 5;
@@ -39,11 +41,14 @@ export async function prepareMigration(
   const { providers } = options;
   const [instance, host] = await Promise.all([providers.instanceMetadata(), providers.hostConfig()]);
   const connection = domain.connection;
-  const [state, libvirtVersion, qemuVersion] = await Promise.all([
+  const [state, libvirtVersion, qemuVersion, xml] = await Promise.all([
     domain.state(),
     connection.libVersion(),
     connection.hypervisorVersion(),
+    domain.xml(),
   ]);
+  // The guest's devices rule post-copy in or out; its disks are what a block migration copies.
+  const guest = parseDomainXml(xml);
   const source = sourcePhase(state);
   const plan = planMigration({
     instance,
@@ -53,11 +58,17 @@ export async function prepareMigration(
     paused: source === 'paused',
     libvirtVersion,
     qemuVersion,
+    guest,
   });
   const call = migrationCall(plan, options.destination, options.tuning);
+  const tls = await preflightTls(plan, call, options.tlsPreflight, {
+    uri: connection.uri,
+    domain: domain.name,
+  });
+  if (tls !== undefined) call.tls = tls;
   const block = (plan.flags & MigrateFlags.NON_SHARED_INC) !== 0;
-  const dataGb =
-    options.dataGb ?? (await guestDataGb(domain, { block, disks: options.migrateDisks }, onDiskError));
+  const disks = options.migrateDisks ?? copiedDisksOf(guest);
+  const dataGb = options.dataGb ?? (await guestDataGb(domain, { block, disks }, onDiskError));
   return {
     plan,
     call,

@@ -1,6 +1,7 @@
 /** The rows of the job's state machine, one by one, without any libvirt or timer. */
 import { describe, expect, it } from 'vitest';
-import { LibvirtError } from '../../src/errors.js';
+import { LibvirtError, MigrationTlsError } from '../../src/errors.js';
+import type { JobStats } from '../../src/libvirt/types.js';
 import {
   assertCanAbort,
   cellOf,
@@ -11,6 +12,7 @@ import {
   progressMode,
   TRANSITIONS,
   transition,
+  type UnstampedEvent,
 } from '../../src/migration/job-machine.js';
 import { monitorSettings } from '../../src/policy/monitor.js';
 import { planMigration } from '../../src/policy/plan.js';
@@ -22,11 +24,13 @@ import {
   prepared,
   run,
   started,
+  statsOf,
   tick,
   types,
 } from '../support/job-machine.js';
 
 const refusal = new LibvirtError('virDomainCall', 55, 10, 'refused');
+const RUNNING = statsOf('running') as JobStats;
 
 /** A start-mode job whose libvirt job runs pre-copy. */
 function precopy(postCopy = false): JobState {
@@ -69,9 +73,15 @@ describe('job-machine: the table', () => {
     expect(actions).toEqual([{ type: 'prepare', mode: 'start' }]);
     const aborted = run(started(), { type: 'abort', reason: 'r' });
     expect(aborted.state.phase).toBe('cancelled');
+    // An unfinished outcome always says why, even when nothing reached libvirt.
     expect(aborted.actions.at(-1)).toEqual({
       type: 'finish',
-      verdict: { status: 'cancelled', guest: 'source' },
+      verdict: {
+        status: 'cancelled',
+        guest: 'source',
+        postCopyFailed: false,
+        error: new Error('the migration was cancelled before libvirt was asked to migrate'),
+      },
     });
   });
 
@@ -241,9 +251,16 @@ describe('job-machine: how it ends', () => {
       at({ type: 'concluded', source: undefined, stats: { type: 'completed', raw: {} } }),
     );
     expect(concluded.state.phase).toBe('completed');
+    // A completed outcome carries the plan sent.
     expect(concluded.actions.at(-1)).toEqual({
       type: 'finish',
-      verdict: { status: 'completed', guest: 'destination', stats: { type: 'completed', raw: {} } },
+      verdict: {
+        status: 'completed',
+        guest: 'destination',
+        postCopyFailed: false,
+        plan: state.prepared?.plan,
+        stats: { type: 'completed', raw: {} },
+      },
     });
   });
 
@@ -369,6 +386,40 @@ describe('job-machine: how it ends', () => {
     });
     // Start mode learns the end from the migrate call only.
     expect(transition(precopy(), tick(3, 'ended', 'gone')).state.phase).toBe('pre-copy');
+  });
+
+  it("maps the call's TLS failure to a typed error: a handshake before memory crossed, left as libvirt said once it had", () => {
+    const base = prepared() as Extract<UnstampedEvent, { type: 'prepared' }>;
+    const tls = {
+      source: 'the source (qemu+unix:///system)',
+      destination: 'the destination (dst.lab)',
+      name: 'dst.lab',
+      sourceChecked: true,
+      streamStarted: false,
+      domain: 'guest',
+    };
+    const withTls = { ...base, call: { ...base.call, tls } };
+    const handshake = new LibvirtError('virDomainMigrateToURI3', 1, 10, 'TLS handshake failed');
+    const failed = at({ type: 'migrate-failed', error: handshake }, 2000);
+    const polled = at({ type: 'poll-due' }, 1000);
+    const early = run(started(), { type: 'run' }, withTls, polled, tick(1), failed).state;
+    expect(early.streamStarted).toBe(false);
+    expect(early.end?.error).toBeInstanceOf(MigrationTlsError);
+    expect(early.end?.error).toMatchObject({
+      code: 'TLS_HANDSHAKE_FAILED',
+      host: 'the source (qemu+unix:///system) and the destination (dst.lab)',
+      cause: handshake,
+    });
+    expect(early.end?.error?.message).toContain('/var/log/libvirt/qemu/guest.log');
+    const crossed = at(
+      { type: 'tick', stats: { ...RUNNING, memoryProcessed: 4096 }, source: 'running' },
+      1000,
+    );
+    const late = run(started(), { type: 'run' }, withTls, polled, crossed, failed).state;
+    expect(late.streamStarted).toBe(true);
+    expect(late.end?.error).toBe(handshake);
+    // Without TLS the call's error is kept as it is.
+    expect(run(started(), { type: 'run' }, base, tick(1), failed).state.end?.error).toBe(handshake);
   });
 
   it('answers force-complete with none after the end', () => {

@@ -4,7 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { transition } from '../../src/migration/job-machine.js';
+import { transition, type Verdict } from '../../src/migration/job-machine.js';
+import type { MigrationPlan } from '../../src/policy/plan.js';
 import { DOC_PATH, machineDoc, rowsNeverTaken } from '../support/job-diagram.js';
 import { at, prepared, run, started, tick } from '../support/job-machine.js';
 import { check, type Walk, walkMachine } from '../support/job-walk.js';
@@ -51,7 +52,12 @@ describe('job-machine: the walk’s checks', () => {
     const event = at({ type: 'force-complete', reason: 'f' });
     const finish = {
       type: 'finish' as const,
-      verdict: { status: 'cancelled' as const, guest: 'source' as const },
+      verdict: {
+        status: 'cancelled' as const,
+        guest: 'source' as const,
+        error: new Error('c'),
+        postCopyFailed: false,
+      },
     };
     expect(check(done, event, done, [finish])).toEqual([
       'the outcome is produced exactly once',
@@ -72,11 +78,23 @@ describe('job-machine: the walk’s checks', () => {
     const ending = transition(precopy, event).state;
     const concluded = at({ type: 'concluded', source: 'gone', stats: undefined });
     const completed = { ...ending, phase: 'completed' as const };
-    const wrong = {
-      type: 'finish' as const,
-      verdict: { status: 'completed' as const, guest: 'source' as const },
-    };
-    expect(check(ending, concluded, completed, [wrong])).toEqual(['the outcome says where the guest is']);
+    const plan = ending.prepared?.plan as MigrationPlan;
+    const stats = { type: 'completed' as const, raw: {} };
+    const finish = (verdict: Verdict) => [{ type: 'finish' as const, verdict }];
+    const right: Verdict = { status: 'completed', guest: 'destination', plan, stats, postCopyFailed: false };
+    expect(check(ending, concluded, completed, finish(right))).toEqual([]);
+    const wrong: Verdict = { ...right, guest: 'source' };
+    expect(check(ending, concluded, completed, finish(wrong))).toEqual([
+      'the outcome says where the guest is',
+    ]);
+    // The outcome's type promises stats on completion and an error otherwise: a verdict that breaks it is caught.
+    const statsless = { ...right, stats: undefined } as unknown as Verdict;
+    expect(check(ending, concluded, completed, finish(statsless))).toEqual([
+      'the outcome says where the guest is',
+    ]);
+    const failed = { ...ending, phase: 'failed' as const };
+    const silent = { status: 'failed', guest: 'source', postCopyFailed: false } as unknown as Verdict;
+    expect(check(ending, concluded, failed, finish(silent))).toEqual(['the outcome says where the guest is']);
   });
 
   it('catch a resume or an abort of the source once the guest ran on the destination', () => {

@@ -1,7 +1,14 @@
 /** The options of migrate() and attachMigration(): refused before anything reaches libvirt, naming the option and the fix. */
 import { describe, expect, it } from 'vitest';
-import { type MigrateOptions, MigrationJobError, migrate } from '../../src/index.js';
+import {
+  type MigrateOptions,
+  MigrationJobError,
+  migrate,
+  parseNovaConf,
+  planMigration,
+} from '../../src/index.js';
 import { resolveOptions } from '../../src/migration/options.js';
+import { migrationCall } from '../../src/migration/params.js';
 import { DEFAULT_RECOVERY } from '../../src/policy/recovery.js';
 import { FakeDomain, fakeBackend } from '../support/fake-libvirt.js';
 import { optionsFor, startJob } from '../support/migration.js';
@@ -127,13 +134,18 @@ describe('resolveOptions: checked once, with the defaults the job and the call s
     });
     expect(resolved).toMatchObject({
       domain: { name: 'guest' },
-      destination: { destinationUri: 'qemu+tcp://dest/system', migrateUri: 'tcp://192.0.2.7' },
       blockMigration: false,
       migrateDisks: undefined,
       dataGb: undefined,
       pollIntervalMs: 1000,
       recovery: DEFAULT_RECOVERY,
+      tlsPreflight: {},
       signal: undefined,
+    });
+    expect(resolved.destination).toEqual({
+      uri: 'qemu+tcp://dest/system',
+      migrateUri: 'tcp://192.0.2.7',
+      checked: true,
     });
     expect(resolved.tuning).toEqual({
       bandwidth: undefined,
@@ -147,7 +159,7 @@ describe('resolveOptions: checked once, with the defaults the job and the call s
     expect(typeof resolved.backend.open).toBe('function');
   });
 
-  it('keeps what was given: a UUID, a host turned into URIs, the backend, the recovery options', () => {
+  it('keeps what was given: a UUID, a host checked (its URIs wait for the host config), the backend, the recovery options', () => {
     const domain = new FakeDomain();
     const backend = fakeBackend(domain);
     const resolved = resolveOptions({
@@ -161,10 +173,17 @@ describe('resolveOptions: checked once, with the defaults the job and the call s
       pollIntervalMs: 20,
       postCopyRecovery: false,
       bandwidth: 100,
+      tlsPreflight: false,
     });
+    expect(resolved.destination).toEqual({ host: 'compute-2', checked: true });
+    // The scheme comes from the source's nova.conf, read just before the call: Nova's rule.
+    const tls = planMigration({ host: parseNovaConf('[libvirt]\nlive_migration_scheme = tls\n') });
+    expect(migrationCall(tls, resolved.destination, resolved.tuning).destinationUri).toBe(
+      'qemu+tls://compute-2/system',
+    );
     expect(resolved).toMatchObject({
       domain: { uuid: domain.uuid },
-      destination: { destinationUri: 'qemu+tcp://compute-2/system', migrateUri: 'tcp://compute-2' },
+      tlsPreflight: false,
       backend,
       blockMigration: true,
       migrateDisks: ['vda'],

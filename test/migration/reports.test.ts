@@ -1,6 +1,7 @@
 /** What a job reports — progress, steering, warnings, the outcome — field by field, and how listeners may fail. */
 import { describe, expect, it } from 'vitest';
-import { buildMigrationCall, migrate, planMigration } from '../../src/index.js';
+import { migrate, planMigration } from '../../src/index.js';
+import { buildMigrationCall } from '../../src/migration/index.js';
 import { FakeDomain, libvirtError, until } from '../support/fake-libvirt.js';
 import { AC, optionsFor, PC, settle, startJob } from '../support/migration.js';
 

@@ -6,26 +6,28 @@ import { describe, expect, it } from 'vitest';
 import {
   assertAbortAllowed,
   DEFAULT_HOST_CONFIG,
-  type DowntimeSchedule,
-  type DowntimeStep,
-  downtimeAt,
-  encodeVersion,
   forceCompleteAction,
-  guestSplit,
   hostTraits,
   MigrateFlags,
   metadataFromFlavor,
   metadataFromImage,
-  migrationDataGb,
   parseNovaConf,
-  parsePropertiesString,
   planMigration,
   resolveHostConfig,
   resolveInstancePolicy,
+} from '../../src/index.js';
+import {
+  type DowntimeSchedule,
+  type DowntimeStep,
+  downtimeAt,
+  encodeVersion,
+  guestSplit,
+  migrationDataGb,
+  parsePropertiesString,
   resolveRecovery,
   resumeBlocker,
   VERSIONS_UNCHECKED,
-} from '../../src/index.js';
+} from '../../src/policy/index.js';
 import { AC_FLAVOR, AC_IMAGE, expectPolicyError, PC_FLAVOR, PC_IMAGE } from './helpers.js';
 
 const throwingGetter = (key: string, err: unknown = new Error('boom')) =>
@@ -369,7 +371,8 @@ describe('host config', () => {
       { foo: 1 },
       'foo',
       'foo is 1: use one of: permitAutoConverge, permitPostCopy, tunnelled, nativeTls, parallelConnections, ' +
-        'bandwidth, downtime, downtimeSteps, downtimeDelay, completionTimeout, timeoutAction',
+        'bandwidth, downtime, downtimeSteps, downtimeDelay, completionTimeout, timeoutAction, migrationScheme, ' +
+        'migrationUri, inboundAddress',
       1,
     ],
     [
@@ -387,8 +390,10 @@ describe('host config', () => {
     [
       { tunnelled: true, nativeTls: true },
       'live_migration_tunnelled',
-      '[libvirt] live_migration_tunnelled and [libvirt] live_migration_with_native_tls are both true: native ' +
-        'TLS replaces the tunnel; set live_migration_tunnelled = false',
+      '[libvirt] live_migration_tunnelled and [libvirt] live_migration_with_native_tls are both true, which ' +
+        "Nova refuses: a tunnelled stream goes through libvirtd's own connection, so QEMU's native TLS has no " +
+        'stream of its own to encrypt (libvirt 9.0 fails the pair with an internal error); native TLS replaces ' +
+        'the tunnel; set live_migration_tunnelled = false',
       true,
     ],
   ])('%o is refused with its fix', (host, key, message, value) => {
@@ -578,14 +583,14 @@ describe('more suggestions and reasons', () => {
 
   it("gives the host's own reasons when the instance has no opinion", () => {
     expect(planMigration({ host: {} }).reasons).toEqual([
-      'post-copy off: [libvirt] live_migration_permit_post_copy = False',
-      'auto-converge off: [libvirt] live_migration_permit_auto_converge = False',
+      "post-copy off: [libvirt] live_migration_permit_post_copy = False (Nova's default: not set)",
+      "auto-converge off: [libvirt] live_migration_permit_auto_converge = False (Nova's default: not set)",
     ]);
     expect(
       planMigration({ host: { permitAutoConverge: true }, libvirtVersion: 9_000_000, qemuVersion: 9_000_000 })
         .reasons,
     ).toEqual([
-      'post-copy off: [libvirt] live_migration_permit_post_copy = False',
+      "post-copy off: [libvirt] live_migration_permit_post_copy = False (Nova's default: not set)",
       'auto-converge on: [libvirt] live_migration_permit_auto_converge = True and post-copy is not in use',
     ]);
   });

@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  boundValue,
-  type InstanceMetadata,
-  requiredTraits,
-  resolveInstancePolicy,
-  Traits,
-} from '../../src/index.js';
+import { boundValue } from '../../src/errors.js';
+import { type InstanceMetadata, requiredTraits, resolveInstancePolicy, Traits } from '../../src/index.js';
 import { AC_FLAVOR, AC_IMAGE, expectPolicyError, PC_FLAVOR, PC_IMAGE } from './helpers.js';
 
 describe('resolveInstancePolicy', () => {

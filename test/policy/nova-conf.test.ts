@@ -43,6 +43,9 @@ describe('parseNovaConf', () => {
       completionTimeout: 0,
       timeoutAction: 'force_complete',
       parallelConnections: 4,
+      migrationScheme: '',
+      migrationUri: '',
+      inboundAddress: '192.0.2.10',
     });
   });
 
@@ -141,6 +144,9 @@ describe('resolveHostConfig', () => {
       downtimeDelay: 75,
       completionTimeout: 800,
       timeoutAction: 'abort',
+      migrationScheme: '',
+      migrationUri: '',
+      inboundAddress: '',
     });
   });
 

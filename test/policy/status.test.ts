@@ -4,10 +4,9 @@ import {
   forceCompleteAction,
   MIGRATION_STATUSES,
   type MigrationStatus,
-  monitorSettings,
-  monitorTick,
   planMigration,
 } from '../../src/index.js';
+import { monitorSettings, monitorTick } from '../../src/policy/index.js';
 import { AC_FLAVOR, expectPolicyError, PC_FLAVOR } from './helpers.js';
 
 describe('forceCompleteAction', () => {

@@ -220,7 +220,7 @@ export const INVARIANTS = {
   'every request is answered':
     'forceComplete() and pausePostCopy() promises are answered as many times as asked, all of them by the end (a pause still in flight by its result); an abort or recover the table skips is one the method itself refuses in that state',
   'the outcome says where the guest is':
-    'source, destination or unknown; completed means the destination without an error; a failure (failed, error) has one; a failed post-copy names the split and the guest its authoritative copy',
+    "source, destination or unknown; completed means the destination, with the plan sent and libvirt's stats and without an error; anything else (failed, cancelled, error) has an error; a failed post-copy names the split and the guest its authoritative copy",
   'the source is never resumed once post-copy started':
     'no virDomainResume and no abort once the guest has run on the destination',
 } as const;
@@ -279,9 +279,12 @@ export function check(from: JobState, event: JobEvent, to: JobState, actions: Jo
   for (const verdict of finishes) {
     const known = ['source', 'destination', 'unknown'].includes(verdict.guest);
     const completed =
-      verdict.status !== 'completed' || (verdict.guest === 'destination' && verdict.error === undefined);
-    const explained =
-      verdict.status === 'completed' || verdict.status === 'cancelled' || verdict.error !== undefined;
+      verdict.status !== 'completed' ||
+      (verdict.guest === 'destination' &&
+        verdict.error === undefined &&
+        verdict.plan !== undefined &&
+        verdict.stats !== undefined);
+    const explained = verdict.status === 'completed' || verdict.error instanceof Error;
     const authoritative = verdict.split?.authoritative;
     const split =
       !verdict.postCopyFailed ||
