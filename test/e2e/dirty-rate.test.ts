@@ -87,7 +87,7 @@ describeLab('dirty rate through the binding', (lab) => {
     expect(calm.stats.mibPerSecond).toBeLessThanOrEqual(1);
   });
 
-  it('predict: the busy guest on a link a third of its rate is not moved by pre-copy, post-copy and adaptive move it; the idle one moves by pre-copy', async () => {
+  it('predict: the busy guest on a link a third of its rate — pre-copy aborted at the timeout, adaptive aborting early, post-copy moving it; the idle one moved by pre-copy', async () => {
     const recent = consoleLines(lab.hosts.src, busy)
       .filter((l): l is Stats => l.kind === 'stats')
       .slice(-3);
