@@ -171,7 +171,7 @@ function buildProgram(env: CliEnvironment, setCode: (code: ExitCodeValue) => voi
       setCode(ExitCode.OK);
     });
 
-  program
+  const migrateCommand = program
     .command('migrate')
     .summary('live-migrate a guest with the per-instance policy, progress drawn live')
     .description(
@@ -181,14 +181,8 @@ function buildProgram(env: CliEnvironment, setCode: (code: ExitCodeValue) => voi
     )
     .argument('<domain>', "the guest's name or UUID on the source")
     .argument('<dest>', 'the destination host (URIs built as Nova does) or libvirt URI')
-    .requiredOption('--connect <uri>', '(required) the source libvirtd, e.g. qemu:///system')
-    .option(
-      '--flavor <file>',
-      "the instance's flavor: `openstack server show -f json` (API >= 2.47), or `openstack flavor show -f json`",
-    )
-    .option('--image <file>', "`openstack image show IMAGE -f json` of the server's image")
-    .option('--conf <file>', 'a nova.conf file (repeat: later files win)', collect)
-    .option('--conf-dir <dir>', 'a nova.conf.d directory', collect)
+    .requiredOption('--connect <uri>', '(required) the source libvirtd, e.g. qemu:///system');
+  withInstanceFiles(migrateCommand)
     .option(
       '--dest-conf <file>',
       "the destination's nova.conf, for its live_migration_inbound_addr (repeat: later files win)",
@@ -247,7 +241,7 @@ function buildProgram(env: CliEnvironment, setCode: (code: ExitCodeValue) => voi
         }),
       );
     });
-  program
+  const predictCommand = program
     .command('predict')
     .summary('before migrating: what the policy will do on this link, from the dirty rate QEMU measures now')
     .description(
@@ -256,11 +250,8 @@ function buildProgram(env: CliEnvironment, setCode: (code: ExitCodeValue) => voi
         'first pass, the adaptive switchover. Says where each number came from.',
     )
     .argument('<domain>', "the guest's name or UUID")
-    .requiredOption('--connect <uri>', "(required) the guest's libvirtd, e.g. qemu:///system")
-    .option('--flavor <file>', "the instance's flavor: `openstack server show -f json` (API >= 2.47)")
-    .option('--image <file>', "`openstack image show IMAGE -f json` of the server's image")
-    .option('--conf <file>', 'a nova.conf file (repeat: later files win)', collect)
-    .option('--conf-dir <dir>', 'a nova.conf.d directory', collect)
+    .requiredOption('--connect <uri>', "(required) the guest's libvirtd, e.g. qemu:///system");
+  withInstanceFiles(predictCommand)
     .option(
       '--bandwidth <MiB/s>',
       "the link's bandwidth for the stream (default: nova.conf's live_migration_bandwidth when set)",
@@ -359,6 +350,18 @@ function explainInput(opts: ExplainOptions): ExplainInput {
     ...(opts.libvirtVersion === undefined ? {} : { libvirtVersion: opts.libvirtVersion }),
     ...(opts.memoryMib === undefined ? {} : { memoryMiB: opts.memoryMib }),
   };
+}
+
+/** The instance's flavor and image files and the host's nova.conf, as `migrate` and `predict` read them. */
+function withInstanceFiles(command: Command): Command {
+  return command
+    .option(
+      '--flavor <file>',
+      "the instance's flavor: `openstack server show -f json` (API >= 2.47), or `openstack flavor show -f json`",
+    )
+    .option('--image <file>', "`openstack image show IMAGE -f json` of the server's image")
+    .option('--conf <file>', 'a nova.conf file (repeat: later files win)', collect)
+    .option('--conf-dir <dir>', 'a nova.conf.d directory', collect);
 }
 
 /** Repeatable options; no default given to commander, so that its help does not print "(default: [])". */
