@@ -3,7 +3,9 @@
 # the current TypeScript, and checks
 #   - what the tarball holds (exports and bin targets, source maps that resolve, sideEffects, no stray files);
 #   - the shipped declarations compile for a consumer (`tsc --strict --module nodenext --noEmit`), ESM and CJS;
-#   - `import` and `require()` of the root and of `/policy` work, and the pure policy answers correctly;
+#   - `import` and `require()` of the root, `/policy` and `/libvirt` work, and the pure policy answers correctly;
+#   - the root keeps to what a compute agent uses (no internals), `/policy` has the error classes;
+#   - the package links home (repository, homepage, bugs), ships docs/, and pulls in no @types/node;
 #   - `/policy` (and the root, until its first `open()`) never loads koffi, and importing the root has no side
 #     effects (no globals, no process listeners, no handles), as `sideEffects` claims.
 # One PASS/FAIL line per check; exits non-zero when any fails.
@@ -78,9 +80,22 @@ walk(root);
 const problems = [];
 const has = (f) => fs.existsSync(path.join(root, f));
 for (const f of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md']) if (!has(f)) problems.push(`missing ${f}`);
-// Only the build, the sources the maps point to, and the usual top-level files.
+// The guides the README and --help point to, and the charts they show.
+for (const f of ['docs/cli.md', 'docs/live-migration.md', 'docs/lab.md', 'docs/reliability.md', 'docs/threading.md', 'docs/performance.md']) {
+  if (!has(f)) problems.push(`missing ${f} (the README links to it)`);
+}
+for (const m of fs.readFileSync(path.join(root, 'README.md'), 'utf8').matchAll(/\]\((docs\/[^)#]+)/g)) {
+  if (!has(m[1])) problems.push(`README.md links to ${m[1]}, not in the tarball`);
+}
+// Where the package comes from and where to report a bug.
+const home = 'https://github.com/libvirt-migration-policy/libvirt-migration-policy';
+if (!String(pkg.repository?.url ?? '').includes('github.com/libvirt-migration-policy/libvirt-migration-policy')) problems.push('no "repository" url');
+if (!String(pkg.homepage ?? '').startsWith(home)) problems.push('no "homepage"');
+if (pkg.bugs?.url !== `${home}/issues`) problems.push('no "bugs" url');
+if (pkg.dependencies?.['@types/node']) problems.push('@types/node is a runtime dependency');
+// Only the build, the sources the maps point to, the guides, and the usual top-level files.
 for (const f of files) {
-  if (!/^(dist\/|src\/|package\.json$|README\.md$|LICENSE$|CHANGELOG\.md$)/.test(f)) problems.push(`stray file ${f}`);
+  if (!/^(dist\/|src\/|docs\/[^/]+\.md$|docs\/img\/|package\.json$|README\.md$|LICENSE$|CHANGELOG\.md$)/.test(f)) problems.push(`stray file ${f}`);
   if (/\.(test|spec)\.[cm]?[jt]s$/.test(f)) problems.push(`test file shipped: ${f}`);
 }
 // Every exports target exists (conditions walked recursively).
@@ -152,18 +167,29 @@ check "npm install <tarball> $ts_spec (empty project)" \
   bash -c "cd '$app' && npm install --no-audit --no-fund --loglevel=error '$tarball' '$ts_spec'" || finish
 tsc="$app/node_modules/.bin/tsc"
 echo "     typescript $("$tsc" --version 2>&1 | head -1)"
+check "installing the package pulls in no @types/node (an optional peer: the consumer picks its own)" \
+  bash -c "cd '$app' && test ! -e node_modules/@types/node"
+# A TypeScript agent has Node's types of its own: the root's API (EventEmitter, workers) needs them.
+check "npm install @types/node@20 (the consumer's own)" \
+  bash -c "cd '$app' && npm install --no-audit --no-fund --loglevel=error '@types/node@20'" || finish
 
 cat >"$app/consumer.mts" <<'EOF'
 import {
+  type MigrationOutcome,
   type MigrationPlan,
   MigrateFlags,
   MigrationJob,
   MigrationPolicyError,
   migrate,
-  openConnection,
   planMigration,
 } from 'libvirt-migration-policy';
-import { type PlanInput, planMigration as planPure, requiredTraits } from 'libvirt-migration-policy/policy';
+import { type LibvirtConnection, openConnection } from 'libvirt-migration-policy/libvirt';
+import {
+  MigrationPolicyError as PolicyError,
+  type PlanInput,
+  planMigration as planPure,
+  requiredTraits,
+} from 'libvirt-migration-policy/policy';
 
 const input: PlanInput = {
   instance: { flavorExtraSpecs: { 'compute:live_migration_post_copy': 'false' } },
@@ -176,7 +202,18 @@ const traits: readonly string[] = requiredTraits(input.instance ?? {});
 // The Node-typed part of the API (EventEmitter, worker_threads) must compile too.
 export type Job = InstanceType<typeof MigrationJob>;
 export const entryPoints = [migrate, openConnection] as const;
-export const results = { postCopyBit, same, traits, isError: new Error() instanceof MigrationPolicyError };
+export const results = {
+  postCopyBit,
+  same,
+  traits,
+  isError: new Error() instanceof MigrationPolicyError,
+  isPolicyError: new Error() instanceof PolicyError,
+};
+// The outcome is a union by status: stats on completion, an error otherwise.
+export function downtime(outcome: MigrationOutcome): number | undefined {
+  return outcome.status === 'completed' ? outcome.stats.downtime : outcome.error.message.length;
+}
+export type Connection = LibvirtConnection;
 EOF
 cat >"$app/consumer.cts" <<'EOF'
 import lmp = require('libvirt-migration-policy');
@@ -289,6 +326,41 @@ for spec in libvirt-migration-policy libvirt-migration-policy/policy; do
   check "ESM import('$spec'): plan answers, koffi not loaded" node_run --import ./refuse-koffi.mjs esm.mjs "$spec"
   check "CJS require('$spec'): plan answers, koffi not loaded" node_run cjs.cjs "$spec"
 done
+cat >"$app/libvirt-entry.cjs" <<'EOF'
+// /libvirt: the binding, with its errors; importing it loads nothing native until open().
+const { koffiLoaded } = require('./detect.cjs');
+const l = require('libvirt-migration-policy/libvirt');
+for (const name of ['openConnection', 'koffiBackend', 'LibvirtError', 'LibvirtUnavailableError', 'DomainStateCode']) {
+  if (l[name] === undefined) throw new Error(`/libvirt has no ${name}`);
+}
+const koffi = koffiLoaded();
+if (koffi) throw new Error(`requiring /libvirt loaded koffi: ${koffi.join(', ')}`);
+import('libvirt-migration-policy/libvirt').then((m) => {
+  if (m.openConnection !== l.openConnection) throw new Error('import and require of /libvirt differ');
+});
+EOF
+check "import and require() of /libvirt: the binding and its errors, koffi not loaded" node_run libvirt-entry.cjs
+check "the root keeps to what an agent uses: the binding and internals are not there, /policy has them" node_run -e "
+  const root = require('libvirt-migration-policy'), policy = require('libvirt-migration-policy/policy');
+  const internals = ['pythonStrip', 'boundValue', 'checkTuning', 'resumeFlags', 'buildMigrationCall', 'copiedDisks',
+    'openConnection', 'koffiBackend', 'VIR_DOMAIN_JOB_STATS_COMPLETED', 'DomainStateCode'];
+  const there = internals.filter((n) => n in root);
+  if (there.length) throw new Error('the root still exports ' + there.join(', '));
+  for (const n of ['migrate', 'attachMigration', 'planMigration', 'parseNovaConf', 'logMigration', 'observeMigration', 'MigrationPolicyError', 'LibvirtError'])
+    if (!(n in root)) throw new Error('the root lacks ' + n);
+  for (const n of ['pythonStrip', 'resumeFlags', 'monitorTick', 'MigrationPolicyError', 'LibvirtMigrationError'])
+    if (!(n in policy)) throw new Error('/policy lacks ' + n);
+  if (Object.keys(root).length > 40) throw new Error('the root exports ' + Object.keys(root).length + ' names');"
+check "instanceof MigrationPolicyError with the class from /policy (ESM)" node_run --input-type=module -e "
+  import { MigrationPolicyError, planMigration } from 'libvirt-migration-policy/policy';
+  let e; try { planMigration({ instance: { flavorExtraSpecs: { 'compute:live_migration_post_copy': 'maybe' } } }); } catch (err) { e = err; }
+  if (!(e instanceof MigrationPolicyError) || e.code !== 'INVALID_BOOLEAN') throw new Error('not a MigrationPolicyError from /policy: ' + e);"
+check "docs/ is in the installed package, with the guides the README links" bash -c "
+  cd '$app/node_modules/libvirt-migration-policy' && test -f docs/cli.md && test -f docs/live-migration.md && test -f docs/img/lab-decision-map.svg"
+check "package.json links home: repository, homepage, bugs" node_run -e "
+  const p = require('libvirt-migration-policy/package.json');
+  if (!p.repository || !p.homepage || !p.bugs || !p.bugs.url) throw new Error(JSON.stringify({ r: p.repository, h: p.homepage, b: p.bugs }));"
+
 # The same import/require on the lowest versions `engines` admits (22.11 has no require(esm): it fails) and
 # on Node 24, each fetched with npx -y node@N.
 for v in ${PACKAGE_CHECK_NODES-20.19.0 22.12.0 24}; do
@@ -296,10 +368,10 @@ for v in ${PACKAGE_CHECK_NODES-20.19.0 22.12.0 24}; do
     check "Node $v: could not get it through npx -y node@$v" false
     continue
   fi
-  check "Node $("$nodebin" --version): import and require() of the root and /policy" bash -c "
+  check "Node $("$nodebin" --version): import and require() of the root, /policy and /libvirt" bash -c "
     cd '$app' && for s in libvirt-migration-policy libvirt-migration-policy/policy; do
       timeout 60 '$nodebin' --import ./refuse-koffi.mjs esm.mjs \$s && timeout 60 '$nodebin' cjs.cjs \$s || exit 1
-    done"
+    done && timeout 60 '$nodebin' libvirt-entry.cjs"
 done
 # The operator's first command, on their own `openstack … show -f json` files, through the package's bin.
 printf '%s\n' '{"name":"m1.db","ram":65536,"properties":{"compute:live_migration_post_copy":"false"}}' >"$app/flavor.json"

@@ -18,13 +18,11 @@ import { Bench } from 'tinybench';
 import {
   type HostConfig,
   type InstanceMetadata,
-  type MonitorState,
-  monitorSettings,
-  monitorTick,
   parseNovaConf,
   planMigration,
   requiredTraits,
 } from '../src/index.js';
+import { type MonitorState, monitorSettings, monitorTick } from '../src/policy/index.js';
 import { BENCH_INSTANCES, BENCH_NOVA_CONF } from './fixtures.js';
 import { type PolicyRow, PolicyTasks } from './policy-table.js';
 import { machine, writeResults } from './record.js';

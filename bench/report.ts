@@ -173,6 +173,37 @@ function policySection(r: Json): string {
   ].join('\n');
 }
 
+function tlsSection(r: Json): string {
+  const f1 = (n: number) => n.toFixed(1);
+  const f2 = (n: number) => n.toFixed(2);
+  const rows = r.workloads.flatMap((w: Json) =>
+    (['plain', 'tls'] as const).map((mode) => {
+      const m = w[mode];
+      return [
+        `${w.workload} (${w.guest.memoryMiB} MiB, ${w.guest.bufferMiB} MiB ${w.guest.mode === 'idle' ? 'written once' : 'rewritten'})`,
+        mode === 'tls' ? 'native TLS' : 'plain TCP',
+        formatRange(m.totalMs, seconds),
+        formatRange(m.downtimeMs, whole),
+        formatRange(m.MiB, whole),
+        formatRange(m.MiBps, whole),
+        formatRange(m.migrationCpuS, f2),
+      ];
+    }),
+  );
+  const ratios = r.workloads.map(
+    (w: Json) =>
+      `${w.workload}: **${f2(w.tlsOverPlain.totalMs)}×** the time, ${f2(w.tlsOverPlain.MiBps)}× the rate, ` +
+      `${w.tlsOverPlain.migrationCpuS === null ? '—' : f1(w.tlsOverPlain.migrationCpuS)}× the migration thread's CPU`,
+  );
+  return [
+    `${machineLine(r)}. \`${r.command}\`: ${r.runs} migrations per workload and mode, back and forth between the hosts, the modes alternating which goes first; both over \`qemu+tls://\` to the other libvirtd, so the only difference is QEMU's stream encryption; the link unshaped. Medians (min–max).`,
+    '',
+    table(['guest', 'stream', 'total s', 'downtime ms', 'MiB sent', 'MiB/s', 'migration thread CPU s'], rows),
+    '',
+    `TLS against plain, medians: ${ratios.join('; ')}.`,
+  ].join('\n');
+}
+
 function replaceSection(doc: string, name: string, body: string): string {
   const start = `<!-- bench:${name} -->`;
   const end = `<!-- /bench:${name} -->`;
@@ -235,6 +266,8 @@ export async function renderReport(): Promise<void> {
   if (wrapper) doc = replaceSection(doc, 'wrapper', wrapperSection(wrapper));
   const policy = read('policy.json');
   if (policy) doc = replaceSection(doc, 'policy', policySection(policy));
+  const tls = read('tls.json');
+  if (tls) doc = replaceSection(doc, 'tls', tlsSection(tls));
   writeFileSync(DOC, doc);
   console.log(`regenerated docs/performance.md and docs/img/*.svg from bench/results`);
 }

@@ -8,7 +8,7 @@ import {
   type LibvirtBackend,
   type LibvirtConnection,
   type LibvirtDomain,
-} from '../src/index.js';
+} from '../src/libvirt/index.js';
 
 /** `performance.now()` of each migrate call's start and return, in call order. */
 export interface CallTimes {

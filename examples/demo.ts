@@ -12,13 +12,12 @@ import {
   MigrationPolicyError,
   metadataFromFlavor,
   metadataFromImage,
-  migrationDataGb,
-  monitorSettings,
   parseNovaConf,
   planMigration,
   readNovaConfSources,
   requiredTraits,
 } from '../src/index.js';
+import { migrationDataGb, monitorSettings } from '../src/policy/index.js';
 
 interface SampleInstance {
   name: string;

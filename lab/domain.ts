@@ -28,6 +28,28 @@ export interface LabHost {
   link: string;
   /** This host's address on that link. */
   address: string;
+  /** The host's private /etc/hosts (both hosts by name: `src.lab`, `dst.lab`). */
+  hostsFile?: string;
+  /** With `LAB_TLS=1`: the host's name and certificates (see lab/tls.sh). */
+  tls?: LabHostTls;
+}
+
+/** A lab host's TLS set-up, as lab/up.sh wrote it with `LAB_TLS=1`. */
+export interface LabHostTls {
+  /** Its name on the link, in its certificates' SANs with its address: `src.lab`. */
+  name: string;
+  /** `qemu+tls://<name>/system`: its libvirtd over TLS, reachable from inside the lab's namespaces. */
+  uri: string;
+  /** Its QEMU's migration certificates (= its /etc/pki/qemu). */
+  qemuCertDir: string;
+  /** Its libvirtd's certificates (= its /etc/pki/libvirt). */
+  libvirtPkiDir: string;
+  /** Its CA certificate for libvirt (= its /etc/pki/CA). */
+  caDir: string;
+  /** A libvirt client's `pkipath=` for an agent on this host: its client certificate. */
+  agentPkiPath: string;
+  /** Its client certificate's distinguished name, as libvirtd's tls_allowed_dn_list lists it. */
+  clientDn: string;
 }
 
 /** Content of lab.json. */
@@ -45,6 +67,8 @@ export interface LabInfo {
   migrateAddress: string;
   /** The hypervisor stack the lab runs on (`LAB_STACK`, see lab/stack.sh): every figure is quoted with it. */
   stack: LabStack;
+  /** `LAB_TLS=1`: the lab's CA; absent in a lab.json older than LAB_TLS. */
+  tls?: { enabled: boolean; caCert?: string; caKey?: string; port?: number };
 }
 
 /** The lab's hypervisor stack, as `lab/up.sh` read it from the running daemons. */

@@ -7,20 +7,26 @@
 # dir is $LAB_ROOT/$LAB_NAME), LAB_TIMEOUT (seconds to wait for the daemons, 120),
 # LAB_STACK (lab | backports | distro, see lab/stack.sh; default lab),
 # LAB_TCP_RETRIES2 (the hosts' net.ipv4.tcp_retries2, default 5: a dead link fails a
-# transfer in ~13 s instead of ~15 min).
+# transfer in ~13 s instead of ~15 min), LAB_TLS (1: a CA and certificates for both hosts, libvirtd
+# listening for qemu+tls:// on the lab link, QEMU's migration TLS configured; default 0, see lab/tls.sh).
 set -euo pipefail
 # shellcheck source=lab/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source=lab/stack.sh
 source "$(dirname "${BASH_SOURCE[0]}")/stack.sh"
+# shellcheck source=lab/tls.sh
+source "$(dirname "${BASH_SOURCE[0]}")/tls.sh"
 
 # Besides the hypervisor stack (lab/stack.sh): the guest's build tools and the namespace tools.
 PACKAGES=(cpio gcc libc6-dev iproute2 util-linux)
+# With TLS: certtool for the certificates, tcpdump for the tests that read the link.
+if [[ "$LAB_TLS" == 1 ]]; then PACKAGES+=(gnutls-bin tcpdump); fi
 LAB_TIMEOUT="${LAB_TIMEOUT:-120}"
 STARTED=0
 
 lab_require_root
 lab_check_name
+[[ "$LAB_TLS" == 0 || "$LAB_TLS" == 1 ]] || die "LAB_TLS is '$LAB_TLS': use 1 (TLS on) or 0 (off, the default)"
 [[ "$(uname -s)" == Linux ]] || die "Linux only"
 mkdir -p "$LAB_ROOT"
 
@@ -74,6 +80,8 @@ host_running() {
     p="$(cat "$d/pids/$f.pid" 2>/dev/null || true)"
     [[ -n "$p" ]] && pid_alive "$p" && [[ "$(cat "/proc/$p/comm" 2>/dev/null)" == "$f" ]] || return 1
   done
+  # A host started with the other TLS setting is not the host asked for.
+  [[ "$(cat "$d/tls" 2>/dev/null || echo 0)" == "$LAB_TLS" ]] || return 1
   host_network_ok "$1" && host_answers "$1"
 }
 
@@ -95,6 +103,7 @@ auth_unix_ro = "none"
 host_uuid = "$uuid"
 log_outputs = "2:file:/var/log/libvirt/libvirtd.log"
 EOF
+  if [[ "$LAB_TLS" == 1 ]]; then tls_libvirtd_conf "$h" >>"$d/etc/libvirtd.conf"; fi
   cat >"$d/etc/virtlogd.conf" <<EOF
 log_outputs = "2:file:/var/log/libvirt/virtlogd.log"
 EOF
@@ -107,6 +116,8 @@ remember_owner = 0
 security_driver = "none"
 cgroup_controllers = [ ]
 EOF
+  if [[ "$LAB_TLS" == 1 ]]; then tls_qemu_conf >>"$d/etc/qemu.conf"; fi
+  write_hosts_file "$h"
 }
 
 # Both hosts' network namespaces and the veth pair between them (idempotent: a complete pair is kept).
@@ -145,19 +156,42 @@ start_host() {
   # The inner shell sets up the private mounts, starts both daemons (-d: they
   # daemonize and keep the namespace alive) and exits.
   # shellcheck disable=SC2016
+  # With TLS the host's certificates replace /etc/pki/{CA,libvirt,qemu} and libvirtd listens (--listen:
+  # libvirt 9.0 opens its TCP/TLS sockets only when asked, unless systemd hands them over).
   nsenter --net="/run/netns/$(lab_netns "$h")" -- unshare -m --propagation private -- /bin/bash -c '
     set -euo pipefail
-    d="$1"
+    d="$1" tls="$2"
     mount -t tmpfs -o mode=0755,size=64m lmp-run /run
     mount --bind "$d/etc" /etc/libvirt
     mount --bind "$d/lib" /var/lib/libvirt
     mount --bind "$d/log" /var/log/libvirt
     mount --bind "$d/cache" /var/cache/libvirt
+    mount --bind "$d/hosts" /etc/hosts
+    listen=()
+    if [[ "$tls" == 1 ]]; then
+      for p in CA libvirt qemu; do mount --bind "$d/pki/$p" "/etc/pki/$p"; done
+      listen=(--listen)
+    fi
     readlink /proc/self/ns/mnt >"$d/pids/mntns"
     virtlogd -d -f /etc/libvirt/virtlogd.conf -p "$d/pids/virtlogd.pid"
-    libvirtd -d -f /etc/libvirt/libvirtd.conf -p "$d/pids/libvirtd.pid"
-  ' lmp-lab-host "$d" </dev/null >>"$d/log/start.log" 2>&1 9>&- ||
+    libvirtd -d "${listen[@]}" -f /etc/libvirt/libvirtd.conf -p "$d/pids/libvirtd.pid"
+  ' lmp-lab-host "$d" "$LAB_TLS" </dev/null >>"$d/log/start.log" 2>&1 9>&- ||
     die "$h: starting the daemons failed, see $d/log/start.log: $(tail -n 5 "$d/log/start.log")"
+  echo "$LAB_TLS" >"$d/tls"
+}
+
+# With TLS, each host reaches the other's libvirtd as qemu+tls://<name>/system with its agent certificate,
+# from inside its network namespace: what the p2p migration and an agent on the host do.
+check_tls_reach() {
+  local h g out
+  for h in "${LAB_HOSTS[@]}"; do
+    for g in "${LAB_HOSTS[@]}"; do
+      [[ "$h" == "$g" ]] && continue
+      out="$(bash "$LAB_DIR/in-host.sh" "$h" timeout 20 virsh -q -c "$(host_tls_uri "$g" "$h")" version 2>&1)" ||
+        die "TLS: $h cannot reach $g as $(host_tls_uri "$g" "$h"): $out"
+    done
+  done
+  log "TLS: each host reaches the other's libvirtd over qemu+tls:// with its client certificate"
 }
 
 wait_hosts() {
@@ -204,6 +238,16 @@ write_lab_json() {
       printf '      "hostUuid": %s,\n' "$(json_str "$(cat "$d/host-uuid")")"
       printf '      "netns": %s,\n      "link": %s,\n      "address": %s,\n' "$(json_str "$(lab_netns "$h")")" \
         "$(json_str "$LAB_LINK")" "$(json_str "${LAB_ADDR[$h]}")"
+      printf '      "hostsFile": %s,\n' "$(json_str "$d/hosts")"
+      if [[ "$LAB_TLS" == 1 ]]; then
+        printf '      "tls": {\n        "name": %s,\n        "uri": %s,\n' "$(json_str "${LAB_TLS_NAME[$h]}")" \
+          "$(json_str "qemu+tls://${LAB_TLS_NAME[$h]}/system")"
+        printf '        "qemuCertDir": %s,\n        "libvirtPkiDir": %s,\n' "$(json_str "$(host_pki "$h")/qemu")" \
+          "$(json_str "$(host_pki "$h")/libvirt")"
+        printf '        "caDir": %s,\n        "agentPkiPath": %s,\n' "$(json_str "$(host_pki "$h")/CA")" \
+          "$(json_str "$(host_pki "$h")/agent")"
+        printf '        "clientDn": %s\n      },\n' "$(json_str "$(tls_client_dn "$h")")"
+      fi
       printf '      "pids": { "libvirtd": %s, "virtlogd": %s }\n' "$(cat "$d/pids/libvirtd.pid")" \
         "$(cat "$d/pids/virtlogd.pid")"
       printf '    }'
@@ -217,6 +261,12 @@ write_lab_json() {
     printf '    "libvirtPackage": %s,\n    "qemuPackage": %s,\n' "$(json_str "$(pkg_version libvirt-daemon)")" \
       "$(json_str "$(pkg_version qemu-system-x86)")"
     printf '    "accel": %s\n  },\n' "$(json_str "$([[ "${LAB_DOMAIN_TYPE:-qemu}" == kvm ]] && echo KVM || echo TCG)")"
+    if [[ "$LAB_TLS" == 1 ]]; then
+      printf '  "tls": {\n    "enabled": true,\n    "caCert": %s,\n    "caKey": %s,\n    "port": %s\n  },\n' \
+        "$(json_str "$(tls_ca_dir)/ca-cert.pem")" "$(json_str "$(tls_ca_dir)/ca-key.pem")" "$LAB_TLS_PORT"
+    else
+      printf '  "tls": { "enabled": false },\n'
+    fi
     printf '  "migrateAddress": %s\n}\n' "$(json_str "${LAB_ADDR[dst]}")"
   } >"$tmp"
   mv "$tmp" "$LAB_STATE/lab.json"
@@ -254,15 +304,18 @@ for h in "${LAB_HOSTS[@]}"; do
   fi
 done
 for d in /etc/libvirt /var/lib/libvirt /var/log/libvirt /var/cache/libvirt; do mkdir -p "$d"; done
+if [[ "$LAB_TLS" == 1 ]]; then mkdir -p /etc/pki/CA /etc/pki/libvirt /etc/pki/qemu; fi
 setup_network
+if [[ "$LAB_TLS" == 1 ]]; then tls_setup; fi
 for h in "${restart[@]}"; do
   write_host_config "$h"
   start_host "$h"
 done
 wait_hosts
+if [[ "$LAB_TLS" == 1 ]]; then check_tls_reach; fi
 [[ "$(cat "$(host_dir src)/host-uuid")" != "$(cat "$(host_dir dst)/host-uuid")" ]] || die "host UUIDs collide"
 write_lab_json "${guest[0]}" "${guest[1]}"
 STARTED=0
-log "up on stack $LAB_STACK ($(stack_describe)): src=$(host_uri src)"
+log "up on stack $LAB_STACK ($(stack_describe)), TLS $([[ "$LAB_TLS" == 1 ]] && echo on || echo off): src=$(host_uri src)"
 log "    dst=$(host_uri dst)"
 printf '%s\n' "$LAB_STATE/lab.json"

@@ -7,6 +7,7 @@ import {
   MAX_ERROR_VALUE_CHARS,
   MigrationJobError,
   MigrationPolicyError,
+  PlacementError,
 } from '../src/errors.js';
 
 describe('one error shape', () => {
@@ -16,6 +17,7 @@ describe('one error shape', () => {
       new LibvirtError('virDomainLookupByName', 42, 10, 'Domain not found'),
       new LibvirtUnavailableError(new Error('dlopen')),
       new MigrationJobError('ALREADY_MIGRATING', 'busy'),
+      new PlacementError('PLACEMENT_HTTP_ERROR', 'GET /: 500', { status: 500, requestId: 'req-1' }),
     ];
     for (const err of errors) {
       expect(err).toBeInstanceOf(LibvirtMigrationError);

@@ -13,7 +13,11 @@ export const ExitCode = {
   LIBVIRT: 3,
   /** The input is well-formed but the policy refuses it: e.g. the flavor asks for post-copy this host cannot do. */
   POLICY_REFUSED: 4,
-  /** A bug in this program: the message says what happened; please report it. */
+  /** Placement could not be reached, refused the request or the token, is too old, or answered nonsense. */
+  PLACEMENT: 5,
+  /** `candidates`: Placement has no host for the request; the output says why. */
+  NO_CANDIDATES: 6,
+  /** A bug in this program: the message says what happened and where to report it (package.json's `bugs`). */
   INTERNAL: 70,
 } as const;
 

@@ -1,5 +1,6 @@
 /** The text form of an {@link Explanation}: one labelled line per fact, reasons in full. */
-import { HOST_OPTIONS, type HostConfig } from '../index.js';
+import type { HostConfig } from '../index.js';
+import { HOST_OPTIONS, type TlsRequirements } from '../policy/index.js';
 import type { Explanation, FeatureExplanation } from './explain.js';
 
 const LABEL = 20;
@@ -16,6 +17,17 @@ export function explanationText(e: Explanation): string[] {
     .filter(Boolean)
     .join(', ');
   lines.push(line('Instance', `${instance} (${state})`));
+  if (e.guest !== undefined) {
+    const devices = e.guest.hostDevices.map(
+      (d) => `${d.vfio ? 'VFIO ' : ''}${d.type}${d.address ? ` ${d.address}` : ''}`,
+    );
+    lines.push(
+      line(
+        'Guest',
+        `${e.inputs.domainXml}: ${e.guest.disks.length} disk(s), ${devices.length === 0 ? 'no host device' : `host devices: ${devices.join(', ')}`}`,
+      ),
+    );
+  }
   const confs = [...e.inputs.conf, ...e.inputs.confDirs.map((dir) => `${dir}/*.conf`)];
   lines.push(line('Host', confs.length === 0 ? "no nova.conf: Nova's defaults" : confs.join(', ')));
   lines.push('');
@@ -62,6 +74,12 @@ export function explanationText(e: Explanation): string[] {
     ),
   );
   lines.push(line('Downtime', e.downtime.arithmetic));
+  const d = e.destination;
+  lines.push(
+    line('Destination', `${d.destinationUri}, stream ${d.migrateUri ?? "libvirt's choice (no migrate_uri)"}`),
+  );
+  for (const reason of d.reasons) lines.push(line('', reason));
+  lines.push(...tlsLines(e.tls, line));
   const set = Object.entries(e.hostOrigins);
   if (set.length > 0) {
     lines.push('');
@@ -71,6 +89,16 @@ export function explanationText(e: Explanation): string[] {
       const shown = typeof value === 'boolean' ? (value ? 'True' : 'False') : String(value);
       lines.push(`  ${HOST_OPTIONS[key as keyof HostConfig].option} = ${shown}  (${origin})`);
     }
+  }
+  return lines;
+}
+
+/** The stream's protection and native TLS's needs, for `explain` and `traits` alike. */
+export function tlsLines(tls: TlsRequirements, line: (label: string, text: string) => string): string[] {
+  const lines = [line('Migration stream', tls.stream)];
+  if (tls.needs.length > 0) {
+    lines.push(line('Native TLS needs', tls.needs[0] ?? ''));
+    for (const need of tls.needs.slice(1)) lines.push(line('', need));
   }
   return lines;
 }

@@ -3,31 +3,54 @@
  * itself is the library's (`planMigration` and friends); this module only gathers the facts around it.
  */
 import {
-  completionTimeoutSeconds,
   type DecisionSource,
-  downtimeSchedule,
   type ForceCompleteAction,
   forceCompleteAction,
-  HOST_OPTIONS,
+  type GuestDescription,
   type HostConfig,
   type InstanceMetadata,
   type MigrationPlan,
-  migrationDataGb,
+  MigrationPolicyError,
+  type NovaDestinationUris,
+  novaDestinationUris,
   originOf,
+  parseDomainXml,
   planMigration,
   requiredTraits,
   resolveHostConfig,
   type TimeoutAction,
   type Trait,
 } from '../index.js';
+import {
+  completionTimeoutSeconds,
+  downtimeSchedule,
+  encodeVersion,
+  HOST_OPTIONS,
+  migrationDataGb,
+  postCopyGuestCautions,
+  type TlsRequirements,
+  tlsRequirements,
+} from '../policy/index.js';
 import { CliError } from './cli-error.js';
 import { grouped } from './format.js';
-import { type ConfPaths, readHostConfig, readInstanceFiles } from './inputs.js';
+import {
+  type ConfPaths,
+  readDestinationConf,
+  readHostConfig,
+  readInstanceFiles,
+  readText,
+} from './inputs.js';
 
 /** The command line of `explain`, parsed. */
 export interface ExplainInput extends ConfPaths {
   flavor?: string;
   image?: string;
+  /** The destination host for the URIs; `DEST` stands in for it when left out. */
+  dest?: string;
+  /** The destination's nova.conf files, for its `live_migration_inbound_addr`. */
+  destConf?: readonly string[];
+  /** The guest's domain XML (`virsh dumpxml`): its devices may rule post-copy out. */
+  domainXml?: string;
   paused: boolean;
   block: boolean;
   qemuVersion?: string;
@@ -63,7 +86,15 @@ export interface TimeoutExplanation {
 
 /** Everything `explain` prints; `--json` prints it as it is. */
 export interface Explanation {
-  inputs: { flavor?: string; image?: string; conf: readonly string[]; confDirs: readonly string[] };
+  inputs: {
+    flavor?: string;
+    image?: string;
+    domainXml?: string;
+    conf: readonly string[];
+    confDirs: readonly string[];
+  };
+  /** The guest's description, when its domain XML was given. */
+  guest?: GuestDescription;
   instance: InstanceMetadata;
   paused: boolean;
   blockMigration: boolean;
@@ -73,11 +104,15 @@ export interface Explanation {
   forceComplete: { action: ForceCompleteAction; description: string };
   completionTimeout: TimeoutExplanation;
   downtime: { maxMs: number; steps: number; stepDelaySeconds: number | undefined; arithmetic: string };
+  /** The destination's URIs as Nova builds them, with where each came from. */
+  destination: { host: string } & NovaDestinationUris;
   /** Host options that were set in a file, with where: `{ permitPostCopy: "nova.conf line 8" }`. */
   hostOrigins: Partial<Record<keyof HostConfig, string>>;
   notes: string[];
   /** The plan exactly as `planMigration` returned it. */
   plan: MigrationPlan;
+  /** Whether native TLS encrypts the stream, and what every host needs for it. */
+  tls: TlsRequirements;
 }
 
 const NOVA_DEFAULT = "Nova's default";
@@ -87,13 +122,20 @@ export function explain(input: ExplainInput): Explanation {
   const { metadata, flavorRamMiB } = readInstanceFiles(input);
   const host = resolveHostConfig(readHostConfig(input));
   const memoryMiB = input.memoryMiB ?? flavorRamMiB;
+  const guest = input.domainXml === undefined ? undefined : readDomainXml(input.domainXml);
   const planInput = {
     instance: metadata,
     host,
+    ...(guest === undefined ? {} : { guest }),
     blockMigration: input.block,
     paused: input.paused,
-    ...(input.libvirtVersion === undefined ? {} : { libvirtVersion: input.libvirtVersion }),
-    ...(input.qemuVersion === undefined ? {} : { qemuVersion: input.qemuVersion }),
+    // Encoded here so that a bad one is named by its flag, as the operator typed it.
+    ...(input.libvirtVersion === undefined
+      ? {}
+      : { libvirtVersion: encodeVersion(input.libvirtVersion, '--libvirt-version') }),
+    ...(input.qemuVersion === undefined
+      ? {}
+      : { qemuVersion: encodeVersion(input.qemuVersion, '--qemu-version') }),
   };
   const plan = planMigration(planInput);
   // The same instance running: tells whether the pause is what took post-copy away.
@@ -147,12 +189,23 @@ export function explain(input: ExplainInput): Explanation {
       'memory, so the copy converges without throttling vCPUs that are not running';
   } else if (plan.decisions.autoConverge.reason.startsWith('auto-converge dropped')) {
     autoConverge.dropped = plan.decisions.autoConverge.reason.replace(/^auto-converge dropped: /, '');
+  } else if (
+    !plan.autoConverge &&
+    autoConverge.source === 'host' &&
+    host.permitAutoConverge &&
+    plan.postCopy
+  ) {
+    // The line permits it: what turned it off is post-copy, which wins over auto-converge.
+    autoConverge.from = `post-copy won (${optionText(host, 'permitAutoConverge')} permits it)`;
   }
 
   const action = forceCompleteAction(plan, 'running');
   const reasons = new Set([plan.decisions.postCopy.reason, plan.decisions.autoConverge.reason]);
   const notes = plan.reasons.filter((reason) => !reasons.has(reason));
   const dataGb = memoryMiB === undefined ? undefined : migrationDataGb({ memoryMiB });
+  if (guest !== undefined) {
+    for (const caution of postCopyGuestCautions(guest)) notes.push(`post-copy caution: ${caution}`);
+  }
   if (memoryMiB !== undefined && memoryMiB < 2048) {
     notes.push(`the guest has ${grouped(memoryMiB)} MiB; Nova counts at least 2 GiB for its timeouts`);
   }
@@ -172,10 +225,12 @@ export function explain(input: ExplainInput): Explanation {
     inputs: {
       ...(input.flavor === undefined ? {} : { flavor: input.flavor }),
       ...(input.image === undefined ? {} : { image: input.image }),
+      ...(input.domainXml === undefined ? {} : { domainXml: input.domainXml }),
       conf: input.files,
       confDirs: input.dirs,
     },
     instance: metadata,
+    ...(guest === undefined ? {} : { guest }),
     paused: input.paused,
     blockMigration: input.block,
     features: { postCopy, autoConverge },
@@ -184,9 +239,24 @@ export function explain(input: ExplainInput): Explanation {
     forceComplete: { action, description: FORCE_COMPLETE[action] },
     completionTimeout: timeoutOf(host, dataGb, where),
     downtime: downtimeOf(host, dataGb),
+    destination: destinationOf(input, host),
     hostOrigins,
     notes,
     plan,
+    tls: tlsRequirements(host),
+  };
+}
+
+function destinationOf(input: ExplainInput, host: HostConfig): Explanation['destination'] {
+  const name = input.dest ?? 'DEST';
+  const inboundAddress = readDestinationConf(input.destConf);
+  return {
+    host: name,
+    ...novaDestinationUris({
+      host: name,
+      source: host,
+      ...(inboundAddress === undefined ? {} : { inboundAddress }),
+    }),
   };
 }
 
@@ -247,6 +317,19 @@ function downtimeOf(host: HostConfig, dataGb: number | undefined): Explanation['
       `${grouped(host.downtimeSteps)} steps up to ${grouped(host.downtime)} ms, one every ` +
       `${grouped(host.downtimeDelay)} s/GiB × ${grouped(dataGb)} GiB = ${grouped(schedule.delaySeconds)} s`,
   };
+}
+
+/** The domain XML file, parsed; its errors name the file. */
+function readDomainXml(path: string) {
+  const xml = readText(path, 'domain XML file');
+  try {
+    return parseDomainXml(xml);
+  } catch (err) {
+    if (err instanceof MigrationPolicyError) {
+      throw new MigrationPolicyError(err.code, `${path}: ${err.message}`, { key: err.key });
+    }
+    throw err;
+  }
 }
 
 /** `--memory-mib`: a whole number of MiB greater than 0. */

@@ -13,6 +13,7 @@ import {
   parseNovaConf,
   readNovaConfSources,
 } from '../index.js';
+import { type NovaConfWarning, novaConfWarnings } from '../policy/index.js';
 import { CliError } from './cli-error.js';
 
 /** What the instance-side files say. */
@@ -61,6 +62,16 @@ export function readInstanceFiles(paths: { flavor?: string; image?: string }): I
   return { metadata, flavorRamMiB };
 }
 
+/** What oslo ignores in these nova.conf files and nova would want said (see `novaConfWarnings`). */
+export function readConfWarnings(paths: ConfPaths): NovaConfWarning[] {
+  if (paths.files.length === 0 && paths.dirs.length === 0) return [];
+  try {
+    return novaConfWarnings(readNovaConfSources({ files: paths.files, dirs: paths.dirs }));
+  } catch {
+    return []; // the read itself is reported, as an error, by readHostConfig
+  }
+}
+
 /**
  * The host config from nova.conf files and drop-in directories, read as nova-compute reads them. With none
  * given, Nova's defaults (`undefined`).
@@ -79,7 +90,15 @@ export function readHostConfig(paths: ConfPaths): HostConfig | undefined {
   return parseNovaConf(sources);
 }
 
-function readText(path: string, what: string): string {
+/** The destination's `live_migration_inbound_addr` from its nova.conf files, when given and set. */
+export function readDestinationConf(files: readonly string[] | undefined): string | undefined {
+  if (files === undefined || files.length === 0) return undefined;
+  const conf = readHostConfig({ files, dirs: [] });
+  return conf?.inboundAddress === '' ? undefined : conf?.inboundAddress;
+}
+
+/** A file's text; a missing or unreadable file is a {@link CliError} naming it. */
+export function readText(path: string, what: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (err) {
@@ -108,10 +127,15 @@ function inFile<T>(path: string, read: () => T): T {
   }
 }
 
-/** `ram` of `openstack flavor show` / a Nova API flavor, or of the `{ flavor: {…} }` body around one. */
+/**
+ * `ram` of `openstack flavor show` / a Nova API flavor, of the `{ flavor: {…} }` body around one, or of the
+ * flavor embedded in a server (`openstack server show`, `{ server: {…} }`).
+ */
 function ramOf(flavor: unknown): number | undefined {
   if (typeof flavor !== 'object' || flavor === null) return undefined;
-  const record = flavor as Record<string, unknown>;
+  const outer = flavor as Record<string, unknown>;
+  const server = outer.server;
+  const record = typeof server === 'object' && server !== null ? (server as Record<string, unknown>) : outer;
   const inner = record.flavor;
   const ram =
     typeof inner === 'object' && inner !== null ? (inner as Record<string, unknown>).ram : record.ram;

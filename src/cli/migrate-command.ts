@@ -3,20 +3,23 @@
  * (Ctrl-C asks to abort) and by `--force-complete-after`. Everything it decides is the library's: this
  * module wires the job's events to the screen.
  */
+import { resolve } from 'node:path';
 import {
   type Destination,
-  type LibvirtBackend,
   type MigrateOptions,
   type MigrationJob,
   type MigrationOutcome,
   MigrationPolicyError,
   migrate,
+  planMigration,
   type RecoveryEvent,
+  resolveInstancePolicy,
 } from '../index.js';
+import type { LibvirtBackend } from '../libvirt/index.js';
 import { CliError } from './cli-error.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 import { bytes, grouped, seconds } from './format.js';
-import { type ConfPaths, readHostConfig, readInstanceFiles } from './inputs.js';
+import { type ConfPaths, readDestinationConf, readHostConfig, readInstanceFiles } from './inputs.js';
 import { type OutputStream, progressDisplay } from './progress.js';
 
 /** The command line of `migrate`, parsed. */
@@ -27,11 +30,15 @@ export interface MigrateInput extends ConfPaths {
   flavor?: string;
   image?: string;
   migrateUri?: string;
+  /** The destination's nova.conf files: its `live_migration_inbound_addr`. */
+  destConf?: readonly string[];
   bandwidth?: number;
   forceCompleteAfter?: number;
   block: boolean;
   autoConvergeInitial?: number;
   pollMs?: number;
+  /** With native TLS: this host's QEMU certificate directory for the pre-flight (as `migrate_tls_x509_cert_dir`). */
+  tlsCertDir?: string;
 }
 
 /** What the command needs from its surroundings; the tests pass their own. */
@@ -47,10 +54,9 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Runs the migration to its end; the exit code says how it ended. */
 export async function runMigrate(input: MigrateInput, env: MigrateEnvironment): Promise<ExitCodeValue> {
-  // Read once now, so that a typo is reported before anything touches libvirt; read again by the providers
-  // just before the call, as the library intends (an edit in between is honoured).
-  readInstanceFiles(input);
-  readHostConfig(input);
+  // Checked once now, so that a typo or a refusal is reported before anything touches libvirt; read again
+  // by the providers just before the call, as the library intends (an edit in between is honoured).
+  checkBeforeLibvirt(input);
   const out = (line: string) => env.stdout.write(`${line}\n`);
   const controller = new AbortController();
   let job: MigrationJob | undefined;
@@ -71,7 +77,7 @@ export async function runMigrate(input: MigrateInput, env: MigrateEnvironment): 
     const options: MigrateOptions = {
       source: { uri: input.connect },
       domain: UUID.test(input.domain) ? { uuid: input.domain } : { name: input.domain },
-      destination: destinationOf(input),
+      destination: destinationOf(input, readDestinationConf(input.destConf)),
       providers: {
         instanceMetadata: () => readInstanceFiles(input).metadata,
         hostConfig: () => readHostConfig(input),
@@ -81,6 +87,7 @@ export async function runMigrate(input: MigrateInput, env: MigrateEnvironment): 
       ...(input.bandwidth === undefined ? {} : { bandwidth: input.bandwidth }),
       ...(input.autoConvergeInitial === undefined ? {} : { autoConvergeInitial: input.autoConvergeInitial }),
       ...(input.pollMs === undefined ? {} : { pollIntervalMs: input.pollMs }),
+      ...(input.tlsCertDir === undefined ? {} : { tlsPreflight: { certDir: resolve(input.tlsCertDir) } }),
       ...(env.backend === undefined ? {} : { backend: env.backend }),
     };
     job = await migrate(options);
@@ -119,6 +126,19 @@ export async function runMigrate(input: MigrateInput, env: MigrateEnvironment): 
   }
 }
 
+/**
+ * The whole instance policy with what is known before libvirt is asked anything: the files' shapes, the
+ * metadata's keys and booleans, a flavor/image conflict, both features asked for, and a feature this host's
+ * nova.conf cannot run. Throws what `explain` throws for the same files, so the exit codes are the same (2
+ * for bad input, 4 for a refusal). The guest's state and the versions are checked again at call time.
+ */
+export function checkBeforeLibvirt(input: MigrateInput): void {
+  const { metadata } = readInstanceFiles(input);
+  const host = readHostConfig(input);
+  resolveInstancePolicy(metadata);
+  planMigration({ instance: metadata, ...(host === undefined ? {} : { host }), blockMigration: input.block });
+}
+
 /** One step of a broken post-copy's recovery, for the log. */
 export function recoveryLine(event: RecoveryEvent): string {
   const cause = event.cause === 'paused' ? 'paused on request' : 'broke';
@@ -154,8 +174,14 @@ function requestAbort(job: MigrationJob, interrupts: number, say: (line: string)
   }
 }
 
-function destinationOf(input: MigrateInput): Destination {
+function destinationOf(input: MigrateInput, inboundAddress: string | undefined): Destination {
   const isUri = input.destination.includes('://');
+  if (isUri && input.destConf !== undefined && input.destConf.length > 0) {
+    throw new CliError(
+      "--dest-conf needs DEST as a host name: the URIs are built from it and the destination's " +
+        'live_migration_inbound_addr, as Nova does; with a libvirt URI as DEST, pass --migrate-uri instead',
+    );
+  }
   if (isUri) {
     return input.migrateUri === undefined
       ? { uri: input.destination }
@@ -164,10 +190,13 @@ function destinationOf(input: MigrateInput): Destination {
   if (input.migrateUri !== undefined) {
     throw new CliError(
       `--migrate-uri needs DEST as a libvirt URI (e.g. qemu+tcp://${input.destination}/system); with a host ` +
-        'name the stream goes to tcp://HOST, as Nova does',
+        "name the URIs are built as Nova does (pass the destination's nova.conf with --dest-conf for its " +
+        'live_migration_inbound_addr)',
     );
   }
-  return { host: input.destination };
+  return inboundAddress === undefined
+    ? { host: input.destination }
+    : { host: input.destination, inboundAddress };
 }
 
 /** The ending, with the completed job's stats. */

@@ -6,20 +6,25 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import {
-  type LibvirtBackend,
   LibvirtError,
   LibvirtMigrationError,
   LibvirtUnavailableError,
   MigrationJobError,
   MigrationPolicyError,
+  PlacementError,
 } from '../index.js';
+import type { LibvirtBackend } from '../libvirt/index.js';
+import { addCandidatesCommand } from './candidates-command.js';
 import { CliError } from './cli-error.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 import { type ExplainInput, explain, parseMemoryMiB } from './explain.js';
 import { explanationText } from './explain-text.js';
+import { type ConfPaths, readConfWarnings } from './inputs.js';
 import { type MigrateInput, runMigrate } from './migrate-command.js';
 import type { OutputStream } from './progress.js';
-import { type TraitsInput, traitsReport, traitsText } from './traits-command.js';
+import { commandLineSecrets, redactingStream } from './redacting-stream.js';
+import { type TraitsInput, traitsReport } from './traits-command.js';
+import { type TraitsReportOptions, traitsOutput } from './traits-report.js';
 
 /** Where the CLI reads and writes; `main.ts` passes the process's. */
 export interface CliEnvironment {
@@ -34,16 +39,31 @@ export interface CliEnvironment {
 const NAME = 'libvirt-migration-policy';
 
 /** Runs one command line (without `node` and the script) and resolves its exit code. Never rejects. */
-export async function runCli(argv: readonly string[], env: CliEnvironment): Promise<ExitCodeValue> {
+export async function runCli(argv: readonly string[], given: CliEnvironment): Promise<ExitCodeValue> {
+  // Nothing the CLI prints carries a credential: a URI's password, a token (src/redact.ts).
+  const secrets = commandLineSecrets(argv);
+  const env = {
+    ...given,
+    stdout: redactingStream(given.stdout, secrets),
+    stderr: redactingStream(given.stderr, secrets),
+  };
   let code: ExitCodeValue = ExitCode.OK;
   const program = buildProgram(env, (c) => {
     code = c;
   });
+  const json = argv.includes('--json');
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return code;
   } catch (err) {
-    return report(err, env.stderr);
+    return report(err, env.stderr, json);
+  }
+}
+
+/** nova.conf's ignored keys, one line each on stderr (a JSON object each with `--json`); never fatal. */
+function warn(stderr: OutputStream, paths: ConfPaths, json: boolean): void {
+  for (const w of readConfWarnings(paths)) {
+    stderr.write(json ? `${JSON.stringify({ warning: w })}\n` : `${NAME}: warning: ${w.message}\n`);
   }
 }
 
@@ -59,8 +79,9 @@ function buildProgram(env: CliEnvironment, setCode: (code: ExitCodeValue) => voi
     .configureOutput({
       writeOut: (text) => env.stdout.write(text),
       writeErr: (text) => env.stderr.write(text),
+      // Usage errors are reported by report(), in the one format every error has.
+      outputError: () => undefined,
     })
-    .showHelpAfterError('(add --help for usage)')
     .addHelpText('after', EXIT_CODES_HELP);
 
   program
@@ -72,13 +93,27 @@ function buildProgram(env: CliEnvironment, setCode: (code: ExitCodeValue) => voi
     )
     .option(
       '--flavor <file>',
-      'the flavor: `openstack flavor show -f json`, a Nova API flavor or os-extra_specs',
+      "the instance's flavor: best `openstack server show -f json` (compute API >= 2.47: the copy Nova " +
+        'decides from); also `openstack flavor show -f json`, a Nova API flavor or os-extra_specs',
     )
-    .option('--image <file>', 'the image: `openstack image show -f json` or a Glance v2 image')
+    .option(
+      '--image <file>',
+      "the image: `openstack image show IMAGE -f json` of the server's image, or a Glance v2 image",
+    )
     .option('--conf <file>', 'a nova.conf file, as --config-file (repeat: later files win)', collect)
     .option(
       '--conf-dir <dir>',
       "a nova.conf.d directory: its *.conf files, sorted, after the --conf's",
+      collect,
+    )
+    .option(
+      '--domain-xml <file>',
+      "the guest's domain XML (`virsh dumpxml DOMAIN`): VFIO devices rule post-copy out",
+    )
+    .option('--dest <host>', 'the destination host, for the URIs (default: DEST as a placeholder)')
+    .option(
+      '--dest-conf <file>',
+      "the destination's nova.conf, for its live_migration_inbound_addr (repeat: later files win)",
       collect,
     )
     .option('--paused', 'the guest is paused (libvirt refuses post-copy for it)')
@@ -93,7 +128,9 @@ function buildProgram(env: CliEnvironment, setCode: (code: ExitCodeValue) => voi
     .option('--json', 'print the explanation, the plan included, as JSON')
     .addHelpText('after', EXPLAIN_EXAMPLE)
     .action((opts: ExplainOptions) => {
-      const explanation = explain(explainInput(opts));
+      const input = explainInput(opts);
+      warn(env.stderr, input, opts.json === true);
+      const explanation = explain(input);
       if (opts.json) print([JSON.stringify(explanation, null, 2)]);
       else print(explanationText(explanation));
       setCode(ExitCode.OK);
@@ -112,7 +149,14 @@ function buildProgram(env: CliEnvironment, setCode: (code: ExitCodeValue) => voi
     .option('--libvirt-version <version>', "the host's libvirt version, e.g. 9.0.0")
     .option('--qemu-version <version>', "the host's QEMU version, e.g. 7.2.0")
     .option('--json', 'print the report as JSON')
-    .action(async (opts: TraitsOptions) => {
+    .option(
+      '--report',
+      "write the traits to the host's resource provider in Placement (--placement, --provider)",
+    )
+    .option('--placement <url>', "Placement's endpoint, e.g. http://controller:8778 (with --report)")
+    .option('--provider <uuid>', "the host's resource provider: its compute node UUID (with --report)")
+    .option('--token <token>', 'a Keystone token (default: $OS_TOKEN, then $OS_AUTH_TOKEN)')
+    .action(async (opts: TraitsOptions & TraitsReportOptions) => {
       const input: TraitsInput = {
         files: opts.conf ?? [],
         dirs: opts.confDir ?? [],
@@ -120,8 +164,9 @@ function buildProgram(env: CliEnvironment, setCode: (code: ExitCodeValue) => voi
         ...(opts.libvirtVersion === undefined ? {} : { libvirtVersion: opts.libvirtVersion }),
         ...(opts.qemuVersion === undefined ? {} : { qemuVersion: opts.qemuVersion }),
       };
+      warn(env.stderr, input, opts.json === true);
       const report = await traitsReport(input, env.backend);
-      print(opts.json ? [JSON.stringify(report, null, 2)] : traitsText(report));
+      print(await traitsOutput(report, opts));
       setCode(ExitCode.OK);
     });
 
@@ -135,11 +180,19 @@ function buildProgram(env: CliEnvironment, setCode: (code: ExitCodeValue) => voi
     )
     .argument('<domain>', "the guest's name or UUID on the source")
     .argument('<dest>', 'the destination host (URIs built as Nova does) or libvirt URI')
-    .requiredOption('--connect <uri>', 'the source libvirtd, e.g. qemu:///system')
-    .option('--flavor <file>', 'the flavor JSON')
-    .option('--image <file>', 'the image JSON')
+    .requiredOption('--connect <uri>', '(required) the source libvirtd, e.g. qemu:///system')
+    .option(
+      '--flavor <file>',
+      "the instance's flavor: `openstack server show -f json` (API >= 2.47), or `openstack flavor show -f json`",
+    )
+    .option('--image <file>', "`openstack image show IMAGE -f json` of the server's image")
     .option('--conf <file>', 'a nova.conf file (repeat: later files win)', collect)
     .option('--conf-dir <dir>', 'a nova.conf.d directory', collect)
+    .option(
+      '--dest-conf <file>',
+      "the destination's nova.conf, for its live_migration_inbound_addr (repeat: later files win)",
+      collect,
+    )
     .option('--migrate-uri <uri>', "where QEMU's stream goes, e.g. tcp://192.0.2.7 (DEST must be a URI)")
     .option(
       '--bandwidth <MiB/s>',
@@ -152,6 +205,10 @@ function buildProgram(env: CliEnvironment, setCode: (code: ExitCodeValue) => voi
       cliParse(wholeNumber('--force-complete-after', 0)),
     )
     .option('--block', 'block migration: copy the disks too')
+    .option(
+      '--tls-cert-dir <dir>',
+      "with native TLS: this host's QEMU certificates, checked before libvirt is called (default /etc/pki/qemu, qemu.conf's migrate_tls_x509_cert_dir)",
+    )
     .option(
       '--auto-converge-initial <percent>',
       "auto-converge's first throttle, 1-99 (sent only when it is on)",
@@ -173,11 +230,14 @@ function buildProgram(env: CliEnvironment, setCode: (code: ExitCodeValue) => voi
         ...(opts.flavor === undefined ? {} : { flavor: opts.flavor }),
         ...(opts.image === undefined ? {} : { image: opts.image }),
         ...(opts.migrateUri === undefined ? {} : { migrateUri: opts.migrateUri }),
+        ...(opts.destConf === undefined ? {} : { destConf: opts.destConf }),
         ...(opts.bandwidth === undefined ? {} : { bandwidth: opts.bandwidth }),
         ...(opts.forceCompleteAfter === undefined ? {} : { forceCompleteAfter: opts.forceCompleteAfter }),
         ...(opts.autoConvergeInitial === undefined ? {} : { autoConvergeInitial: opts.autoConvergeInitial }),
         ...(opts.pollMs === undefined ? {} : { pollMs: opts.pollMs }),
+        ...(opts.tlsCertDir === undefined ? {} : { tlsCertDir: opts.tlsCertDir }),
       };
+      warn(env.stderr, input, false);
       setCode(
         await runMigrate(input, {
           stdout: env.stdout,
@@ -186,12 +246,16 @@ function buildProgram(env: CliEnvironment, setCode: (code: ExitCodeValue) => voi
         }),
       );
     });
+  addCandidatesCommand(program, print, setCode);
   return program;
 }
 
 interface ExplainOptions {
   flavor?: string;
   image?: string;
+  dest?: string;
+  destConf?: string[];
+  domainXml?: string;
   conf?: string[];
   confDir?: string[];
   paused?: boolean;
@@ -218,11 +282,13 @@ interface MigrateOptionsCli {
   conf?: string[];
   confDir?: string[];
   migrateUri?: string;
+  destConf?: string[];
   bandwidth?: number;
   forceCompleteAfter?: number;
   block?: boolean;
   autoConvergeInitial?: number;
   pollMs?: number;
+  tlsCertDir?: string;
 }
 
 function explainInput(opts: ExplainOptions): ExplainInput {
@@ -233,6 +299,9 @@ function explainInput(opts: ExplainOptions): ExplainInput {
     block: opts.block === true,
     ...(opts.flavor === undefined ? {} : { flavor: opts.flavor }),
     ...(opts.image === undefined ? {} : { image: opts.image }),
+    ...(opts.dest === undefined ? {} : { dest: opts.dest }),
+    ...(opts.domainXml === undefined ? {} : { domainXml: opts.domainXml }),
+    ...(opts.destConf === undefined ? {} : { destConf: opts.destConf }),
     ...(opts.qemuVersion === undefined ? {} : { qemuVersion: opts.qemuVersion }),
     ...(opts.libvirtVersion === undefined ? {} : { libvirtVersion: opts.libvirtVersion }),
     ...(opts.memoryMib === undefined ? {} : { memoryMiB: opts.memoryMib }),
@@ -267,36 +336,53 @@ function wholeNumber(option: string, min: number, max = Number.MAX_SAFE_INTEGER)
   };
 }
 
-/** Prints one line for an error and picks its exit code; a stack only for what must be a bug. */
-function report(err: unknown, stderr: OutputStream): ExitCodeValue {
-  if (err instanceof CommanderError) {
-    // commander already printed its message (and the help hint) through configureOutput.
-    return err.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
-  }
-  const fail = (code: ExitCodeValue, message: string) => {
-    stderr.write(`${NAME}: ${message}\n`);
-    return code;
+/**
+ * Prints one error and picks its exit code. Every error has one format — `libvirt-migration-policy: CODE:
+ * message` on one line (a stack only for what must be a bug) — or, with `--json`, one JSON object
+ * `{ "error": { code, message, exitCode, key?, value? } }`.
+ */
+function report(err: unknown, stderr: OutputStream, json: boolean): ExitCodeValue {
+  const fail = (exit: ExitCodeValue, code: string, message: string, extra: object = {}) => {
+    stderr.write(
+      json
+        ? `${JSON.stringify({ error: { code, message, exitCode: exit, ...extra } })}\n`
+        : `${NAME}: ${code}: ${message}\n`,
+    );
+    return exit;
   };
-  if (err instanceof CliError) return fail(err.exitCode, `error: ${err.message}`);
+  if (err instanceof CommanderError) {
+    if (err.exitCode === 0) return ExitCode.OK; // --help, --version
+    const message = err.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ');
+    return fail(ExitCode.USAGE, USAGE, `${message} (add --help for usage)`);
+  }
+  if (err instanceof CliError) return fail(err.exitCode, USAGE, err.message);
+  const details = (e: LibvirtMigrationError) => {
+    const { key, value } = e.toJSON();
+    return { ...(key === undefined ? {} : { key }), ...(value === undefined ? {} : { value }) };
+  };
   if (err instanceof MigrationPolicyError) {
     const refused = POLICY_REFUSALS.has(err.code);
-    return fail(refused ? ExitCode.POLICY_REFUSED : ExitCode.USAGE, `${err.code}: ${err.message}`);
+    return fail(refused ? ExitCode.POLICY_REFUSED : ExitCode.USAGE, err.code, err.message, details(err));
   }
   if (err instanceof MigrationJobError) {
-    return fail(
-      err.code === 'INVALID_OPTIONS' ? ExitCode.USAGE : ExitCode.MIGRATION_FAILED,
-      `${err.code}: ${err.message}`,
-    );
+    const exit = err.code === 'INVALID_OPTIONS' ? ExitCode.USAGE : ExitCode.MIGRATION_FAILED;
+    return fail(exit, err.code, err.message, details(err));
   }
   if (err instanceof LibvirtUnavailableError || err instanceof LibvirtError) {
-    return fail(ExitCode.LIBVIRT, `${err.code}: ${err.message}`);
+    return fail(ExitCode.LIBVIRT, err.code, err.message);
   }
-  if (err instanceof LibvirtMigrationError) return fail(ExitCode.INTERNAL, `${err.code}: ${err.message}`);
+  if (err instanceof PlacementError) return fail(ExitCode.PLACEMENT, err.code, err.message);
+  if (err instanceof LibvirtMigrationError) return fail(ExitCode.INTERNAL, err.code, err.message);
   return fail(
     ExitCode.INTERNAL,
-    `internal error (please report it): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+    'INTERNAL_ERROR',
+    `a bug in this program: please report it with this message at ${BUGS_URL}\n` +
+      `${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
   );
 }
+
+/** The code of the command line's own errors: an unknown option, a missing file, a bad number. */
+const USAGE = 'INVALID_INPUT';
 
 /** Well-formed input the policy refuses for this instance on this host. */
 const POLICY_REFUSALS = new Set<string>([
@@ -305,6 +391,9 @@ const POLICY_REFUSALS = new Set<string>([
   'POST_COPY_UNAVAILABLE',
   'AUTO_CONVERGE_UNAVAILABLE',
 ]);
+
+/** Where bugs are reported: package.json's `bugs.url`. */
+const BUGS_URL = (createRequire(import.meta.url)('../../package.json') as { bugs: { url: string } }).bugs.url;
 
 function packageVersion(): string {
   // ../../package.json from both src/cli and dist/cli.
@@ -319,13 +408,16 @@ Exit codes:
   2   bad input: options, missing file, wrong JSON shape, invalid nova.conf (file and line given)
   3   libvirt unavailable, connection failed or lost, domain not found
   4   the policy refuses the instance on this host (e.g. it requires post-copy the host cannot do)
-  70  internal error (a bug)
+  5   Placement unreachable, refused the request or the token, too old, or answered nonsense
+  6   candidates: no host satisfies the request (the output says why)
+  70  internal error (a bug: report it, the message says where)
 
 Documentation: docs/cli.md`;
 
 const EXPLAIN_EXAMPLE = `
 Example:
-  openstack flavor show m1.db -f json > flavor.json
-  openstack image show debian-12 -f json > image.json
-  ${NAME} explain --flavor flavor.json --image image.json \\
+  # the instance's own copy of its flavor (what Nova decides from), and the image it names
+  openstack --os-compute-api-version 2.47 server show db-1 -f json > server.json
+  openstack image show IMAGE_ID -f json > image.json    # IMAGE_ID: the id in server.json's "image"
+  ${NAME} explain --flavor server.json --image image.json \\
     --conf /etc/nova/nova.conf --conf-dir /etc/nova/nova.conf.d`;

@@ -3,18 +3,19 @@
  * live libvirtd. The report itself is the library's `hostTraits`.
  */
 import {
-  encodeVersion,
-  formatVersion,
+  DEFAULT_HOST_CONFIG,
   type HostConfig,
   hostTraits,
-  type LibvirtBackend,
   MigrationPolicyError,
-  openConnection,
   planMigration,
   type Trait,
   Traits,
 } from '../index.js';
+import type { LibvirtBackend } from '../libvirt/index.js';
+import { openConnection } from '../libvirt/index.js';
+import { encodeVersion, formatVersion, type TlsRequirements, tlsRequirements } from '../policy/index.js';
 import { CliError } from './cli-error.js';
+import { tlsLines } from './explain-text.js';
 import { type ConfPaths, readHostConfig } from './inputs.js';
 
 /** The command line of `traits`, parsed. */
@@ -28,11 +29,15 @@ export interface TraitsInput extends ConfPaths {
 export interface TraitsReport {
   /** The libvirtd asked, when `--connect` was given. */
   uri?: string;
+  /** The nova.conf files and directories read, in oslo's order; empty: Nova's defaults. */
+  conf: string[];
   libvirtVersion: string;
   qemuVersion: string;
   traits: Record<Trait, boolean>;
   /** Why a trait is not reported: what an instance requiring it would be told. */
   missing: Partial<Record<Trait, string>>;
+  /** Whether this host's conf encrypts the stream with native TLS, and what the hosts need for it. */
+  tls: TlsRequirements;
 }
 
 const ASKS = {
@@ -51,10 +56,12 @@ export async function traitsReport(input: TraitsInput, backend?: LibvirtBackend)
   }
   return {
     ...(input.connect === undefined ? {} : { uri: input.connect }),
+    conf: [...input.files, ...input.dirs.map((dir) => `${dir}/*.conf`)],
     libvirtVersion: formatVersion(versions.libvirtVersion),
     qemuVersion: formatVersion(versions.qemuVersion),
     traits,
     missing,
+    tls: tlsRequirements(config ?? DEFAULT_HOST_CONFIG),
   };
 }
 
@@ -114,6 +121,7 @@ export function traitsText(report: TraitsReport): string[] {
   const hypervisor = report.uri === undefined || report.uri.startsWith('qemu') ? 'QEMU' : 'hypervisor';
   const lines = [
     `Host      ${report.uri === undefined ? 'versions given' : report.uri}: libvirt ${report.libvirtVersion}, ${hypervisor} ${report.qemuVersion}`,
+    `Config    ${report.conf.length === 0 ? "no nova.conf given: Nova's defaults" : report.conf.join(', ')}`,
     '',
   ];
   for (const [trait, on] of Object.entries(report.traits)) {
@@ -125,6 +133,8 @@ export function traitsText(report: TraitsReport): string[] {
     '',
     'The [libvirt] live_migration_permit_* options do not change the traits: they only set the default for ' +
       'instances with no opinion.',
+    '',
+    ...tlsLines(report.tls, (label, text) => `${label.padEnd(18)}${text}`),
   );
   return lines;
 }

@@ -7,18 +7,23 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { LibvirtError } from '../errors.js';
-import {
-  Cell,
-  type ConnectionReply,
-  type ConnectionRequest,
-  type ConnectionWorkerData,
-  CURRENT,
-  type DomainRef,
-} from './connection-protocol.js';
+import type { ChannelCallOptions, ConnectionChannel, DomainChannel } from './channel.js';
 import { LibvirtErrorCode } from './constants.js';
 import { KoffiDomain } from './domain.js';
 import { leaseEventLoop, WorkerEventStream } from './events.js';
-import { fromWireError, spawnWorker } from './spawn-worker.js';
+import type {
+  ArgsOf,
+  ConnectionMethods,
+  ConnectionReply,
+  ConnectionRequest,
+  ConnectionWorkerData,
+  DomainMethodName,
+  DomainMethods,
+  DomainRef,
+  ResultOf,
+} from './protocol.js';
+import { RequestCells } from './request-cells.js';
+import { fromWireError, spawnWorker, type WorkerName } from './spawn-worker.js';
 import { DEFAULT_LIBRARY, type LibvirtSymbols, loadLibvirt } from './symbols.js';
 import type {
   CallOptions,
@@ -84,7 +89,8 @@ function checkKeepAlive(k: KeepAliveOptions): KeepAliveOptions {
 }
 
 /**
- * koffi-backed connection; obtain one from {@link koffiBackend} or {@link openConnection}.
+ * koffi-backed connection; obtain one from {@link koffiBackend} or {@link openConnection}. `C` is the map of
+ * calls its worker answers: {@link ConnectionMethods}, or more for a test's own worker.
  *
  * @example
  * ```ts
@@ -93,14 +99,16 @@ function checkKeepAlive(k: KeepAliveOptions): KeepAliveOptions {
  * await conn.close();
  * ```
  */
-export class KoffiConnection implements LibvirtConnection {
+export class KoffiConnection<C extends ConnectionMethods = ConnectionMethods>
+  implements LibvirtConnection, DomainChannel
+{
   readonly closed: Promise<ConnectionClosed>;
   /** Whether libvirt keepalive runs on this connection (`unsupported`: an in-process driver or old daemon). */
   keepAliveState: 'on' | 'off' | 'unsupported' = 'off';
   private resolveClosed!: (c: ConnectionClosed) => void;
   private state: 'opening' | 'open' | 'closing' | 'closed' = 'opening';
   private readonly pending = new Map<number, Pending>();
-  private readonly cells = new Int32Array(new SharedArrayBuffer(4 * (MAX_IN_FLIGHT + 1)));
+  private readonly cells = new RequestCells(RequestCells.allocate(MAX_IN_FLIGHT));
   private readonly freeCells: number[] = [];
   private nextId = 1;
   private readonly worker: Worker;
@@ -115,6 +123,7 @@ export class KoffiConnection implements LibvirtConnection {
     readonly callTimeoutMs: number,
     readonly keepAlive: KeepAliveOptions,
     release: () => Promise<void>,
+    entry: WorkerName | URL = 'connection-worker',
   ) {
     this.closed = new Promise((resolve) => {
       this.resolveClosed = resolve;
@@ -125,10 +134,10 @@ export class KoffiConnection implements LibvirtConnection {
       uri,
       readOnly,
       keepAlive,
-      cells: this.cells.buffer as SharedArrayBuffer,
+      cells: this.cells.buffer,
       aliveCheckMs: ALIVE_CHECK_MS,
     };
-    this.worker = spawnWorker('connection-worker', data);
+    this.worker = spawnWorker(entry, data);
     this.worker.unref();
     this.worker.on('message', (msg: ConnectionReply) => this.receive(msg));
     this.worker.on('error', (err) => this.markLost(err));
@@ -177,11 +186,6 @@ export class KoffiConnection implements LibvirtConnection {
 
   private openWaiter: { startDeadline(): void; resolve(): void; reject(err: Error): void } | undefined;
 
-  /** @internal The libvirt library this connection's workers load. */
-  get libraryPath(): string {
-    return this.sym.libraryPath;
-  }
-
   get open(): boolean {
     return this.state === 'open';
   }
@@ -223,7 +227,7 @@ export class KoffiConnection implements LibvirtConnection {
   }
 
   private freeCell(p: Pending): void {
-    Atomics.store(this.cells, p.cell, Cell.FREE);
+    this.cells.free(p.cell);
     this.freeCells.push(p.cell);
   }
 
@@ -262,7 +266,7 @@ export class KoffiConnection implements LibvirtConnection {
     for (const p of this.pending.values()) {
       if (p.settled) continue;
       // Told it failed, the caller must not see it happen later (a worker stuck in C resumes its queue).
-      Atomics.compareExchange(this.cells, p.cell, Cell.QUEUED, Cell.CANCELLED);
+      this.cells.cancel(p.cell);
       this.settle(p);
       p.reject(
         error instanceof LibvirtError && error.code === 'LIBVIRT_CONNECTION_LOST'
@@ -279,14 +283,39 @@ export class KoffiConnection implements LibvirtConnection {
   }
 
   /**
-   * @internal Posts one libvirt call to the worker. `method` is the libvirt function's name (it names the call
-   * in errors); `target` a domain handle for domain calls.
+   * @internal Posts one call of `C` to the worker, to run on the connection. Its name names it in errors.
    */
-  call<T>(method: string, target: number | undefined, args: unknown[], options?: CallOptions): Promise<T> {
+  call<K extends keyof C & string>(
+    method: K,
+    args: ArgsOf<C, K>,
+    options?: ChannelCallOptions,
+  ): Promise<ResultOf<C, K>> {
+    return this.send(method, { op: 'call' }, args, options);
+  }
+
+  /** @internal Posts one call to the worker, to run on the domain behind `target`. */
+  callDomain<K extends DomainMethodName>(
+    target: number,
+    method: K,
+    args: DomainMethods[K]['args'],
+    options?: ChannelCallOptions,
+  ): Promise<DomainMethods[K]['result']> {
+    return this.send(method, { op: 'domain', target }, args, options);
+  }
+
+  // The one place a reply's value meets its method's result type: the worker's table for `method` made it.
+  private send<R>(
+    method: string,
+    on: { op: 'call' } | { op: 'domain'; target: number },
+    args: unknown[],
+    options: ChannelCallOptions | undefined,
+  ): Promise<R> {
     if (this.state !== 'open') return Promise.reject(this.lostError(method));
-    let timeoutMs: number;
+    let timeoutMs: number | undefined;
     try {
-      timeoutMs = checkTimeout('timeoutMs', options?.timeoutMs ?? this.callTimeoutMs);
+      timeoutMs = options?.noDeadline
+        ? undefined
+        : checkTimeout('timeoutMs', options?.timeoutMs ?? this.callTimeoutMs);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -295,13 +324,13 @@ export class KoffiConnection implements LibvirtConnection {
       return Promise.reject(
         this.timeoutError(
           method,
-          timeoutMs,
+          timeoutMs ?? this.callTimeoutMs,
           `not started: ${MAX_IN_FLIGHT} calls are already waiting on this connection`,
         ),
       );
     }
     const id = this.nextId++;
-    return new Promise<T>((resolve, reject) => {
+    return new Promise<R>((resolve, reject) => {
       const p: Pending = {
         call: method,
         cell,
@@ -310,30 +339,29 @@ export class KoffiConnection implements LibvirtConnection {
         resolve: resolve as (v: unknown) => void,
         reject,
       };
-      p.timer = setTimeout(() => this.expire(id, p, timeoutMs), timeoutMs);
+      if (timeoutMs !== undefined) {
+        const ms = timeoutMs;
+        p.timer = setTimeout(() => this.expire(p, ms), ms);
+      }
       this.pending.set(id, p);
-      Atomics.store(this.cells, cell, Cell.QUEUED);
+      this.cells.queue(cell);
       this.worker.ref();
-      const req: ConnectionRequest = { op: 'call', id, cell, method, args };
-      if (target !== undefined) req.target = target;
-      this.worker.postMessage(req);
+      this.worker.postMessage({ ...on, id, cell, method, args });
     });
   }
 
-  private expire(id: number, p: Pending, ms: number): void {
+  private expire(p: Pending, ms: number): void {
     if (p.settled) return;
-    const queued = Atomics.compareExchange(this.cells, p.cell, Cell.QUEUED, Cell.CANCELLED) === Cell.QUEUED;
     let what: string;
-    if (queued) {
-      const running = this.pending.get(Atomics.load(this.cells, CURRENT));
+    if (this.cells.cancel(p.cell)) {
+      const running = this.pending.get(this.cells.running());
       what = `never started, and never will: queued behind ${running ? running.call : 'another call'}, still running`;
     } else {
       what = 'the call was started and may still complete in libvirt';
     }
+    // The cell stays taken until the worker answers for this request: it may still be writing it.
     this.settle(p);
     p.reject(this.timeoutError(p.call, ms, what));
-    // The cell stays taken until the worker answers for this id: it may still be writing it.
-    void id;
   }
 
   /** @internal Drops the worker's reference to a domain (called when a KoffiDomain is garbage-collected). */
@@ -342,84 +370,68 @@ export class KoffiConnection implements LibvirtConnection {
   }
 
   private domain(ref: DomainRef): LibvirtDomain {
-    return new KoffiDomain(this, ref.handle, ref.name, ref.uuid);
+    return new KoffiDomain(this, this, ref);
+  }
+
+  /** @internal Another connection like this one; see {@link ConnectionChannel.reopen}. */
+  reopen(): Promise<ConnectionChannel> {
+    const { uri, readOnly, callTimeoutMs, keepAlive } = this;
+    return openKoffiConnection(this.sym, uri, { readOnly, callTimeoutMs, keepAlive });
   }
 
   libVersion(options?: CallOptions): Promise<number> {
-    return this.call('virConnectGetLibVersion', undefined, [], options);
+    return this.builtin('virConnectGetLibVersion', [], options);
   }
 
   hypervisorVersion(options?: CallOptions): Promise<number> {
-    return this.call('virConnectGetVersion', undefined, [], options);
+    return this.builtin('virConnectGetVersion', [], options);
   }
 
   hostname(options?: CallOptions): Promise<string> {
-    return this.call('virConnectGetHostname', undefined, [], options);
+    return this.builtin('virConnectGetHostname', [], options);
   }
 
   capabilities(options?: CallOptions): Promise<string> {
-    return this.call('virConnectGetCapabilities', undefined, [], options);
+    return this.builtin('virConnectGetCapabilities', [], options);
   }
 
   domainCapabilities(options: DomainCapabilitiesOptions & CallOptions = {}): Promise<string> {
     const { emulatorBin = null, arch = null, machine = null, virttype = null } = options;
-    return this.call(
-      'virConnectGetDomainCapabilities',
-      undefined,
-      [emulatorBin, arch, machine, virttype],
-      options,
-    );
+    return this.builtin('virConnectGetDomainCapabilities', [emulatorBin, arch, machine, virttype], options);
   }
 
   async lookupDomainByName(name: string, options?: CallOptions): Promise<LibvirtDomain> {
-    return this.domain(await this.call<DomainRef>('virDomainLookupByName', undefined, [name], options));
+    return this.domain(await this.builtin('virDomainLookupByName', [name], options));
   }
 
   async lookupDomainByUUID(uuid: string, options?: CallOptions): Promise<LibvirtDomain> {
-    return this.domain(await this.call<DomainRef>('virDomainLookupByUUIDString', undefined, [uuid], options));
+    return this.domain(await this.builtin('virDomainLookupByUUIDString', [uuid], options));
   }
 
   async createDomainXML(xml: string, options?: CallOptions): Promise<LibvirtDomain> {
-    return this.domain(await this.call<DomainRef>('virDomainCreateXML', undefined, [xml], options));
+    return this.domain(await this.builtin('virDomainCreateXML', [xml], options));
   }
 
   async defineDomainXML(xml: string, options?: CallOptions): Promise<LibvirtDomain> {
-    return this.domain(await this.call<DomainRef>('virDomainDefineXML', undefined, [xml], options));
+    return this.domain(await this.builtin('virDomainDefineXML', [xml], options));
   }
 
   listDomainNames(options?: CallOptions): Promise<string[]> {
-    return this.call('virConnectListAllDomains', undefined, [], options);
+    return this.builtin('virConnectListAllDomains', [], options);
   }
 
   isAlive(options?: CallOptions): Promise<boolean> {
     if (this.state !== 'open') return Promise.resolve(false);
-    return this.call('virConnectIsAlive', undefined, [], options);
+    return this.builtin('virConnectIsAlive', [], options);
   }
 
-  /**
-   * @internal Test hook: blocks the worker in C for `ms` (libc `usleep`), as a hung daemon blocks a call.
-   *
-   * @example
-   * ```ts
-   * void conn.debugBlock(500);
-   * await conn.libVersion({ timeoutMs: 50 }); // rejects LIBVIRT_TIMEOUT
-   * ```
-   */
-  debugBlock(ms: number, options?: CallOptions): Promise<void> {
-    return this.call('debugBlock', undefined, [ms], options);
-  }
-
-  /**
-   * @internal Test hook: how many `virDomainPtr`s the worker holds (lookups not yet released).
-   *
-   * @example
-   * ```ts
-   * await conn.lookupDomainByName('test');
-   * await conn.debugHandleCount(); // 1 until the domain object is garbage-collected
-   * ```
-   */
-  debugHandleCount(options?: CallOptions): Promise<number> {
-    return this.call('debugHandleCount', undefined, [], options);
+  // The production calls, typed by ConnectionMethods whatever `C` adds.
+  private builtin<K extends keyof ConnectionMethods>(
+    method: K,
+    args: ConnectionMethods[K]['args'],
+    options?: CallOptions,
+  ): Promise<ConnectionMethods[K]['result']> {
+    return this.send(method, { op: 'call' }, args, options);
   }
 
   /**
@@ -456,22 +468,30 @@ export class KoffiConnection implements LibvirtConnection {
 
   events(): DomainEventStream {
     if (this.state !== 'open') throw this.lostError('events');
-    const { uri, readOnly, callTimeoutMs, keepAlive } = this;
-    return new WorkerEventStream(this.sym, () =>
-      openKoffiConnection(this.sym, uri, { readOnly, callTimeoutMs, keepAlive }),
-    );
+    return new WorkerEventStream(this.sym, () => this.reopen());
   }
 }
 
-async function openKoffiConnection(
+/**
+ * @internal Opens a connection whose worker is `entry`: this directory's `connection-worker`, or a test's
+ * own worker file that serves more calls (`C`).
+ *
+ * @example
+ * ```ts
+ * const conn = await openKoffiConnection(loadLibvirt(), 'test:///default', {});
+ * ```
+ */
+export async function openKoffiConnection<C extends ConnectionMethods = ConnectionMethods>(
   sym: LibvirtSymbols,
   uri: string,
   options: OpenOptions,
-): Promise<KoffiConnection> {
+  entry: WorkerName | URL = 'connection-worker',
+): Promise<KoffiConnection<C>> {
   const callTimeoutMs = checkTimeout('callTimeoutMs', options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS);
   const keepAlive = checkKeepAlive(options.keepAlive ?? DEFAULT_KEEPALIVE);
   const release = await leaseEventLoop(sym);
-  const conn = new KoffiConnection(sym, uri, options.readOnly ?? false, callTimeoutMs, keepAlive, release);
+  const readOnly = options.readOnly ?? false;
+  const conn = new KoffiConnection<C>(sym, uri, readOnly, callTimeoutMs, keepAlive, release, entry);
   await conn.opened();
   return conn;
 }

@@ -166,6 +166,49 @@ export const VIR_DOMAIN_ABORT_JOB_POSTCOPY = 1;
 /** `virDomainMigrateMaxSpeedFlags`. */
 export const VIR_DOMAIN_MIGRATE_MAX_SPEED_POSTCOPY = 1;
 
+/**
+ * `virDomainDirtyRateCalcFlags` (libvirt >= 8.1.0): the flags of `virDomainStartDirtyRateCalc`, by mode name.
+ * 0 (page sampling) is also what libvirt 7.2–8.0 did without flags.
+ */
+export const DirtyRateModeFlag = {
+  'page-sampling': 0,
+  'dirty-bitmap': 1,
+  'dirty-ring': 2,
+} as const;
+
+/**
+ * A dirty-rate calculation mode, as libvirt names it in `dirtyrate.calc_mode`.
+ *
+ * @example
+ * ```ts
+ * const mode: DirtyRateMode = 'page-sampling';
+ * ```
+ */
+export type DirtyRateMode = keyof typeof DirtyRateModeFlag;
+
+/** Index = `virDomainDirtyRateStatus` (`dirtyrate.calc_status`). */
+export const DIRTY_RATE_STATUS_NAMES = ['unstarted', 'measuring', 'measured'] as const;
+
+/** `virDomainStatsTypes`: the `dirtyrate.*` group (libvirt >= 7.2.0). */
+export const VIR_DOMAIN_STATS_DIRTYRATE = 1 << 9;
+/** `virConnectGetAllDomainStatsFlags`: fail instead of leaving out a group the daemon cannot report. */
+export const VIR_CONNECT_GET_ALL_DOMAINS_STATS_ENFORCE_STATS = 2 ** 31;
+
+/** `virDomainJobOperation` (a job's `operation` stat) as a readable name; index = libvirt's number. */
+export const DOMAIN_JOB_OPERATION_NAMES: readonly string[] = [
+  'unknown operation',
+  'start',
+  'save',
+  'restore',
+  'incoming migration',
+  'outgoing migration',
+  'snapshot',
+  'snapshot revert',
+  'dump',
+  'backup',
+  'snapshot delete',
+];
+
 /** `virTypedParameterType`. */
 export const TypedParamType = {
   INT: 1,
@@ -183,7 +226,12 @@ export const LibvirtErrorCode = {
   NO_SUPPORT: 3,
   INVALID_CONN: 6,
   INVALID_DOMAIN: 7,
+  INVALID_ARG: 8,
   NO_DOMAIN: 42,
   OPERATION_INVALID: 55,
+  CONFIG_UNSUPPORTED: 67,
+  /** Among others: a call that waited 30 s for the domain's job lock, held by a migration. */
+  OPERATION_TIMEOUT: 68,
   ARGUMENT_UNSUPPORTED: 74,
+  OPERATION_UNSUPPORTED: 84,
 } as const;

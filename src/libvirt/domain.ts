@@ -1,36 +1,39 @@
 /**
  * {@link LibvirtDomain}: a handle on a `virDomainPtr` that lives in its connection's worker thread. Calls
- * are posted there; see docs/threading.md.
+ * are posted there through the {@link DomainChannel} the connection implements; see docs/threading.md.
  *
  * @module
  */
 import { LibvirtError } from '../errors.js';
-import type { KoffiConnection } from './connection.js';
-import { Cell } from './connection-protocol.js';
+import type { ChannelCallOptions, ConnectionChannel, DomainChannel } from './channel.js';
 import {
+  DirtyRateModeFlag,
   type DomainState,
+  VIR_CONNECT_GET_ALL_DOMAINS_STATS_ENFORCE_STATS,
   VIR_DOMAIN_JOB_STATS_COMPLETED,
   VIR_DOMAIN_JOB_STATS_KEEP_COMPLETED,
   VIR_DOMAIN_MIGRATE_MAX_SPEED_POSTCOPY,
+  VIR_DOMAIN_STATS_DIRTYRATE,
 } from './constants.js';
-import { leaseEventLoop } from './events.js';
-import type { MigrateWorkerData, MigrateWorkerMessage } from './migrate-worker.js';
-import { fromWireError, spawnWorker } from './spawn-worker.js';
-import { loadLibvirt } from './symbols.js';
+import { decodeDirtyRate } from './dirty-rate.js';
+import type { DomainMethodName, DomainMethods, DomainRef } from './protocol.js';
 import type {
   BlockInfo,
   CallOptions,
+  DirtyRateCalcOptions,
+  DirtyRateStats,
   DomainInfo,
   JobStats,
   JobStatsOptions,
+  LibvirtConnection,
   LibvirtDomain,
   MigrateParams,
 } from './types.js';
 
 // The worker holds a libvirt reference per handle; give it back when the JS wrapper is collected. The held
 // value must not reference the domain itself, or it would never be collected.
-const released = new FinalizationRegistry<{ connection: KoffiConnection; handle: number }>(
-  ({ connection, handle }) => connection.releaseHandle(handle),
+const released = new FinalizationRegistry<{ channel: DomainChannel; handle: number }>(({ channel, handle }) =>
+  channel.releaseHandle(handle),
 );
 
 /**
@@ -43,18 +46,31 @@ const released = new FinalizationRegistry<{ connection: KoffiConnection; handle:
  * ```
  */
 export class KoffiDomain implements LibvirtDomain {
-  /** @internal Created by the connection from a lookup's result. */
+  readonly name: string;
+  readonly uuid: string;
+  private readonly handle: number;
+
+  /**
+   * @internal Created by the connection from a lookup's result: `channel` carries the calls, `connection` is
+   * what {@link LibvirtDomain.connection} shows (the same object, seen through its public type).
+   */
   constructor(
-    readonly connection: KoffiConnection,
-    private readonly handle: number,
-    readonly name: string,
-    readonly uuid: string,
+    private readonly channel: DomainChannel,
+    readonly connection: LibvirtConnection,
+    ref: DomainRef,
   ) {
-    released.register(this, { connection, handle });
+    this.handle = ref.handle;
+    this.name = ref.name;
+    this.uuid = ref.uuid;
+    released.register(this, { channel, handle: ref.handle });
   }
 
-  private call<T>(method: string, args: unknown[], options?: CallOptions): Promise<T> {
-    return this.connection.call<T>(method, this.handle, args, options);
+  private call<K extends DomainMethodName>(
+    method: K,
+    args: DomainMethods[K]['args'],
+    options?: ChannelCallOptions,
+  ): Promise<DomainMethods[K]['result']> {
+    return this.channel.callDomain(this.handle, method, args, options);
   }
 
   state(options?: CallOptions): Promise<{ state: DomainState; reason: number }> {
@@ -123,78 +139,66 @@ export class KoffiDomain implements LibvirtDomain {
   }
 
   async migrateToURI3(destUri: string, params: MigrateParams, flags: number): Promise<void> {
-    const conn = this.connection;
-    if (!conn.open) {
-      throw new LibvirtError(
-        'virDomainMigrateToURI3',
-        0,
-        0,
-        `connection to ${conn.uri} is closed`,
-        'LIBVIRT_CONNECTION_LOST',
-      );
+    const { channel } = this;
+    const call = 'virDomainMigrateToURI3';
+    if (!channel.open) {
+      throw new LibvirtError(call, 0, 0, `connection to ${channel.uri} is closed`, 'LIBVIRT_CONNECTION_LOST');
     }
-    const sym = loadLibvirt(conn.libraryPath);
-    // The worker's own connection needs the event loop registered first, for keepalive to work.
-    const release = await leaseEventLoop(sym);
-    const control = new Int32Array(new SharedArrayBuffer(4));
-    Atomics.store(control, 0, Cell.QUEUED);
-    const data: MigrateWorkerData = {
-      libraryPath: conn.libraryPath,
-      uri: conn.uri,
-      readOnly: conn.readOnly,
-      keepAlive: conn.keepAlive,
-      domainUuid: this.uuid,
-      destUri,
-      params,
-      flags,
-      control: control.buffer as SharedArrayBuffer,
-    };
-    let worker: ReturnType<typeof spawnWorker>;
+    // A connection of its own: the call blocks its worker for the whole migration, and this connection's
+    // calls (job stats, abort) must go on meanwhile. Opening it and finding the domain have deadlines.
+    let own: ConnectionChannel | undefined;
+    let target: number;
     try {
-      worker = spawnWorker('migrate-worker', data);
+      own = await channel.reopen();
+      target = (await own.call('virDomainLookupByUUIDString', [this.uuid])).handle;
     } catch (err) {
-      await release();
+      void own?.close();
+      if (err instanceof LibvirtError && err.code === 'LIBVIRT_TIMEOUT') {
+        throw new LibvirtError(
+          call,
+          0,
+          0,
+          `the migration's own connection to ${channel.uri} was not ready within the ${channel.callTimeoutMs} ms deadline (the daemon may be hung); the migration was not started and will not be`,
+          'LIBVIRT_TIMEOUT',
+        );
+      }
       throw err;
     }
-    // The loop lease ends with the thread (it may still be closing its connection after reporting), but
-    // the caller does not wait for that.
-    worker.once('exit', () => void release());
-    const deadlineMs = conn.callTimeoutMs;
-    return new Promise<void>((resolve, reject) => {
-      let settled = false;
-      let timer: NodeJS.Timeout | undefined;
-      const settle = (err?: Error): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        if (err) reject(err);
-        else resolve();
-      };
-      worker.on('message', (msg: MigrateWorkerMessage) => {
-        if (msg.kind === 'opening') {
-          timer = setTimeout(() => {
-            // Claim the cell first: if the worker already started the migration, it runs to its end.
-            if (Atomics.compareExchange(control, 0, Cell.QUEUED, Cell.CANCELLED) !== Cell.QUEUED) return;
-            worker.unref();
-            settle(
-              new LibvirtError(
-                'virDomainMigrateToURI3',
-                0,
-                0,
-                `the migration's own connection to ${conn.uri} was not ready within the ${deadlineMs} ms deadline (the daemon may be hung); the migration was not started and will not be`,
-                'LIBVIRT_TIMEOUT',
-              ),
-            );
-          }, deadlineMs);
-        } else if (msg.kind === 'migrating') clearTimeout(timer);
-        else if (msg.ok) settle();
-        else settle(fromWireError(msg.error));
-      });
-      worker.once('error', (err) => settle(err));
-      worker.once('exit', (code) =>
-        settle(new Error(`migration worker exited with code ${code} without a result`)),
+    try {
+      // No deadline: it may rightly take hours; keepalive ends it when the daemon stops answering.
+      await own.callDomain(target, call, [destUri, params, flags], { noDeadline: true });
+    } finally {
+      // The caller learns the outcome without waiting for virConnectClose's round trip.
+      void own.close();
+    }
+  }
+
+  startDirtyRateCalc(options: DirtyRateCalcOptions & CallOptions): Promise<void> {
+    const { seconds, mode = 'page-sampling' } = options ?? ({} as DirtyRateCalcOptions);
+    if (!Number.isSafeInteger(seconds) || seconds < 1 || seconds > 2 ** 31 - 1) {
+      return Promise.reject(
+        new RangeError(
+          `seconds must be a whole number of seconds of at least 1 (libvirt takes 1..60), got ${String(seconds)}`,
+        ),
       );
-    });
+    }
+    if (typeof mode !== 'string' || !Object.hasOwn(DirtyRateModeFlag, mode)) {
+      const modes = Object.keys(DirtyRateModeFlag).join(', ');
+      return Promise.reject(new TypeError(`mode must be one of ${modes}, got ${String(mode)}`));
+    }
+    const flags = DirtyRateModeFlag[mode];
+    return this.call('virDomainStartDirtyRateCalc', [seconds, flags], options);
+  }
+
+  async dirtyRateStats(options?: CallOptions): Promise<DirtyRateStats> {
+    const stats = VIR_DOMAIN_STATS_DIRTYRATE;
+    return decodeDirtyRate(
+      await this.call(
+        'virDomainListGetStats',
+        [stats, VIR_CONNECT_GET_ALL_DOMAINS_STATS_ENFORCE_STATS],
+        options,
+      ),
+    );
   }
 }
 

@@ -20,37 +20,17 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { DOMAIN_EVENT_NAMES, DomainJobType } from './constants.js';
 import { decodeJobStats } from './job-stats.js';
+import type { EventCallbacks, EventLoopMessage, EventWorkerData } from './protocol.js';
 import { toWireError } from './spawn-worker.js';
-import { getKoffi, type LibvirtSymbols, lastError, loadLibvirt, type Pointer } from './symbols.js';
+import {
+  domainIdentity,
+  getKoffi,
+  type LibvirtSymbols,
+  lastError,
+  loadLibvirt,
+  type Pointer,
+} from './symbols.js';
 import { decodeTypedParams } from './typed-params.js';
-
-/**
- * What the event-loop host hands this worker.
- *
- * @example
- * ```ts
- * spawnWorker('event-worker', { libraryPath: 'libvirt.so.0', control: new SharedArrayBuffer(4) });
- * ```
- */
-export interface EventWorkerData {
-  libraryPath: string;
-  /** Int32Array view: [0] stop flag set by the parent once no user is left. */
-  control: SharedArrayBuffer;
-}
-
-/**
- * Addresses of this worker's callbacks, for `virConnectDomainEventRegisterAny` in another thread.
- *
- * @example
- * ```ts
- * sym.virConnectDomainEventRegisterAny(conn, null, DomainEventId.LIFECYCLE, callbacks.lifecycle, BigInt(id), null);
- * ```
- */
-export interface EventCallbacks {
-  lifecycle: bigint;
-  migrationIteration: bigint;
-  jobCompleted: bigint;
-}
 
 /**
  * How often the loop wakes on its own to look at the stop flag, in ms.
@@ -64,12 +44,12 @@ export const POLL_MS = 200;
 
 const data = workerData as EventWorkerData;
 const control = new Int32Array(data.control);
-const post = (msg: unknown): void => parentPort?.postMessage(msg);
+const post = (msg: EventLoopMessage): void => parentPort?.postMessage(msg);
 
-function domainIdentity(sym: LibvirtSymbols, dom: Pointer): { domainUuid: string; domainName: string } {
-  const buf = Buffer.alloc(37);
-  sym.virDomainGetUUIDString(dom, buf);
-  return { domainUuid: buf.toString('latin1', 0, 36), domainName: sym.virDomainGetName(dom) ?? '' };
+// Inside a callback a failed read must not lose the event: names stay empty rather than throw.
+function eventDomain(sym: LibvirtSymbols, dom: Pointer): { domainUuid: string; domainName: string } {
+  const { uuid, name } = domainIdentity(sym, dom, true);
+  return { domainUuid: uuid, domainName: name };
 }
 
 function run(): void {
@@ -99,7 +79,7 @@ function run(): void {
         kind: 'lifecycle',
         id: streamId(opaque),
         event: {
-          ...domainIdentity(sym, dom),
+          ...eventDomain(sym, dom),
           event,
           eventName: DOMAIN_EVENT_NAMES[event] ?? 'unknown',
           detail,
@@ -113,7 +93,7 @@ function run(): void {
       post({
         kind: 'migrationIteration',
         id: streamId(opaque),
-        event: { ...domainIdentity(sym, dom), iteration },
+        event: { ...eventDomain(sym, dom), iteration },
       }),
     ),
     koffi.pointer(koffi.proto('void evIteration(void *conn, void *dom, int iteration, void *opaque)')),
@@ -125,7 +105,7 @@ function run(): void {
         id: streamId(opaque),
         // libvirt frees params after the callback, so decode now; this event only fires for completed jobs.
         event: {
-          ...domainIdentity(sym, dom),
+          ...eventDomain(sym, dom),
           stats: decodeJobStats(DomainJobType.COMPLETED, decodeTypedParams(params, n)),
         },
       }),

@@ -10,9 +10,9 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { LibvirtError } from '../errors.js';
-import type { KoffiConnection } from './connection.js';
-import type { EventCallbacks, EventWorkerData } from './event-worker.js';
-import { fromWireError, spawnWorker, type WireError } from './spawn-worker.js';
+import type { ConnectionChannel } from './channel.js';
+import type { EventCallbacks, EventLoopMessage, EventWorkerData } from './protocol.js';
+import { fromWireError, spawnWorker } from './spawn-worker.js';
 import type { LibvirtSymbols } from './symbols.js';
 import type {
   DomainEventStream,
@@ -22,11 +22,6 @@ import type {
 } from './types.js';
 
 type EventName = 'lifecycle' | 'migrationIteration' | 'jobCompleted' | 'error';
-
-type WorkerMessage =
-  | { kind: 'loop'; timer: number; callbacks: EventCallbacks }
-  | { kind: 'lifecycle' | 'migrationIteration' | 'jobCompleted'; id: number; event: unknown }
-  | { kind: 'error'; id: number; error: WireError; fatal?: boolean };
 
 /**
  * The shared loop worker, the streams it serves and the leases connections hold on it (keepalive needs the
@@ -61,7 +56,7 @@ class EventLoopHost {
           const data: EventWorkerData = { libraryPath: sym.libraryPath, control: this.control };
           const worker = spawnWorker('event-worker', data);
           this.worker = worker;
-          worker.on('message', (msg: WorkerMessage) => this.dispatch(msg));
+          worker.on('message', (msg: EventLoopMessage) => this.dispatch(msg));
           worker.on('error', (err) => this.failAll(err));
           worker.once('exit', () => {
             this.failAll(new Error('the event loop worker exited'));
@@ -114,7 +109,7 @@ class EventLoopHost {
     await this.exited;
   }
 
-  private dispatch(msg: WorkerMessage): void {
+  private dispatch(msg: EventLoopMessage): void {
     if (msg.kind === 'loop') {
       this.timer = msg.timer;
       this.updateRef();
@@ -217,7 +212,7 @@ export class WorkerEventStream implements DomainEventStream {
   private readonly listeners = new Map<EventName, ((payload: never) => void)[]>();
   private readonly host: EventLoopHost;
   private readonly libraryPath: string;
-  private conn: KoffiConnection | undefined;
+  private conn: ConnectionChannel | undefined;
   private failed = false;
   private closing: Promise<void> | undefined;
 
@@ -225,7 +220,7 @@ export class WorkerEventStream implements DomainEventStream {
    * @internal `open` opens the stream's own connection (same URI, options and keepalive as the one
    * `events()` was called on).
    */
-  constructor(sym: LibvirtSymbols, open: () => Promise<KoffiConnection>) {
+  constructor(sym: LibvirtSymbols, open: () => Promise<ConnectionChannel>) {
     this.libraryPath = sym.libraryPath;
     const host = hostFor(sym);
     this.host = host;
@@ -236,7 +231,7 @@ export class WorkerEventStream implements DomainEventStream {
     this.ready.catch((err: Error) => this.fail(err));
   }
 
-  private async start(open: () => Promise<KoffiConnection>): Promise<void> {
+  private async start(open: () => Promise<ConnectionChannel>): Promise<void> {
     const callbacks = await this.host.running;
     const conn = await open();
     this.conn = conn;
@@ -256,7 +251,7 @@ export class WorkerEventStream implements DomainEventStream {
       }
     });
     if (this.closing) throw new Error('the event stream was closed before it was ready');
-    await conn.call('registerDomainEvents', undefined, [callbacks, this.id]);
+    await conn.call('registerDomainEvents', [callbacks, this.id]);
   }
 
   on(event: 'lifecycle', cb: (e: LifecycleEvent) => void): this;

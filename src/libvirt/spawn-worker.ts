@@ -4,11 +4,11 @@
  *
  * @module
  */
-import { type TransferListItem, Worker } from 'node:worker_threads';
+import { Worker } from 'node:worker_threads';
 import { LibvirtError, type LibvirtErrorKind } from '../errors.js';
 
 /** The worker entry points in this directory. */
-export type WorkerName = 'migrate-worker' | 'event-worker' | 'connection-worker';
+export type WorkerName = 'event-worker' | 'connection-worker';
 
 /** A libvirt error flattened for `postMessage` (class instances lose their prototype on the way). */
 export interface WireError {
@@ -50,20 +50,19 @@ export function fromWireError(wire: WireError): Error {
 }
 
 /**
- * Starts `./<name>.ts` or `./<name>.js` next to this file as a Worker. From sources, the worker is started
- * from eval'd code that registers tsx first, because Node cannot load `.ts` files by itself.
+ * Starts `./<name>.ts` or `./<name>.js` next to this file as a Worker, or the entry at `entry` when it is a
+ * URL (a test's own worker). A `.ts` entry is started from eval'd code that registers tsx first, because
+ * Node cannot load `.ts` files by itself.
  */
-export function spawnWorker(
-  name: WorkerName,
-  workerData: unknown,
-  transferList: TransferListItem[] = [],
-): Worker {
-  const fromSources = import.meta.url.endsWith('.ts');
-  const url = new URL(`./${name}.${fromSources ? 'ts' : 'js'}`, import.meta.url);
-  if (!fromSources) return new Worker(url, { workerData, transferList });
+export function spawnWorker(entry: WorkerName | URL, workerData: unknown): Worker {
+  const url =
+    entry instanceof URL
+      ? entry
+      : new URL(`./${entry}.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
+  if (!url.pathname.endsWith('.ts')) return new Worker(url, { workerData });
   const tsxApi = resolveTsxApi();
   const code = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); });`;
-  return new Worker(code, { eval: true, workerData, transferList });
+  return new Worker(code, { eval: true, workerData });
 }
 
 // tsx's ESM entry (its CommonJS one cannot register hooks from an ESM context). Resolved here rather than

@@ -81,6 +81,16 @@ export interface LibvirtSymbols {
   virDomainResume(dom: Pointer): number;
   virDomainDestroy(dom: Pointer): number;
   virDomainUndefine(dom: Pointer): number;
+  /** Absent before libvirt 7.2. */
+  virDomainStartDirtyRateCalc: ((dom: Pointer, seconds: number, flags: number) => number) | undefined;
+  /** `doms` is a NULL-terminated array of domain pointers. */
+  virDomainListGetStats(
+    doms: (Pointer | null)[],
+    stats: number,
+    records: Out<Pointer | null>,
+    flags: number,
+  ): number;
+  virDomainStatsRecordListFree(records: Pointer | null): void;
   virDomainMigrateToURI3(
     dom: Pointer,
     dconnuri: string | null,
@@ -199,6 +209,8 @@ const PROTOTYPES = [
   'int virDomainResume(void *dom)',
   'int virDomainDestroy(void *dom)',
   'int virDomainUndefine(void *dom)',
+  'int virDomainListGetStats(void **doms, unsigned int stats, _Out_ void **retStats, unsigned int flags)',
+  'void virDomainStatsRecordListFree(void *stats)',
   'int virDomainMigrateToURI3(void *dom, const char *dconnuri, void *params, unsigned int nparams, unsigned int flags)',
   'int virTypedParamsAddString(_Inout_ void **params, _Inout_ int *nparams, _Inout_ int *maxparams, const char *name, const char *value)',
   'int virTypedParamsAddInt(_Inout_ void **params, _Inout_ int *nparams, _Inout_ int *maxparams, const char *name, int value)',
@@ -215,6 +227,17 @@ const PROTOTYPES = [
   'int virEventRemoveTimeout(int timer)',
   'int virConnectDomainEventRegisterAny(void *conn, void *dom, int eventID, void *cb, void *opaque, void *freecb)',
   'int virConnectDomainEventDeregisterAny(void *conn, int callbackID)',
+] as const;
+
+/**
+ * Functions newer than the oldest libvirt this binding loads on: absent ones are `undefined` in the table,
+ * and the call that needs one answers a typed error naming the version instead of failing the load.
+ */
+const OPTIONAL_PROTOTYPES = [
+  // libvirt 8.5.0.
+  'int virDomainAbortJobFlags(void *dom, unsigned int flags)',
+  // libvirt 7.2.0.
+  'int virDomainStartDirtyRateCalc(void *dom, int seconds, unsigned int flags)',
 ] as const;
 
 let virErrorType: TypeObject | undefined;
@@ -236,6 +259,7 @@ function declareStructs(koffi: KoffiModule): void {
     allocation: 'unsigned long long',
     physical: 'unsigned long long',
   });
+  koffi.struct('virDomainStatsRecord', { dom: 'void *', params: 'void *', nparams: 'int' });
   structsDeclared = true;
 }
 
@@ -257,15 +281,8 @@ export function loadLibvirt(libraryPath: string = DEFAULT_LIBRARY): LibvirtSymbo
   }
   declareStructs(koffi);
   const table: Record<string, unknown> = { libraryPath };
-  for (const proto of PROTOTYPES) {
-    const name = /(\w+)\(/.exec(proto)?.[1] as string;
-    table[name] = lib.func(proto);
-  }
-  try {
-    table.virDomainAbortJobFlags = lib.func('int virDomainAbortJobFlags(void *dom, unsigned int flags)');
-  } catch {
-    table.virDomainAbortJobFlags = undefined;
-  }
+  for (const proto of PROTOTYPES) table[functionName(proto)] = lib.func(proto);
+  for (const proto of OPTIONAL_PROTOTYPES) table[functionName(proto)] = optionalFunc(lib, proto);
   const sym = table as unknown as LibvirtSymbols;
   if ((lib.func('int virInitialize()') as () => number)() < 0) {
     throw new LibvirtUnavailableError(new Error('virInitialize() failed'));
@@ -282,6 +299,27 @@ export function loadLibvirt(libraryPath: string = DEFAULT_LIBRARY): LibvirtSymbo
   return sym;
 }
 
+function functionName(proto: string): string {
+  return /(\w+)\(/.exec(proto)?.[1] as string;
+}
+
+/**
+ * `lib.func(proto)`, or `undefined` when the library lacks the symbol (an older libvirt): a missing optional
+ * function must not fail loading the binding.
+ *
+ * @example
+ * ```ts
+ * optionalFunc(koffi.load('libvirt.so.0'), 'int virDomainStartDirtyRateCalc(void *dom, int seconds, unsigned int flags)');
+ * ```
+ */
+export function optionalFunc(lib: LibraryHandle, proto: string): ((...args: never[]) => number) | undefined {
+  try {
+    return lib.func(proto) as (...args: never[]) => number;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Builds a {@link LibvirtError} from this thread's last libvirt error. Call it right after the failing
  * call, on the same thread: libvirt keeps the last error per thread and the next call resets it.
@@ -294,6 +332,29 @@ export function lastError(sym: LibvirtSymbols, call: string): LibvirtError {
   virErrorType ??= koffi.struct({ code: 'int', domain: 'int', message: 'const char *' });
   const err = koffi.decode(ptr, virErrorType) as { code: number; domain: number; message: string | null };
   return new LibvirtError(call, err.code, err.domain, err.message ?? 'unknown error');
+}
+
+/**
+ * A domain's UUID string and name, read from its pointer (local reads, no RPC). Throws libvirt's error when
+ * either read fails; `lenient` gives empty strings instead (inside an event callback, where a throw would
+ * lose the event).
+ *
+ * @example
+ * ```ts
+ * const { uuid, name } = domainIdentity(sym, dom);
+ * ```
+ */
+export function domainIdentity(
+  sym: LibvirtSymbols,
+  dom: Pointer,
+  lenient = false,
+): { uuid: string; name: string } {
+  const buf = Buffer.alloc(37);
+  const name = sym.virDomainGetName(dom);
+  if (name === null && !lenient) throw lastError(sym, 'virDomainGetName');
+  const rc = sym.virDomainGetUUIDString(dom, buf);
+  if (rc < 0 && !lenient) throw lastError(sym, 'virDomainGetUUIDString');
+  return { uuid: rc < 0 ? '' : buf.toString('latin1', 0, 36), name: name ?? '' };
 }
 
 /** koffi hands back `unsigned long (long)` as number or bigint depending on magnitude. */

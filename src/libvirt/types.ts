@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { DomainState } from './constants.js';
+import type { DirtyRateMode, DomainState } from './constants.js';
 
 /** libvirt's keepalive (`virConnectSetKeepAlive`): a daemon silent for `interval × count` seconds is dead. */
 export interface KeepAliveOptions {
@@ -191,6 +191,71 @@ export interface LibvirtDomain {
    * with a `LibvirtError` carrying libvirt's code, domain and message.
    */
   migrateToURI3(destUri: string, params: MigrateParams, flags: number): Promise<void>;
+  /**
+   * `virDomainStartDirtyRateCalc` (libvirt >= 7.2.0; a `mode` other than page-sampling >= 8.1.0): QEMU
+   * starts measuring how fast the guest dirties its memory, over `seconds` (libvirt takes 1..60). Returns at
+   * once; {@link dirtyRateStats} says `measured` with the rate once `seconds` have passed. Rejects with
+   * `LibvirtError` `LIBVIRT_UNSUPPORTED` when this libvirt (library, daemon or driver) cannot measure, or
+   * in this mode, naming the version and the fix; `LIBVIRT_DOMAIN_BUSY` while the domain has a job running
+   * (a migration: QEMU and libvirt do not run both at once); `LIBVIRT_ERROR` for libvirt's other refusals
+   * (an inactive domain, seconds out of range). See docs/threading.md, "Dirty rate".
+   */
+  startDirtyRateCalc(options: DirtyRateCalcOptions & CallOptions): Promise<void>;
+  /**
+   * The domain's `dirtyrate.*` statistics (`virDomainListGetStats` with `VIR_DOMAIN_STATS_DIRTYRATE`,
+   * enforced): the last calculation's status, start, period, mode and rate. Rejects `LIBVIRT_UNSUPPORTED`
+   * when the daemon (older than 7.2.0) or the driver does not report the group. Readable while the domain
+   * migrates.
+   */
+  dirtyRateStats(options?: CallOptions): Promise<DirtyRateStats>;
+}
+
+/**
+ * Options of {@link LibvirtDomain.startDirtyRateCalc}.
+ *
+ * @example
+ * ```ts
+ * await dom.startDirtyRateCalc({ seconds: 3 });
+ * ```
+ */
+export interface DirtyRateCalcOptions {
+  /** How long QEMU measures, in whole seconds (libvirt accepts 1..60). */
+  seconds: number;
+  /**
+   * `page-sampling` (default: hashes a sample of pages, works under TCG and KVM), `dirty-bitmap` or
+   * `dirty-ring` (KVM with the dirty ring on; gives per-vCPU rates). Under TCG, `dirty-bitmap` measured
+   * 0 MiB/s for a guest dirtying 12 MiB/s (lab, QEMU 10): use page-sampling there.
+   */
+  mode?: DirtyRateMode;
+}
+
+/**
+ * A domain's `dirtyrate.*` statistics; fields libvirt did not return are `undefined`.
+ *
+ * @example
+ * ```ts
+ * const s = await dom.dirtyRateStats();
+ * if (s.status === 'measured') console.log(`${s.mibPerSecond} MiB/s over ${s.periodSeconds} s (${s.mode})`);
+ * ```
+ */
+export interface DirtyRateStats {
+  /**
+   * `dirtyrate.calc_status`: no calculation yet, one running, or the last one done; `unknown` when libvirt
+   * reported no status (an inactive domain) or one this binding does not know.
+   */
+  status: 'unstarted' | 'measuring' | 'measured' | 'unknown';
+  /** `dirtyrate.calc_start_time`: when the last calculation started, in seconds since the Unix epoch. */
+  startTimeSeconds?: number;
+  /** `dirtyrate.calc_period`: how long it measured (or measures), in seconds. */
+  periodSeconds?: number;
+  /** `dirtyrate.calc_mode`. */
+  mode?: DirtyRateMode;
+  /** `dirtyrate.megabytes_per_second`: the measured rate in MiB/s; only once `measured`. */
+  mibPerSecond?: number;
+  /** `dirtyrate.vcpu.<n>.megabytes_per_second` by vCPU number, in MiB/s (dirty-ring mode only). */
+  vcpuMibPerSecond?: number[];
+  /** Every `dirtyrate.*` field as libvirt returned it. */
+  raw: Record<string, number | string | boolean>;
 }
 
 /** Options of {@link LibvirtDomain.jobStats}. */

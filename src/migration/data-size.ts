@@ -1,10 +1,14 @@
 import type { LibvirtDomain } from '../libvirt/types.js';
 import { migrationDataGb } from '../policy/downtime.js';
+import { copiedDisksOf, parseDomainXml } from '../policy/guest.js';
 
 /**
- * The disks a block migration copies when `migrate_disks` is left out, from the domain XML: those libvirt
- * copies by itself — `<disk type='file'>` or `<disk type='block'>` with a `<source>` and a `<target dev>`,
- * neither `<readonly/>` (CD-ROMs, shared images) nor `<shareable/>` — by target name.
+ * The disks a block migration copies when `migrate_disks` is left out, from the domain XML (read with
+ * `parseDomainXml`, so a commented-out disk is no disk): those libvirt copies by itself — `<disk type='file'>`
+ * or `<disk type='block'>` with a `<source>` and a `<target dev>`, neither `<readonly/>` (CD-ROMs, shared
+ * images) nor `<shareable/>` — by target name.
+ *
+ * @throws {@link MigrationPolicyError} `INVALID_DOMAIN_XML` for XML that is not one well-formed `<domain>`.
  *
  * @example
  * ```ts
@@ -16,23 +20,7 @@ import { migrationDataGb } from '../policy/downtime.js';
  * ```
  */
 export function copiedDisks(xml: string): string[] {
-  const disks: string[] = [];
-  for (const match of xml.matchAll(/<disk\b([^>]*?)(?:\/>|>([\s\S]*?)<\/disk>)/g)) {
-    const type = attribute(match[1] ?? '', 'type');
-    const body = match[2] ?? '';
-    if (type !== 'file' && type !== 'block') continue;
-    if (/<readonly\b/.test(body) || /<shareable\b/.test(body) || !/<source\b[^>]*\b(?:file|dev)=/.test(body))
-      continue;
-    const target = /<target\b([^>]*)>/.exec(body);
-    const dev = target ? attribute(target[1] ?? '', 'dev') : undefined;
-    if (dev) disks.push(dev);
-  }
-  return disks;
-}
-
-function attribute(attributes: string, name: string): string | undefined {
-  const match = new RegExp(`(?:^|\\s)${name}\\s*=\\s*(?:'([^']*)'|"([^"]*)")`).exec(attributes);
-  return match ? (match[1] ?? match[2]) : undefined;
+  return copiedDisksOf(parseDomainXml(xml));
 }
 
 /**

@@ -26,4 +26,5 @@ export type {
   RecoveryOutcome,
   SteeringAction,
   SteeringEvent,
+  TlsPreflightOptions,
 } from './types.js';

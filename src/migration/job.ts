@@ -20,6 +20,7 @@ import {
 } from './job-machine.js';
 import type { MigrationCall } from './params.js';
 import { prepareMigration } from './prepare.js';
+import { explainTlsFailure } from './tls-preflight.js';
 import type {
   JobWarning,
   MigrateOptions,
@@ -398,7 +399,10 @@ export class MigrationJob extends EventEmitter<MigrationJobEvents> {
     this.#call2(
       this.#domain.migrateToURI3(call.destinationUri, call.params, call.flags),
       { type: 'migrate-returned' },
-      (error) => ({ type: 'migrate-failed', error }),
+      (error) => ({
+        type: 'migrate-failed',
+        error: explainTlsFailure(error, call, this.#progress, this.#domain.name),
+      }),
     );
   }
 
@@ -572,7 +576,7 @@ export class MigrationJob extends EventEmitter<MigrationJobEvents> {
       verdict.recovery && this.#failedAt !== undefined
         ? { recovery: { ...verdict.recovery, durationMs: Math.round(performance.now() - this.#failedAt) } }
         : {};
-    return {
+    const { error, ...base } = {
       postCopyFailed: false,
       ...verdict,
       ...recovery,
@@ -580,6 +584,21 @@ export class MigrationJob extends EventEmitter<MigrationJobEvents> {
       steering: [...this.#steering],
       warnings: [...this.#warnings],
     };
+    // The outcome's type promises stats (possibly empty) on completion and an error otherwise.
+    if (verdict.status === 'completed' && this.#plan !== undefined) {
+      return {
+        ...base,
+        status: 'completed',
+        plan: this.#plan,
+        stats: verdict.stats ?? { type: 'completed', raw: {} },
+      };
+    }
+    const status = verdict.status === 'completed' ? 'error' : verdict.status;
+    const why =
+      status === 'cancelled'
+        ? 'the migration was cancelled before libvirt was asked to migrate'
+        : `the migration ended (${status}) without an error from libvirt`;
+    return { ...base, status, error: error ?? new Error(why) };
   }
 
   #report(stats: JobStats): void {

@@ -2,6 +2,7 @@ import { MigrationJobError } from '../errors.js';
 import { quote } from '../policy/quote.js';
 import { resolveRecovery } from '../policy/recovery.js';
 import { checkTuning, destinationUris } from './params.js';
+import { checkPreflightOption } from './tls-preflight.js';
 import type { MigrateOptions } from './types.js';
 
 /**
@@ -65,6 +66,7 @@ export function checkOptions(options: MigrateOptions): void {
     'give a LibvirtBackend',
   );
   checkRecovery(options.postCopyRecovery);
+  checkPreflightOption(options.tlsPreflight);
   need(
     signal === undefined || (isObject(signal) && typeof signal.addEventListener === 'function'),
     'signal',

@@ -1,9 +1,12 @@
 import { isIPv6 } from 'node:net';
 import { MigrationJobError } from '../errors.js';
 import type { MigrateParams } from '../libvirt/types.js';
+import { type NovaDestinationInput, novaDestinationUris } from '../policy/destination-uris.js';
 import { MigrateFlags } from '../policy/flags.js';
+import { DEFAULT_HOST_CONFIG } from '../policy/host-config.js';
 import type { MigrationPlan } from '../policy/plan.js';
 import { quote } from '../policy/quote.js';
+import type { TlsFailureContext } from '../policy/tls-failures.js';
 
 /** Where a migration goes. */
 export type Destination =
@@ -16,9 +19,16 @@ export type Destination =
   | {
       /** The destination host's name or address: the URIs are built from it the way Nova does. */
       host: string;
-      /** Transport of the libvirtd connection (Nova's `live_migration_scheme`): `tcp` by default. */
+      /**
+       * Transport of the libvirtd connection. Default: the source's `live_migration_scheme` (or its deprecated
+       * `live_migration_uri`) from the host config, as Nova does; given here, it wins over both.
+       */
       scheme?: 'tcp' | 'tls' | 'ssh';
-      /** Nova's `live_migration_inbound_addr`: the address QEMU's stream goes to; defaults to `host`. */
+      /**
+       * The destination's `live_migration_inbound_addr`: both URIs go to it, and QEMU's stream is sent there
+       * (`migrate_uri tcp://ADDR`, unless tunnelled). Without it, as in Nova, no `migrate_uri` is sent and
+       * libvirt streams to the destination's own host name.
+       */
       inboundAddress?: string;
     };
 
@@ -40,13 +50,15 @@ export interface MigrationTuning {
   tlsDestination?: string;
 }
 
-/** The libvirt call {@link buildMigrationCall} decided. */
+/** The `virDomainMigrateToURI3` call a job makes: the URI, the typed params and the flags, with the tuning it did not send. */
 export interface MigrationCall {
   destinationUri: string;
   params: MigrateParams;
   flags: number;
   /** Tuning that was given but not sent, and why. */
   notes: string[];
+  /** With native TLS or a `qemu+tls://` destination: the hosts and the name a TLS failure is told with. */
+  tls?: TlsFailureContext;
 }
 
 /**
@@ -61,7 +73,7 @@ export interface MigrationCall {
  *   autoConvergeInitial: 30,
  * });
  * call.destinationUri; // 'qemu+tcp://compute-2/system'
- * call.params; // { migrateUri: 'tcp://compute-2', bandwidth: 0, autoConvergeInitial: 30 }
+ * call.params; // { bandwidth: 0, autoConvergeInitial: 30 }: no migrate_uri without an inbound address, as Nova
  * ```
  */
 export function buildMigrationCall(
@@ -70,7 +82,7 @@ export function buildMigrationCall(
   tuning: MigrationTuning = {},
 ): MigrationCall {
   const notes: string[] = [];
-  const { destinationUri, migrateUri } = destinationUris(destination);
+  const { destinationUri, migrateUri } = destinationUris(destination, plan.host);
   const params: MigrateParams = {};
   if (migrateUri !== undefined) params.migrateUri = migrateUri;
   params.bandwidth =
@@ -135,8 +147,10 @@ export function checkTuning(tuning: MigrationTuning): {
 }
 
 /**
- * The libvirtd URI and QEMU stream URI of a destination. From a bare host, as Nova builds them:
- * `qemu+<scheme>://<host>/system` and `tcp://<inbound address>` (IPv6 in brackets). A host or address
+ * The libvirtd URI and QEMU stream URI of a destination. From a bare host, as Nova builds them from the
+ * source's `nova.conf` (`host`: `live_migration_scheme`, the deprecated `live_migration_uri`, tunnelled) and the
+ * destination's `live_migration_inbound_addr` (see `novaDestinationUris`): `qemu+<scheme>://<host>/system`, and
+ * `tcp://<inbound address>` only when there is one (IPv6 in brackets). A host or address
  * carrying URI syntax (`/ ? # @ % \\`, brackets around anything but an IPv6 address, blanks, control
  * characters) is refused, so nothing can be smuggled into a libvirt URI; `host:port` passes as written.
  *
@@ -144,35 +158,38 @@ export function checkTuning(tuning: MigrationTuning): {
  *
  * @example
  * ```ts
- * destinationUris({ host: 'fd00::7' }); // { destinationUri: 'qemu+tcp://[fd00::7]/system', migrateUri: 'tcp://[fd00::7]' }
+ * destinationUris({ host: 'compute-2' }); // { destinationUri: 'qemu+tcp://compute-2/system' }: libvirt picks the stream
+ * destinationUris({ host: 'c2', inboundAddress: 'fd00::7' }); // { destinationUri: 'qemu+tcp://[fd00::7]/system', migrateUri: 'tcp://[fd00::7]' }
  * destinationUris({ host: 'compute-2:16509' }).destinationUri; // 'qemu+tcp://compute-2:16509/system'
  * ```
  */
-export function destinationUris(destination: Destination): { destinationUri: string; migrateUri?: string } {
+export function destinationUris(
+  destination: Destination,
+  host: NovaDestinationInput['source'] = DEFAULT_HOST_CONFIG,
+): { destinationUri: string; migrateUri?: string } {
   if ('uri' in destination) {
     const uri = nonEmpty('destination.uri', destination.uri);
     return destination.migrateUri === undefined
       ? { destinationUri: uri }
       : { destinationUri: uri, migrateUri: nonEmpty('destination.migrateUri', destination.migrateUri) };
   }
-  const host = hostPart('destination.host', destination.host);
-  const scheme = destination.scheme ?? 'tcp';
-  if (!['tcp', 'tls', 'ssh'].includes(scheme)) {
+  const name = hostPart('destination.host', destination.host);
+  const { scheme } = destination;
+  if (scheme !== undefined && !['tcp', 'tls', 'ssh'].includes(scheme)) {
     throw invalid('destination.scheme', scheme, 'use "tcp", "tls" or "ssh"');
   }
   const inbound =
     destination.inboundAddress === undefined
-      ? host
+      ? undefined
       : hostPart('destination.inboundAddress', destination.inboundAddress);
-  return {
-    destinationUri: `qemu+${scheme}://${bracketIpv6(host)}/system`,
-    migrateUri: `tcp://${bracketIpv6(inbound)}`,
-  };
-}
-
-/** Brackets an IPv6 literal (`fd00::1` → `[fd00::1]`); a bracketed one and anything else pass unchanged. */
-function bracketIpv6(address: string): string {
-  return isIPv6(address) ? `[${address}]` : address;
+  const uris = novaDestinationUris({
+    host: name,
+    source: scheme === undefined ? host : { ...host, migrationScheme: scheme, migrationUri: '' },
+    ...(inbound === undefined ? {} : { inboundAddress: inbound }),
+  });
+  return uris.migrateUri === undefined
+    ? { destinationUri: uris.destinationUri }
+    : { destinationUri: uris.destinationUri, migrateUri: uris.migrateUri };
 }
 
 /** Characters that would end or change the authority part of a URI. */

@@ -1,11 +1,13 @@
 import { MigrationPolicyError } from '../errors.js';
 import type { JobStats, LibvirtDomain } from '../libvirt/types.js';
 import { MigrateFlags } from '../policy/flags.js';
+import { copiedDisksOf, parseDomainXml } from '../policy/guest.js';
 import { type MonitorSettings, monitorSettings } from '../policy/monitor.js';
 import { type MigrationPlan, planMigration } from '../policy/plan.js';
 import { guestDataGb } from './data-size.js';
 import { type SourcePhase, sourcePhase } from './domain-state.js';
 import { buildMigrationCall, type MigrationCall } from './params.js';
+import { preflightTls } from './tls-preflight.js';
 import type { MigrateOptions } from './types.js';
 
 /** libvirt's `VIR_DOMAIN_JOB_OPERATION_MIGRATION_OUT`. */
@@ -44,11 +46,14 @@ export async function prepareMigration(
   const { providers } = options;
   const [instance, host] = await Promise.all([providers.instanceMetadata(), providers.hostConfig()]);
   const connection = domain.connection;
-  const [state, libvirtVersion, qemuVersion] = await Promise.all([
+  const [state, libvirtVersion, qemuVersion, xml] = await Promise.all([
     domain.state(),
     connection.libVersion(),
     connection.hypervisorVersion(),
+    domain.xml(),
   ]);
+  // The guest's devices rule post-copy in or out; its disks are what a block migration copies.
+  const guest = parseDomainXml(xml);
   const source = sourcePhase(state);
   const plan = planMigration({
     instance,
@@ -58,11 +63,15 @@ export async function prepareMigration(
     paused: source === 'paused',
     libvirtVersion,
     qemuVersion,
+    guest,
   });
   const call = buildMigrationCall(plan, options.destination, options);
+  const tls = await preflightTls(plan, call, options, connection.uri);
+  if (tls !== undefined) call.tls = tls;
   const block = (plan.flags & MigrateFlags.NON_SHARED_INC) !== 0;
   const dataGb =
-    options.dataGb ?? (await guestDataGb(domain, { block, disks: options.migrateDisks }, onDiskError));
+    options.dataGb ??
+    (await guestDataGb(domain, { block, disks: options.migrateDisks ?? copiedDisksOf(guest) }, onDiskError));
   return { plan, call, monitor: monitorSettings(plan, dataGb), dataGb, source, elapsedMs, libvirtVersion };
 }
 

@@ -52,10 +52,28 @@ export interface MigrateOptions extends MigrationTuning {
    */
   postCopyRecovery?: boolean | Partial<RecoveryOptions>;
   /**
+   * The check of the certificates before a migration with native TLS (`live_migration_with_native_tls`, the
+   * plan sends `VIR_MIGRATE_TLS`) or to a `qemu+tls://` destination: the source's QEMU directory
+   * (`ca-cert.pem`, `client-cert.pem`, `client-key.pem`), the destination's when it is readable here (its
+   * `server-cert.pem` must name the host the source verifies), and the libvirt client set under the
+   * destination URI's `pkipath=`. A problem ends the job before libvirt is called, the guest untouched, with a
+   * `MigrationTlsError` as the outcome's error. Default: `{ certDir: '/etc/pki/qemu' }` (an agent runs on the
+   * source host); `false` skips it, e.g. when the agent cannot read the host's files.
+   */
+  tlsPreflight?: false | TlsPreflightOptions;
+  /**
    * Aborts the migration when it fires, with the guards of `job.abort()`: an abort refused then (in
    * post-copy, or after the end) is reported as a `warning`, and the migration goes on.
    */
   signal?: AbortSignal;
+}
+
+/** Where {@link MigrateOptions.tlsPreflight} finds the certificates, as this process sees them. */
+export interface TlsPreflightOptions {
+  /** The source's `migrate_tls_x509_cert_dir` (qemu.conf). Default `/etc/pki/qemu`. */
+  certDir?: string;
+  /** The destination's, when readable from here (a shared inventory, or a check on the destination host). */
+  destinationCertDir?: string;
 }
 
 /** One progress report, from the source's job stats. */
@@ -172,15 +190,10 @@ export interface RecoveryOutcome {
 /** Where the guest runs after the job ended. */
 export type GuestLocation = 'destination' | 'source' | 'unknown';
 
-/** How a job ended. The promise of it never rejects: failures are outcomes too. */
-export interface MigrationOutcome {
-  status: 'completed' | 'failed' | 'cancelled' | 'error';
+/** What every {@link MigrationOutcome} says, whatever its status. */
+export interface OutcomeBase {
   /** The plan actually sent to libvirt; absent when the job ended before the call. */
   plan?: MigrationPlan;
-  /** Why it did not complete. */
-  error?: Error;
-  /** libvirt's completed-job stats (downtime, total time, data moved), when libvirt reported them. */
-  stats?: JobStats;
   /** Where the guest runs now. */
   guest: GuestLocation;
   /**
@@ -200,3 +213,37 @@ export interface MigrationOutcome {
   /** Every warning the job emitted, in order. */
   warnings: JobWarning[];
 }
+
+/** A migration that completed: the guest runs on the destination. */
+export interface CompletedMigration extends OutcomeBase {
+  status: 'completed';
+  plan: MigrationPlan;
+  /**
+   * libvirt's completed-job stats (downtime, total time, data moved); each figure is undefined when libvirt
+   * reported none.
+   */
+  stats: JobStats;
+  error?: undefined;
+}
+
+/** A migration that did not complete: `failed`, `cancelled` (an abort libvirt accepted) or `error`. */
+export interface UnfinishedMigration extends OutcomeBase {
+  status: 'failed' | 'cancelled' | 'error';
+  /** Why it did not complete. */
+  error: Error;
+  /** libvirt's job stats at the end, when it reported them. */
+  stats?: JobStats;
+}
+
+/**
+ * How a job ended, discriminated by `status`: `stats` is there when it completed, `error` when it did not.
+ * The promise of it never rejects: failures are outcomes too.
+ *
+ * @example
+ * ```ts
+ * const outcome = await job.outcome;
+ * if (outcome.status === 'completed') console.log(outcome.stats.downtime, outcome.plan.flagNames);
+ * else console.error(outcome.status, outcome.error.message, outcome.split?.advice);
+ * ```
+ */
+export type MigrationOutcome = CompletedMigration | UnfinishedMigration;

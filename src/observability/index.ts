@@ -15,7 +15,9 @@ export {
 export type {
   CounterLike,
   GaugeLike,
+  HistogramLike,
   MetricConfig,
   MetricsRegistry,
   PromClientModule,
 } from './prom-client.js';
+export { redactingLogger } from './redacting-logger.js';

@@ -30,12 +30,20 @@ export interface CounterLike {
   remove(labels: Record<string, string>): void;
 }
 
+/** A labelled histogram, as much of `prom-client`'s as is used. */
+export interface HistogramLike {
+  /** Counts `value` in the buckets of the series with these labels. */
+  observe(labels: Record<string, string>, value: number): void;
+}
+
 /** What this package passes to the constructors. */
 export interface MetricConfig {
   name: string;
   help: string;
   labelNames: readonly string[];
   registers: MetricsRegistry[];
+  /** Histograms only: the upper bounds of the buckets. */
+  buckets?: readonly number[];
 }
 
 /**
@@ -45,6 +53,7 @@ export interface MetricConfig {
 export interface PromClientModule {
   Gauge: new (config: never) => GaugeLike;
   Counter: new (config: never) => CounterLike;
+  Histogram: new (config: never) => HistogramLike;
 }
 
 let loaded: PromClientModule | undefined;

@@ -36,6 +36,16 @@ export function parseMetadataBoolean(value: unknown, key: string, where: string)
       if (METADATA_FALSE.has(word)) return false;
     }
   }
+  if (typeof value === 'number') {
+    // The words below are strings: a JSON number is not one of them, however it reads.
+    throw new MigrationPolicyError(
+      'INVALID_BOOLEAN',
+      `${where} "${key}" is the JSON number ${quote(value)}, not a boolean: extra specs and image properties ` +
+        'are strings, so write the string "true" or "false" (also accepted as strings: "1"/"0", "yes"/"no", ' +
+        '"on"/"off", "t"/"f", "y"/"n"), a real JSON true or false, or remove it to use the host default',
+      { key, value },
+    );
+  }
   throw new MigrationPolicyError(
     'INVALID_BOOLEAN',
     `${where} "${key}" is ${quote(value)}, which is not a boolean: set it to "true" or "false" ` +

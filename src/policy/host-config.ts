@@ -1,4 +1,5 @@
 import { MigrationPolicyError } from '../errors.js';
+import { type TextFormat, textOptionProblem } from './destination-uris.js';
 import { asPolicyError, boundKey, frozenDeep, hasOwn, isPlainObject } from './guard.js';
 import { quote } from './quote.js';
 
@@ -37,6 +38,15 @@ export interface HostConfig {
   completionTimeout: number;
   /** `live_migration_timeout_action`. */
   timeoutAction: TimeoutAction;
+  /** `live_migration_scheme`: the libvirtd URI's transport (`qemu+<scheme>://`); `''` (not set) is tcp. */
+  migrationScheme: string;
+  /** The deprecated `live_migration_uri`: the libvirtd URI with `%s` for the destination; `''` when not set. */
+  migrationUri: string;
+  /**
+   * `live_migration_inbound_addr`: the address other hosts migrate *to this host* on (a destination's
+   * option); `''` when not set.
+   */
+  inboundAddress: string;
 }
 
 /** Where each option of a config was set, e.g. `{ downtime: "/etc/nova/nova.conf line 12" }`. */
@@ -107,6 +117,9 @@ function defaults(): HostConfig {
     downtimeDelay: 75,
     completionTimeout: 800,
     timeoutAction: 'abort',
+    migrationScheme: '',
+    migrationUri: '',
+    inboundAddress: '',
   };
 }
 
@@ -115,6 +128,7 @@ export type HostOptionSpec = { option: string } & (
   | { kind: 'boolean' }
   | { kind: 'integer'; min: number; max: number }
   | { kind: 'choice'; choices: readonly string[] }
+  | { kind: 'text'; format: TextFormat }
 );
 
 const MAX_INT = 2 ** 31 - 1;
@@ -137,6 +151,9 @@ export const HOST_OPTIONS: Readonly<Record<keyof HostConfig, HostOptionSpec>> = 
     kind: 'choice',
     choices: ['abort', 'force_complete'],
   },
+  migrationScheme: { option: 'live_migration_scheme', kind: 'text', format: 'scheme' },
+  migrationUri: { option: 'live_migration_uri', kind: 'text', format: 'uri-template' },
+  inboundAddress: { option: 'live_migration_inbound_addr', kind: 'text', format: 'address' },
 });
 
 const OPTION_KEYS = Object.keys(HOST_OPTIONS) as (keyof HostConfig)[];
@@ -223,6 +240,12 @@ function checkOptionValue(key: keyof HostConfig, value: unknown): void {
         throw fail(`use one of: ${spec.choices.join(', ')}`);
       }
       return;
+    case 'text': {
+      if (typeof value !== 'string') throw fail('use a string, or "" for not set');
+      const problem = textOptionProblem(spec.format, value);
+      if (problem !== undefined) throw fail(problem);
+      return;
+    }
   }
 }
 
@@ -231,8 +254,10 @@ export function validateCombination(config: HostConfig): HostConfig {
   if (config.tunnelled && config.nativeTls) {
     throw new MigrationPolicyError(
       'INVALID_HOST_CONFIG',
-      `${optionLabel('tunnelled')} and ${optionLabel('nativeTls')} are both true: native TLS replaces the ` +
-        'tunnel; set live_migration_tunnelled = false',
+      `${optionLabel('tunnelled')} and ${optionLabel('nativeTls')} are both true, which Nova refuses: a ` +
+        "tunnelled stream goes through libvirtd's own connection, so QEMU's native TLS has no stream of its own " +
+        'to encrypt (libvirt 9.0 fails the pair with an internal error); native TLS replaces the tunnel; set ' +
+        'live_migration_tunnelled = false',
       { key: HOST_OPTIONS.tunnelled.option, value: true },
     );
   }

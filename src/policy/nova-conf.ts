@@ -1,5 +1,6 @@
 import { MigrationPolicyError } from '../errors.js';
 import { parseConfBoolean } from './booleans.js';
+import { textOptionProblem } from './destination-uris.js';
 import {
   DEFAULT_HOST_CONFIG,
   HOST_OPTIONS,
@@ -140,5 +141,10 @@ function confValue(key: keyof HostConfig, raw: string, where: string): boolean |
     case 'choice':
       if (!spec.choices.includes(raw)) throw fail(`use one of: ${spec.choices.join(', ')}`);
       return raw;
+    case 'text': {
+      const problem = textOptionProblem(spec.format, raw);
+      if (problem !== undefined) throw fail(problem);
+      return raw;
+    }
   }
 }

@@ -2,13 +2,20 @@ import { MigrationPolicyError } from '../errors.js';
 import { optionalFlag } from './booleans.js';
 import { flagNames, type MigrateFlagName, MigrateFlags } from './flags.js';
 import { asPolicyError, boundKey, hasOwn, isPlainObject } from './guard.js';
-import { type HostConfig, optionLabel, originOf, resolveHostConfig } from './host-config.js';
+import { type GuestDescription, postCopyGuestBlocker } from './guest.js';
+import {
+  DEFAULT_HOST_CONFIG,
+  type HostConfig,
+  optionLabel,
+  originOf,
+  resolveHostConfig,
+} from './host-config.js';
 import { editDistance } from './key-match.js';
 import type { FeatureRequest, InstanceMetadata, InstanceRequest } from './metadata.js';
 import { quote } from './quote.js';
 import { validatedRequest } from './resolve.js';
-import { postCopyBlocker } from './traits.js';
-import { encodeVersion, formatVersion, MIN_VERSIONS, type Version } from './versions.js';
+import { type Blocker, postCopyBlocker, versionBlocker } from './traits.js';
+import { encodeVersion, MIN_VERSIONS, type Version } from './versions.js';
 
 /** Everything a migration's flags depend on, read at the moment of the migration. */
 export interface PlanInput {
@@ -29,6 +36,8 @@ export interface PlanInput {
   libvirtVersion?: Version;
   /** The source's QEMU version, when known. */
   qemuVersion?: Version;
+  /** The guest as its domain XML describes it (`parseDomainXml`): some devices rule post-copy out. */
+  guest?: GuestDescription;
 }
 
 /** Who decided a feature. */
@@ -69,6 +78,7 @@ const INPUT_KEYS = new Set([
   'paused',
   'libvirtVersion',
   'qemuVersion',
+  'guest',
 ]);
 
 /** Said when a version-dependent feature is on and the versions were not given. */
@@ -119,6 +129,7 @@ export function planMigration(input: PlanInput = {}): MigrationPlan {
   let paused: boolean | undefined;
   let libvirtVersion: Version | undefined;
   let qemuVersion: Version | undefined;
+  let guest: GuestDescription | undefined;
   try {
     // One pass over the caller's own keys: each read once (a getter cannot answer twice), unknown ones refused.
     for (const key in input) {
@@ -146,6 +157,9 @@ export function planMigration(input: PlanInput = {}): MigrationPlan {
         case 'qemuVersion':
           qemuVersion = value as Version | undefined;
           break;
+        case 'guest':
+          guest = guestDescription(value);
+          break;
         default:
           throw unknownInputKey(key, value);
       }
@@ -158,7 +172,7 @@ export function planMigration(input: PlanInput = {}): MigrationPlan {
   const block: BlockState = blockMigration !== true ? 0 : migrateDisks?.length === 0 ? 2 : 1;
   const libvirt = libvirtVersion === undefined ? undefined : encodeVersion(libvirtVersion, 'libvirtVersion');
   const qemu = qemuVersion === undefined ? undefined : encodeVersion(qemuVersion, 'qemuVersion');
-  return decide(request, host, block, paused === true, libvirt, qemu);
+  return decide(request, host, block, paused === true, libvirt, qemu, guest);
 }
 
 /** 0: no block migration; 1: block migration (NON_SHARED_INC); 2: block migration with no disk to copy. */
@@ -171,6 +185,7 @@ function decide(
   paused: boolean,
   libvirt: number | undefined,
   qemu: number | undefined,
+  guest?: GuestDescription,
 ): MigrationPlan {
   const reasons: string[] = [];
   let flags = BASE_FLAGS;
@@ -189,7 +204,7 @@ function decide(
     request.postCopy,
     request.autoConverge,
     host,
-    postCopyBlocker({ libvirt, qemu, config: host }),
+    postCopyBlocker({ libvirt, qemu, config: host }) ?? guestBlocker(guest),
   );
   // A post-copy that was chosen still keeps the host's auto-converge off when only the pause drops it:
   // Nova clears POSTCOPY just before the call and never adds AUTO_CONVERGE back.
@@ -218,6 +233,23 @@ function decide(
   };
 }
 
+function guestBlocker(guest: GuestDescription | undefined): Blocker | undefined {
+  const reason = guest === undefined ? undefined : postCopyGuestBlocker(guest);
+  return reason === undefined ? undefined : { reason, fix: 'detach the device before migrating' };
+}
+
+function guestDescription(value: unknown): GuestDescription | undefined {
+  if (value === undefined) return undefined;
+  if (isPlainObject(value) && Array.isArray(value.hostDevices) && Array.isArray(value.disks)) {
+    return value as unknown as GuestDescription;
+  }
+  throw new MigrationPolicyError(
+    'INVALID_ARGUMENT',
+    `guest is ${quote(value)}: pass parseDomainXml(xml), the guest's description, or leave it out`,
+    { key: 'guest', value },
+  );
+}
+
 function diskList(value: unknown): readonly string[] | undefined {
   if (value === undefined) return undefined;
   if (Array.isArray(value) && value.every((disk) => typeof disk === 'string')) return value;
@@ -243,7 +275,9 @@ function unknownInputKey(key: string, value: unknown): MigrationPolicyError {
 function permitLabel(host: HostConfig, key: 'permitPostCopy' | 'permitAutoConverge'): string {
   const origin = originOf(host, key);
   const label = host[key] ? PERMIT_LABELS[key].on : PERMIT_LABELS[key].off;
-  return origin === undefined ? label : `${label} (${origin})`;
+  if (origin !== undefined) return `${label} (${origin})`;
+  // Not read from a file: when it is Nova's default value, say so rather than suggest it was set.
+  return host[key] === DEFAULT_HOST_CONFIG[key] ? `${label} (Nova's default: not set)` : label;
 }
 
 const PERMIT_LABELS = {
@@ -261,15 +295,14 @@ function decidePostCopy(
   asked: FeatureRequest | undefined,
   askedAutoConverge: FeatureRequest | undefined,
   host: HostConfig,
-  blocker: string | undefined,
+  blocker: Blocker | undefined,
 ): FeatureDecision {
   const permit = permitLabel(host, 'permitPostCopy');
   if (asked?.value === true) {
     if (blocker !== undefined) {
       throw new MigrationPolicyError(
         'POST_COPY_UNAVAILABLE',
-        `${describe(asked)} asks for post-copy, but ${blocker}: migrate this instance from a host that can do ` +
-          'post-copy (schedule with the COMPUTE_MIGRATE_POST_COPY trait) or set the key to "false"',
+        `${describe(asked)} asks for post-copy, but ${blocker.reason}: ${refusalFix(blocker)}`,
         { key: asked.key, value: asked.value },
       );
     }
@@ -291,7 +324,7 @@ function decidePostCopy(
   }
   if (!host.permitPostCopy) return { enabled: false, source: 'host', reason: `post-copy off: ${permit}` };
   if (blocker !== undefined) {
-    return { enabled: false, source: 'host', reason: `post-copy dropped: ${permit}, but ${blocker}` };
+    return { enabled: false, source: 'host', reason: `post-copy dropped: ${permit}, but ${blocker.reason}` };
   }
   return { enabled: true, source: 'host', reason: `post-copy on: ${permit} and the instance has no opinion` };
 }
@@ -309,8 +342,7 @@ function decideAutoConverge(
     if (blocker !== undefined) {
       throw new MigrationPolicyError(
         'AUTO_CONVERGE_UNAVAILABLE',
-        `${describe(asked)} asks for auto-converge, but ${blocker}: migrate from a host with the ` +
-          'COMPUTE_MIGRATE_AUTO_CONVERGE trait or set the key to "false"',
+        `${describe(asked)} asks for auto-converge, but ${blocker.reason}: ${refusalFix(blocker)}`,
         { key: asked.key, value: asked.value },
       );
     }
@@ -333,17 +365,24 @@ function decideAutoConverge(
     };
   }
   if (blocker !== undefined)
-    return { enabled: false, source: 'host', reason: `auto-converge dropped: ${permit}, but ${blocker}` };
+    return {
+      enabled: false,
+      source: 'host',
+      reason: `auto-converge dropped: ${permit}, but ${blocker.reason}`,
+    };
   return { enabled: true, source: 'host', reason: `auto-converge on: ${permit} and post-copy is not in use` };
 }
 
-function autoConvergeBlocker(libvirt: number | undefined, qemu: number | undefined): string | undefined {
-  if (libvirt !== undefined && libvirt < MIN_VERSIONS.autoConverge.libvirt) {
-    return `libvirt ${formatVersion(libvirt)} is older than 1.2.3`;
-  }
-  if (qemu !== undefined && qemu < MIN_VERSIONS.autoConverge.qemu)
-    return `QEMU ${formatVersion(qemu)} is older than 1.6.0`;
-  return undefined;
+function autoConvergeBlocker(libvirt: number | undefined, qemu: number | undefined): Blocker | undefined {
+  return versionBlocker(MIN_VERSIONS.autoConverge, libvirt, qemu);
+}
+
+/**
+ * What the operator can do about a refusal. The migration starts from the host the guest runs on — the
+ * scheduler's traits choose only the destination — so the way out is this host, this guest, or the key.
+ */
+function refusalFix(blocker: Blocker): string {
+  return `the migration starts from the host the guest runs on, so ${blocker.fix}, or set the key to "false"`;
 }
 
 function describe(request: FeatureRequest): string {

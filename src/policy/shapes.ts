@@ -4,16 +4,28 @@ import type { InstanceMetadata } from './metadata.js';
 import { quote } from './quote.js';
 
 /**
- * A flavor as OpenStack prints it: `openstack flavor show -f json` (`properties` as an object, or as the
- * `key='value', …` string older clients print), a Nova API flavor with `extra_specs` (microversion ≥ 2.61),
- * the `{ "flavor": {…} }` body around it, or the `GET /flavors/{id}/os-extra_specs` response
- * `{ "extra_specs": {…} }`.
+ * A flavor as OpenStack prints it. Best, the instance's own copy: `openstack server show -f json` at compute API
+ * microversion 2.47 or later (its `flavor` object with `original_name`, `vcpus`, `ram`, `disk`, `extra_specs`),
+ * or the Nova API server (or its `{ "server": {…} }` body). Also the flavor itself: `openstack flavor show -f
+ * json` (`properties` as an object, or as the `key='value', …` string older clients print), a Nova API flavor
+ * with `extra_specs` (microversion ≥ 2.61), the `{ "flavor": {…} }` body around it, or the
+ * `GET /flavors/{id}/os-extra_specs` response `{ "extra_specs": {…} }`.
+ *
+ * Nova decides from the copy of the flavor embedded in the instance when it was booted or last resized
+ * (`instance.flavor`); an edit of the flavor's extra specs afterwards never reaches the instance, so
+ * `openstack flavor show` can say something the migration will not do. The server's embedded flavor is that
+ * copy.
  */
 export type FlavorShape = Record<string, unknown>;
 
 /**
  * An image as OpenStack prints it: `openstack image show -f json` (custom properties under `properties`, an
  * object or the older `key='value', …` string), or a Glance v2 image (custom properties at the top level).
+ *
+ * `openstack server show` names the instance's image (`image` is its name and id) without its properties:
+ * pass `openstack image show IMAGE_ID -f json` of that id. Nova decides from the instance's own copy of the
+ * image's properties (`instance.image_meta`, taken at boot or rebuild), which no API returns; Glance's answer
+ * is the same unless the image's properties were edited since.
  */
 export type ImageShape = Record<string, unknown>;
 
@@ -26,6 +38,11 @@ export type ImageShape = Record<string, unknown>;
  *
  * @example
  * ```ts
+ * // openstack --os-compute-api-version 2.47 server show db-1 -f json: what Nova decides from
+ * metadataFromFlavor({
+ *   name: 'db-1',
+ *   flavor: { original_name: 'm1.db', vcpus: 4, ram: 8192, disk: 40, extra_specs: { 'compute:live_migration_post_copy': 'false' } },
+ * });
  * // openstack flavor show m1.db -f json
  * metadataFromFlavor({ name: 'm1.db', ram: 8192, properties: { 'compute:live_migration_post_copy': 'false' } });
  * // { flavorExtraSpecs: { 'compute:live_migration_post_copy': 'false' } }
@@ -45,10 +62,42 @@ function flavorSpecs(flavor: unknown, unwrap: boolean): Record<string, unknown> 
   if (!isPlainObject(flavor)) throw badShape('flavor', flavor, FLAVOR_SHAPES);
   if (Object.hasOwn(flavor, 'extra_specs')) return bag(flavor.extra_specs, 'flavor.extra_specs');
   if (Object.hasOwn(flavor, 'properties')) return bag(flavor.properties, 'flavor.properties');
-  if (unwrap && Object.hasOwn(flavor, 'flavor') && Object.keys(flavor).length === 1) {
-    return flavorSpecs(flavor.flavor, false);
+  if (unwrap && Object.hasOwn(flavor, 'server') && Object.keys(flavor).length === 1) {
+    return serverFlavorSpecs(flavor.server);
+  }
+  if (unwrap && Object.hasOwn(flavor, 'flavor')) {
+    return Object.keys(flavor).length === 1 ? flavorSpecs(flavor.flavor, false) : serverFlavorSpecs(flavor);
   }
   throw badShape('flavor', flavor, FLAVOR_SHAPES);
+}
+
+/**
+ * The extra specs of the flavor embedded in a server (`openstack server show -f json`, `GET /servers/{id}`).
+ * Before microversion 2.47 a server names its flavor (`"m1.small (42)"` in the client, `{ id, links }` in the
+ * API) instead of embedding it, and without the extra-specs policy 2.47 leaves `extra_specs` out: both are
+ * refused, since an empty result would let the host decide.
+ */
+function serverFlavorSpecs(server: unknown): Record<string, unknown> {
+  if (!isPlainObject(server)) throw badShape('server', server, FLAVOR_SHAPES);
+  const flavor = server.flavor;
+  const fix =
+    'ask with compute API microversion 2.47 or later (`openstack --os-compute-api-version 2.47 server show ' +
+    "SERVER -f json`), which embeds the instance's flavor with its extra specs";
+  if (!isPlainObject(flavor) || Object.hasOwn(flavor, 'id')) {
+    throw new MigrationPolicyError(
+      'INVALID_ARGUMENT',
+      `server.flavor is ${quote(flavor)}, a reference to the flavor rather than the instance's copy of it: ${fix}`,
+      { key: 'server.flavor', value: flavor },
+    );
+  }
+  if (!Object.hasOwn(flavor, 'extra_specs')) {
+    throw new MigrationPolicyError(
+      'INVALID_ARGUMENT',
+      "server.flavor has no extra_specs: Nova leaves them out of a server unless the caller may read flavor extra specs (policy os_compute_api:os-flavor-extra-specs:index); ask as a user who may, or pass the flavor's os-extra_specs",
+      { key: 'server.flavor', value: flavor },
+    );
+  }
+  return bag(flavor.extra_specs, 'server.flavor.extra_specs');
 }
 
 /**
@@ -93,7 +142,7 @@ export function metadataFromImage(image: ImageShape): InstanceMetadata {
 }
 
 const FLAVOR_SHAPES =
-  '`openstack flavor show -f json` (with `properties`), a Nova API flavor with `extra_specs` (microversion ≥ 2.61; older ones omit them: ask GET /flavors/{id}/os-extra_specs), its { flavor: {…} } body, or the os-extra_specs response { extra_specs: {…} }';
+  "`openstack server show -f json` (compute API ≥ 2.47: the instance's own copy of its flavor), `openstack flavor show -f json` (with `properties`), a Nova API flavor with `extra_specs` (microversion ≥ 2.61; older ones omit them: ask GET /flavors/{id}/os-extra_specs), its { flavor: {…} } body, or the os-extra_specs response { extra_specs: {…} }";
 const IMAGE_SHAPES =
   '`openstack image show -f json` (with `properties`) or a Glance v2 image (custom properties at the top level)';
 

@@ -5,7 +5,7 @@ import { type HostConfig, resolveHostConfig } from './host-config.js';
 import type { InstanceMetadata } from './metadata.js';
 import { quote } from './quote.js';
 import { validatedRequest } from './resolve.js';
-import { encodeVersion, MIN_VERSIONS, type Version } from './versions.js';
+import { encodeVersion, formatVersion, MIN_VERSIONS, type Version } from './versions.js';
 
 /**
  * The placement traits of the spec: a host reports them, an instance that asks for a feature requires them.
@@ -108,6 +108,35 @@ export function hostTraits(capabilities: HostCapabilities): Record<Trait, boolea
 const CAPABILITY_KEYS = ['libvirtVersion', 'qemuVersion', 'config', 'userfaultfd'];
 
 /**
+ * A version below a feature's minimum, named with the version found, or `undefined`. Versions left out are
+ * not held against the host.
+ */
+export function versionBlocker(
+  minimum: { libvirt?: number; qemu?: number },
+  libvirt: number | undefined,
+  qemu: number | undefined,
+): Blocker | undefined {
+  for (const [name, have, min] of [
+    ['libvirt', libvirt, minimum.libvirt],
+    ['QEMU', qemu, minimum.qemu],
+  ] as const) {
+    if (have !== undefined && min !== undefined && have < min) {
+      return {
+        reason: `${name} ${formatVersion(have)} is older than ${formatVersion(min)}`,
+        fix: `upgrade ${name} on this host to ${formatVersion(min)} or later`,
+      };
+    }
+  }
+  return undefined;
+}
+
+/** Why a feature cannot run, and what would let it: the source is the host the guest runs on, never chosen. */
+export interface Blocker {
+  reason: string;
+  fix: string;
+}
+
+/**
  * Why post-copy cannot run on this host, or `undefined` when it can. Versions left out are not held against
  * the host: libvirt checks them again at call time.
  */
@@ -115,14 +144,21 @@ export function postCopyBlocker(host: {
   libvirt?: number;
   qemu?: number;
   config: HostConfig;
-}): string | undefined {
+}): Blocker | undefined {
   const { libvirt, qemu, config } = host;
-  if (config.tunnelled)
-    return 'tunnelled migration ([libvirt] live_migration_tunnelled = True) cannot do post-copy';
-  if (libvirt !== undefined && libvirt < MIN_VERSIONS.postCopy.libvirt) return 'libvirt is older than 1.3.3';
-  if (qemu !== undefined && qemu < MIN_VERSIONS.postCopy.qemu) return 'QEMU is older than 2.5.0';
+  if (config.tunnelled) {
+    return {
+      reason: 'tunnelled migration ([libvirt] live_migration_tunnelled = True) cannot do post-copy',
+      fix: "set live_migration_tunnelled = False in this host's nova.conf (live_migration_with_native_tls encrypts the stream without the tunnel)",
+    };
+  }
+  const old = versionBlocker(MIN_VERSIONS.postCopy, libvirt, qemu);
+  if (old !== undefined) return old;
   if (config.parallelConnections > 1 && qemu !== undefined && qemu < MIN_VERSIONS.postCopyWithParallel.qemu) {
-    return `parallel connections ([libvirt] live_migration_parallel_connections = ${config.parallelConnections}) need QEMU 10.1.0 or newer for post-copy`;
+    return {
+      reason: `parallel connections ([libvirt] live_migration_parallel_connections = ${config.parallelConnections}) need QEMU 10.1.0 or newer for post-copy (this host has ${formatVersion(qemu)})`,
+      fix: "set live_migration_parallel_connections = 1 in this host's nova.conf, or upgrade QEMU to 10.1.0",
+    };
   }
   return undefined;
 }

@@ -24,8 +24,9 @@ describe('explain: the decision and where it came from', () => {
     expect(code).toBe(0);
     expect(field(stdout, 'post-copy')).toBe(`on   from ${fixture('nova.conf')} line 6`);
     // Permitted by the drop-in, but post-copy wins at host level.
+    // The line says True: what turned auto-converge off is post-copy, and the output says so.
     expect(field(stdout, 'auto-converge')).toBe(
-      `off  from ${fixture('nova.conf.d/50-migration.conf')} line 2`,
+      `off  from post-copy won ([libvirt] live_migration_permit_auto_converge = True (${fixture('nova.conf.d/50-migration.conf')} line 2) permits it)`,
     );
     expect(field(stdout, 'Flags')).toBe('LIVE|PEER2PEER|PERSIST_DEST|UNDEFINE_SOURCE|POSTCOPY = 32795');
     expect(field(stdout, 'Required traits')).toBe('(none: the instance can land on any host)');
@@ -155,7 +156,7 @@ describe('explain: sizes and notes', () => {
     );
     expect(code).toBe(0);
     expect(stdout).toContain('Dropped\n  - post-copy: [libvirt] live_migration_permit_post_copy = True');
-    expect(stdout).toContain('QEMU is older than 2.5.0');
+    expect(stdout).toContain('QEMU 2.4.0 is older than 2.5.0');
     expect(stdout).not.toContain('versions not checked');
   });
 });
@@ -192,5 +193,58 @@ describe('explain --json', () => {
     expect(data.forceComplete.action).toBe('pause');
     expect(data.requiredTraits).toEqual([]);
     expect(data.hostOrigins.permitAutoConverge).toBe(`${fixture('nova.conf.d/50-migration.conf')} line 2`);
+  });
+});
+
+describe("explain --flavor with the instance's own copy (openstack server show -f json, API ≥ 2.47)", () => {
+  it("decides from the server's embedded flavor and counts its ram", async () => {
+    const { code, stdout } = await cli([
+      'explain',
+      '--flavor',
+      fixture('server.json'),
+      '--conf',
+      fixture('nova.conf'),
+      '--json',
+    ]);
+    expect(code).toBe(0);
+    const explanation = JSON.parse(stdout);
+    expect(explanation.instance.flavorExtraSpecs['compute:live_migration_post_copy']).toBe('false');
+    expect(explanation.features.postCopy).toMatchObject({ enabled: false, source: 'flavor' });
+    expect(explanation.completionTimeout).toMatchObject({ dataGb: 64, seconds: 51_200 });
+  });
+});
+
+describe('explain --domain-xml', () => {
+  it("shows the guest's VFIO device and drops the host's post-copy for it", async () => {
+    const { code, stdout } = await cli(['explain', '--domain-xml', fixture('domain-vfio.xml'), ...CONF]);
+    expect(code).toBe(0);
+    expect(stdout).toContain(
+      `Guest               ${fixture('domain-vfio.xml')}: 1 disk(s), host devices: VFIO mdev c2177883-f1bb-47f0-914d-32a22e3a8804`,
+    );
+    expect(stdout).toContain('post-copy           off  dropped (see below)');
+    expect(stdout).toMatch(
+      /Dropped\n {2}- post-copy: \[libvirt\] live_migration_permit_post_copy = True .*, but the guest has a VFIO device/,
+    );
+  });
+
+  it('refuses an explicit post-copy request for that guest: exit 4', async () => {
+    const { code, stderr } = await cli([
+      'explain',
+      '--domain-xml',
+      fixture('domain-vfio.xml'),
+      '--flavor',
+      fixture('flavor-post-copy.json'),
+    ]);
+    expect(code).toBe(4);
+    expect(stderr).toContain('POST_COPY_UNAVAILABLE: ');
+    expect(stderr).toContain('QEMU cannot post-copy a guest with one');
+  });
+
+  it('a malformed domain XML is bad input naming the file: exit 2', async () => {
+    const { code, stderr } = await cli(['explain', '--domain-xml', fixture('flavor-osc.json')]);
+    expect(code).toBe(2);
+    expect(stderr).toContain(
+      `INVALID_DOMAIN_XML: ${fixture('flavor-osc.json')}: the domain XML is not well-formed`,
+    );
   });
 });

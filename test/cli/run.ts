@@ -4,7 +4,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { runCli } from '../../src/cli/program.js';
-import type { LibvirtBackend } from '../../src/index.js';
+import type { LibvirtBackend } from '../../src/libvirt/index.js';
 
 /** A path under test/cli/fixtures. */
 export const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));

@@ -33,6 +33,8 @@ describe('traits from versions given', () => {
       '7.2.0',
     ]);
     expect(code).toBe(0);
+    // It says which nova.conf it read.
+    expect(stdout).toContain(`Config    ${fixture('tunnelled.conf')}\n`);
     expect(line(stdout, 'COMPUTE_MIGRATE_AUTO_CONVERGE')).toMatch(/ yes$/);
     expect(line(stdout, 'COMPUTE_MIGRATE_POST_COPY')).toMatch(/ no$/);
     expect(stdout).toContain(

@@ -4,6 +4,8 @@
  * pre-copy migration. The guest's memory is checked intact where it ends up.
  */
 import { afterEach, expect, it } from 'vitest';
+import { openConnection } from '../../src/libvirt/index.js';
+import { copiedDisksOf, parseDomainXml } from '../../src/policy/index.js';
 import { fixture, start } from '../cli/run.js';
 import { describeLab } from './lab-gate.js';
 import { bootGuest, busyLinkMiBps, domainState, expectIntact, removeGuest } from './migration-helpers.js';
@@ -85,5 +87,25 @@ describeLab('the migrate command', (lab) => {
     expect(out).toContain('Outcome: cancelled: the guest runs on the source');
     expect(domainState(lab, 'src', name)).toMatch(/^running/);
     await expectIntact(lab, 'src', name);
+  });
+
+  it("refuses a misspelt flavor before libvirt is asked to migrate; the guest's real XML reads as a description", async () => {
+    name = `cli-${process.pid}-${++counter}`;
+    await bootGuest(lab, name);
+    const run = start([...migrateArgs(64), '--flavor', fixture('flavor-typo.json')]);
+    expect(await run.code).toBe(2);
+    expect(run.stderr.text).toMatch(/^libvirt-migration-policy: INVALID_BOOLEAN: /);
+    expect(run.stdout.text).toBe('');
+    expect(domainState(lab, 'src', name)).toMatch(/^running/);
+    // What migrate() reads before planning: libvirt 9.0's own XML for the lab guest, parsed.
+    const conn = await openConnection(lab.hosts.src.uri);
+    try {
+      const guest = parseDomainXml(await (await conn.lookupDomainByName(name)).xml());
+      expect(guest.name).toBe(name);
+      expect(guest.hostDevices).toEqual([]);
+      expect(copiedDisksOf(guest)).toEqual(expect.any(Array));
+    } finally {
+      await conn.close();
+    }
   });
 });

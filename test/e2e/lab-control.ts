@@ -41,6 +41,8 @@ export async function restartLibvirtd(lab: LabInfo, host: HostName): Promise<voi
       '--',
       'libvirtd',
       '-d',
+      // A TLS lab's libvirtd listens for qemu+tls:// (lab/up.sh starts it so).
+      ...(lab.tls?.enabled ? ['--listen'] : []),
       '-f',
       '/etc/libvirt/libvirtd.conf',
       '-p',
@@ -64,7 +66,12 @@ export async function restartLibvirtd(lab: LabInfo, host: HostName): Promise<voi
 /** Starts again whichever lab host is down (`lab/up.sh` keeps a host that is still up, with its guests). */
 export function restartDownHosts(lab: LabInfo): void {
   execFileSync('bash', [join(ROOT, 'lab', 'up.sh')], {
-    env: { ...process.env, LAB_NAME: lab.name, LAB_STACK: lab.stack.name },
+    env: {
+      ...process.env,
+      LAB_NAME: lab.name,
+      LAB_STACK: lab.stack.name,
+      LAB_TLS: lab.tls?.enabled ? '1' : '0',
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
     timeout: 180_000,
   });
@@ -95,13 +102,30 @@ export interface AgentProcess {
   waitFor(predicate: (l: AgentLine) => boolean, timeoutMs?: number): Promise<AgentLine>;
 }
 
-/** Starts test/e2e/agent-child.ts with `options` (JSON): it migrates and prints one JSON line per event. */
-export function startAgent(options: Record<string, unknown>): AgentProcess {
-  const child = spawn(
+/**
+ * Starts test/e2e/agent-child.ts with `options` (JSON): it migrates and prints one JSON line per event. With
+ * `on`, the agent runs on that lab host (its network namespace and /etc/hosts, lab/in-host.sh), where the
+ * other host is reachable over the lab link as a real agent reaches it; in-host.sh exec's, so the child's pid
+ * is the agent's.
+ */
+export function startAgent(
+  options: Record<string, unknown>,
+  on?: { lab: LabInfo; host: HostName },
+): AgentProcess {
+  const agent = [
     process.execPath,
-    ['--import', 'tsx', join(import.meta.dirname, 'agent-child.ts'), JSON.stringify(options)],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
+    '--import',
+    'tsx',
+    join(import.meta.dirname, 'agent-child.ts'),
+    JSON.stringify(options),
+  ];
+  const [command, ...args] =
+    on === undefined ? agent : ['bash', join(ROOT, 'lab', 'in-host.sh'), on.host, ...agent];
+  const child = spawn(command as string, args, {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    ...(on === undefined ? {} : { env: { ...process.env, LAB_NAME: on.lab.name } }),
+  });
   const lines: AgentLine[] = [];
   const waiters = new Set<() => void>();
   let buffer = '';

@@ -4,7 +4,14 @@
  * where a missing lab fails the run.
  */
 import { describe, it } from 'vitest';
-import { type LabInfo, labAnswers, labStateDir, readLab, stackLabel } from '../../lab/domain.js';
+import {
+  type HostName,
+  type LabInfo,
+  labAnswers,
+  labStateDir,
+  readLab,
+  stackLabel,
+} from '../../lab/domain.js';
 
 /** Why the lab is unusable, or `undefined` when it is up. */
 function labProblem(lab: LabInfo | undefined): string | undefined {
@@ -51,3 +58,32 @@ export function describeLab(name: string, fn: (lab: LabInfo) => void): void {
     it.skip('needs the lab', () => {});
   });
 }
+
+/**
+ * Like {@link describeLab}, for suites that need the lab's TLS (`LAB_TLS=1 bash lab/up.sh`): on a lab
+ * without it the suite is skipped with a notice — with `CI=true`, one failing test instead (CI runs TLS).
+ */
+export function describeTlsLab(
+  name: string,
+  fn: (lab: LabInfo & { hosts: Record<HostName, TlsHost> }) => void,
+): void {
+  if (lab === undefined || lab.tls?.enabled === true) {
+    describeLab(name, (l) => fn(l as LabInfo & { hosts: Record<HostName, TlsHost> }));
+    return;
+  }
+  const problem = `the lab in ${lab.stateDir} runs without TLS; start it with \`LAB_TLS=1 bash lab/up.sh\` (docs/security.md)`;
+  if (process.env.CI === 'true') {
+    describe(name, () => {
+      it('requires the lab with TLS (CI=true)', () => {
+        throw new Error(`e2e suite "${name}" cannot run: ${problem}`);
+      });
+    });
+    return;
+  }
+  console.warn(`[e2e] SKIPPED "${name}": ${problem}`);
+  describe.skip(name, () => {
+    it.skip('needs the lab with TLS', () => {});
+  });
+}
+
+type TlsHost = LabInfo['hosts'][HostName] & { tls: NonNullable<LabInfo['hosts'][HostName]['tls']> };

@@ -181,8 +181,12 @@ export async function expectIntact(lab: LabInfo, host: HostName, name: string): 
 }
 
 /** QEMU's migration parameters on the source (`info migrate_parameters`), as numbers where they are. */
-export function qemuParameters(lab: LabInfo, name: string): Record<string, number | string> {
-  const out = virsh(lab.hosts.src.uri, 'qemu-monitor-command', name, '--hmp', 'info migrate_parameters');
+export function qemuParameters(
+  lab: LabInfo,
+  name: string,
+  host: HostName = 'src',
+): Record<string, number | string> {
+  const out = virsh(lab.hosts[host].uri, 'qemu-monitor-command', name, '--hmp', 'info migrate_parameters');
   const params: Record<string, number | string> = {};
   for (const line of out.split('\n')) {
     const m = /^\s*([\w-]+):\s*(\S+)/.exec(line);

@@ -7,13 +7,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import {
-  type HostConfig,
-  hostTraits,
-  type InstanceMetadata,
-  openConnection,
-  parseNovaConf,
-} from '../../src/index.js';
+import { type HostConfig, hostTraits, type InstanceMetadata, parseNovaConf } from '../../src/index.js';
+import { openConnection } from '../../src/libvirt/index.js';
 import { describeLab } from './lab-gate.js';
 import {
   bootGuest,

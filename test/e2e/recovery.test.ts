@@ -13,8 +13,8 @@ import {
   type MigrationOutcome,
   type RecoveryEvent,
   type RecoveryOptions,
-  resumeBlocker,
 } from '../../src/index.js';
+import { resumeBlocker } from '../../src/policy/index.js';
 import { describeLab } from './lab-gate.js';
 import {
   bootGuest,

@@ -5,7 +5,8 @@
  */
 import { afterAll, expect, it } from 'vitest';
 import { type HostName, killMigrationConnections, type LabInfo } from '../../lab/domain.js';
-import { type MigrationJob, resumeBlocker } from '../../src/index.js';
+import type { MigrationJob } from '../../src/index.js';
+import { resumeBlocker } from '../../src/policy/index.js';
 import { describeLab } from './lab-gate.js';
 import {
   bootGuest,

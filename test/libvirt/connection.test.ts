@@ -1,21 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LibvirtError } from '../../src/errors.js';
-import { type LibvirtConnection, LibvirtErrorCode, openConnection } from '../../src/libvirt/index.js';
-import { rejection, TEST_URI, testDomainXml, virshVersion } from './helpers.js';
+import { LibvirtErrorCode, openConnection } from '../../src/libvirt/index.js';
+import { fileConnection, rejection, TEST_URI, testDomainXml, virshVersion } from './helpers.js';
 
-// Opening a connection starts worker threads, which load TypeScript through tsx here: a second or more on a
-// loaded machine, beyond vitest's default 5 s once several open at once.
-vi.setConfig({ testTimeout: 30_000, hookTimeout: 30_000 });
-
-let conn: LibvirtConnection;
-beforeAll(async () => {
-  conn = await openConnection(TEST_URI);
-});
-afterAll(() => conn.close());
+const file = fileConnection();
 
 describe('connection on test:///default', () => {
   it('reports the library version virsh reports, consistent with the encoding', async () => {
-    const lib = await conn.libVersion();
+    const lib = await file.conn.libVersion();
     expect(lib).toBeGreaterThanOrEqual(1_002_003);
     const virsh = virshVersion();
     if (virsh) expect(lib).toBe(virsh.library);
@@ -23,18 +15,18 @@ describe('connection on test:///default', () => {
   });
 
   it('reports the hypervisor version virsh reports (TEST 0.0.2)', async () => {
-    expect(await conn.hypervisorVersion()).toBe(virshVersion()?.hypervisor ?? 2);
+    expect(await file.conn.hypervisorVersion()).toBe(virshVersion()?.hypervisor ?? 2);
   });
 
   it('returns a hostname and capabilities XML', async () => {
-    expect(await conn.hostname()).toMatch(/\S/);
-    expect(await conn.capabilities()).toContain('<capabilities>');
+    expect(await file.conn.hostname()).toMatch(/\S/);
+    expect(await file.conn.capabilities()).toContain('<capabilities>');
   });
 
   // libvirt 9.0's test driver lacks domain capabilities (VIR_ERR_NO_SUPPORT, 3); 11.3's has them and refuses
   // the unknown architecture (VIR_ERR_INVALID_ARG, 8). Either way libvirt's own number and message come back.
   it('surfaces libvirt errors with libvirt’s code, domain and message', async () => {
-    const err = await rejection(conn.domainCapabilities({ arch: 'no-such-arch' }));
+    const err = await rejection(file.conn.domainCapabilities({ arch: 'no-such-arch' }));
     expect(err).toBeInstanceOf(LibvirtError);
     expect(err).toMatchObject({ code: 'LIBVIRT_ERROR', call: 'virConnectGetDomainCapabilities' });
     expect([LibvirtErrorCode.NO_SUPPORT, 8]).toContain((err as LibvirtError).libvirtCode);
@@ -43,17 +35,17 @@ describe('connection on test:///default', () => {
   });
 
   it('looks up the test domain by name and round-trips its UUID', async () => {
-    const dom = await conn.lookupDomainByName('test');
+    const dom = await file.conn.lookupDomainByName('test');
     expect(dom.name).toBe('test');
     expect(dom.uuid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
-    const again = await conn.lookupDomainByUUID(dom.uuid);
+    const again = await file.conn.lookupDomainByUUID(dom.uuid);
     expect(again.name).toBe('test');
     expect(again.uuid).toBe(dom.uuid);
-    expect(again.connection).toBe(conn);
+    expect(again.connection).toBe(file.conn);
   });
 
   it('a missing domain gives libvirtCode 42 (VIR_ERR_NO_DOMAIN) and libvirt’s domain and message', async () => {
-    const err = await rejection(conn.lookupDomainByName('no-such-domain'));
+    const err = await rejection(file.conn.lookupDomainByName('no-such-domain'));
     expect(err).toBeInstanceOf(LibvirtError);
     expect(err).toMatchObject({ code: 'LIBVIRT_ERROR', libvirtCode: 42, call: 'virDomainLookupByName' });
     expect((err as LibvirtError).libvirtDomain).toBeGreaterThan(0);
@@ -61,23 +53,25 @@ describe('connection on test:///default', () => {
   });
 
   it('lists domain names', async () => {
-    expect(await conn.listDomainNames()).toContain('test');
+    expect(await file.conn.listDomainNames()).toContain('test');
   });
 
   it('defines, starts transiently, destroys and undefines domains', async () => {
-    const defined = await conn.defineDomainXML(testDomainXml('binding-defined'));
+    const defined = await file.conn.defineDomainXML(testDomainXml('binding-defined'));
     expect(defined.name).toBe('binding-defined');
     expect(await defined.isActive()).toBe(false);
     expect((await defined.state()).state).toBe('shutoff');
-    expect(await conn.listDomainNames()).toContain('binding-defined');
+    expect(await file.conn.listDomainNames()).toContain('binding-defined');
     await defined.undefine();
-    expect(await conn.listDomainNames()).not.toContain('binding-defined');
+    expect(await file.conn.listDomainNames()).not.toContain('binding-defined');
 
-    const transient = await conn.createDomainXML(testDomainXml('binding-transient'));
+    const transient = await file.conn.createDomainXML(testDomainXml('binding-transient'));
     expect(await transient.isActive()).toBe(true);
     expect(await transient.xml()).toContain('<name>binding-transient</name>');
     await transient.destroy();
-    expect(await rejection(conn.lookupDomainByName('binding-transient'))).toMatchObject({ libvirtCode: 42 });
+    expect(await rejection(file.conn.lookupDomainByName('binding-transient'))).toMatchObject({
+      libvirtCode: 42,
+    });
   });
 
   it('a bad URI fails to open with a LibvirtError from virConnectOpen', async () => {
@@ -90,7 +84,7 @@ describe('connection on test:///default', () => {
   it('a read-only connection refuses to change anything', async () => {
     const ro = await openConnection(TEST_URI, { readOnly: true });
     try {
-      expect(await ro.libVersion()).toBe(await conn.libVersion());
+      expect(await ro.libVersion()).toBe(await file.conn.libVersion());
       const dom = await ro.lookupDomainByName('test');
       const err = await rejection(dom.suspend());
       expect(err).toMatchObject({ call: 'virDomainSuspend', code: 'LIBVIRT_ERROR' });
@@ -109,6 +103,6 @@ describe('connection on test:///default', () => {
     await expect(openConnection(TEST_URI, { keepAlive: { intervalSeconds: 5, count: -1 } })).rejects.toThrow(
       RangeError,
     );
-    await expect(conn.libVersion({ timeoutMs: -5 })).rejects.toThrow(RangeError);
+    await expect(file.conn.libVersion({ timeoutMs: -5 })).rejects.toThrow(RangeError);
   });
 });

@@ -2,8 +2,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LibvirtError } from '../../src/errors.js';
-import type { KoffiConnection } from '../../src/libvirt/connection.js';
-import { openConnection } from '../../src/libvirt/index.js';
+import { type DebugConnection, openDebugConnection } from './debug-connection.js';
 import { rejection, TEST_URI, timed, waitFor } from './helpers.js';
 
 // Opening a connection starts worker threads, which load TypeScript through tsx here: a second or more on a
@@ -12,9 +11,9 @@ vi.setConfig({ testTimeout: 30_000, hookTimeout: 30_000 });
 
 // debugBlock(ms) parks the connection's worker inside a C call (libc usleep), exactly where a call to a hung
 // daemon would park it, so these tests need no daemon.
-const opened: KoffiConnection[] = [];
-async function connect(callTimeoutMs?: number): Promise<KoffiConnection> {
-  const conn = (await openConnection(TEST_URI, callTimeoutMs ? { callTimeoutMs } : {})) as KoffiConnection;
+const opened: DebugConnection[] = [];
+async function connect(callTimeoutMs?: number): Promise<DebugConnection> {
+  const conn = await openDebugConnection(TEST_URI, callTimeoutMs ? { callTimeoutMs } : {});
   opened.push(conn);
   return conn;
 }
@@ -25,7 +24,7 @@ afterEach(async () => {
 describe('deadlines', () => {
   it('a call still inside libvirt at its deadline rejects LIBVIRT_TIMEOUT, naming the call and the deadline', async () => {
     const conn = await connect();
-    const { ms, error } = await timed(conn.debugBlock(1500, { timeoutMs: 100 }));
+    const { ms, error } = await timed(conn.call('debugBlock', [1500], { timeoutMs: 100 }));
     expect(error).toBeInstanceOf(LibvirtError);
     expect(error).toMatchObject({ code: 'LIBVIRT_TIMEOUT', call: 'debugBlock', libvirtCode: 0 });
     expect((error as Error).message).toMatch(/100 ms deadline.*started and may still complete/);
@@ -39,7 +38,7 @@ describe('deadlines', () => {
   it('a call queued behind a stuck one gets its own deadline and, once expired, never runs', async () => {
     const conn = await connect();
     const dom = await conn.lookupDomainByName('test');
-    const block = conn.debugBlock(1500, { timeoutMs: 5000 });
+    const block = conn.call('debugBlock', [1500], { timeoutMs: 5000 });
     const { ms, error } = await timed(dom.suspend({ timeoutMs: 100 }));
     expect(error).toMatchObject({ code: 'LIBVIRT_TIMEOUT', call: 'virDomainSuspend' });
     expect((error as Error).message).toMatch(/never started.*queued behind debugBlock/);
@@ -51,7 +50,7 @@ describe('deadlines', () => {
 
   it('the connection’s callTimeoutMs applies unless the call gives its own', async () => {
     const conn = await connect(150);
-    const blocked = timed(conn.debugBlock(1500));
+    const blocked = timed(conn.call('debugBlock', [1500]));
     const patient = timed(conn.libVersion({ timeoutMs: 10_000 }));
     const [b, p] = await Promise.all([blocked, patient]);
     expect(b.error).toMatchObject({ code: 'LIBVIRT_TIMEOUT' });
@@ -66,7 +65,7 @@ describe('deadlines', () => {
     let ticks = 0;
     const interval = setInterval(() => ticks++, 10);
     try {
-      await conn.debugBlock(400);
+      await conn.call('debugBlock', [400]);
     } finally {
       clearInterval(interval);
     }
@@ -105,7 +104,7 @@ describe('close', () => {
     const other = await connect();
     const conn = await connect(200);
     const dom = await conn.lookupDomainByName('test');
-    const stuck = rejection(conn.debugBlock(2000, { timeoutMs: 10_000 }));
+    const stuck = rejection(conn.call('debugBlock', [2000], { timeoutMs: 10_000 }));
     const queued = rejection(dom.suspend({ timeoutMs: 10_000 }));
     await new Promise((r) => setTimeout(r, 20));
     const { ms } = await timed(conn.close());
@@ -124,15 +123,15 @@ describe('domain handles', () => {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
     const conn = await connect();
-    const base = await conn.debugHandleCount();
+    const base = await conn.call('debugHandleCount', []);
     let dom: unknown = await conn.lookupDomainByName('test');
-    expect(await conn.debugHandleCount()).toBe(base + 1);
+    expect(await conn.call('debugHandleCount', [])).toBe(base + 1);
     expect(dom).toBeDefined();
     dom = undefined;
     let count = base + 1;
     await waitFor(() => {
       gc();
-      void conn.debugHandleCount().then((n) => {
+      void conn.call('debugHandleCount', []).then((n) => {
         count = n;
       });
       return count === base;

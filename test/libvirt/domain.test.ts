@@ -1,27 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LibvirtError } from '../../src/errors.js';
-import {
-  DomainStateCode,
-  type LibvirtConnection,
-  type LibvirtDomain,
-  LibvirtErrorCode,
-  openConnection,
-} from '../../src/libvirt/index.js';
-import { rejection, TEST_URI, testDomainXml, virshFields } from './helpers.js';
+import { DomainStateCode, type LibvirtDomain, LibvirtErrorCode } from '../../src/libvirt/index.js';
+import { fileConnection, rejection, testDomainXml, virshFields } from './helpers.js';
 
-// Opening a connection starts worker threads, which load TypeScript through tsx here: a second or more on a
-// loaded machine, beyond vitest's default 5 s once several open at once.
-vi.setConfig({ testTimeout: 30_000, hookTimeout: 30_000 });
-
-let conn: LibvirtConnection;
-beforeAll(async () => {
-  conn = await openConnection(TEST_URI);
-});
-afterAll(() => conn.close());
+const file = fileConnection();
 
 describe('domain on test:///default', () => {
   it('the test domain is running and active', async () => {
-    const dom = await conn.lookupDomainByName('test');
+    const dom = await file.conn.lookupDomainByName('test');
     const { state } = await dom.state();
     expect(state).toBe('running');
     expect(DomainStateCode[state]).toBe(1);
@@ -29,7 +15,7 @@ describe('domain on test:///default', () => {
   });
 
   it('suspend and resume change the state', async () => {
-    const dom = await conn.lookupDomainByName('test');
+    const dom = await file.conn.lookupDomainByName('test');
     await dom.suspend();
     try {
       expect((await dom.state()).state).toBe('paused');
@@ -41,7 +27,7 @@ describe('domain on test:///default', () => {
 
   // Observed with libvirt 9.0: the test driver answers VIR_ERR_INTERNAL_ERROR (1), "domain 'test' not paused".
   it('resuming a running domain is refused with libvirt’s code and message', async () => {
-    const err = await rejection((await conn.lookupDomainByName('test')).resume());
+    const err = await rejection((await file.conn.lookupDomainByName('test')).resume());
     expect(err).toBeInstanceOf(LibvirtError);
     expect(err).toMatchObject({
       code: 'LIBVIRT_ERROR',
@@ -52,12 +38,12 @@ describe('domain on test:///default', () => {
   });
 
   it('returns its XML', async () => {
-    expect(await (await conn.lookupDomainByName('test')).xml()).toMatch(/<domain type='test'/);
+    expect(await (await file.conn.lookupDomainByName('test')).xml()).toMatch(/<domain type='test'/);
   });
 
   // virsh decodes the same struct with libvirt's own C code: an independent check of the koffi layout.
   it('info() decodes virDomainInfo as virsh dominfo does: state, memory in KiB, vCPUs', async () => {
-    const info = await (await conn.lookupDomainByName('test')).info();
+    const info = await (await file.conn.lookupDomainByName('test')).info();
     const virsh = virshFields('dominfo', 'test');
     expect(info).toMatchObject({
       state: 'running',
@@ -71,7 +57,7 @@ describe('domain on test:///default', () => {
 
   it('info() reads each domain’s own sizes (not a constant): a defined 1 GiB, 3-vCPU domain', async () => {
     const xml = testDomainXml('info-sized').replace('<vcpu>1</vcpu>', '<vcpu>3</vcpu>');
-    const dom = await conn.defineDomainXML(
+    const dom = await file.conn.defineDomainXML(
       xml.replace('<memory>1024</memory>', '<memory unit="MiB">1024</memory>'),
     );
     try {
@@ -83,7 +69,7 @@ describe('domain on test:///default', () => {
 
   // The test driver's disk has capacity ≠ allocation, both above 2^32: distinct u64 fields pin the layout.
   it('blockInfo() decodes virDomainBlockInfo in bytes, as virsh domblkinfo does', async () => {
-    const info = await (await conn.lookupDomainByName('test')).blockInfo('vda');
+    const info = await (await file.conn.lookupDomainByName('test')).blockInfo('vda');
     const virsh = virshFields('domblkinfo', 'test', 'vda');
     expect(info).toEqual({
       capacity: Number(virsh.Capacity),
@@ -95,7 +81,7 @@ describe('domain on test:///default', () => {
   });
 
   it('blockInfo() of a disk the domain lacks is libvirt’s VIR_ERR_INVALID_ARG (8)', async () => {
-    const dom = await conn.lookupDomainByName('test');
+    const dom = await file.conn.lookupDomainByName('test');
     const err = await rejection(dom.blockInfo('vdz'));
     expect(err).toMatchObject({ call: 'virDomainGetBlockInfo', libvirtCode: 8, code: 'LIBVIRT_ERROR' });
     await expect(dom.blockInfo('')).rejects.toThrow(TypeError);
@@ -113,13 +99,13 @@ describe('domain on test:///default', () => {
     ['virDomainMigrateSetMaxSpeed', (d: LibvirtDomain) => d.setMaxSpeed(100)],
     ['virDomainMigrateSetMaxSpeed', (d: LibvirtDomain) => d.setMaxSpeed(100, { postcopy: true })],
   ])('%s reaches libvirt and reports VIR_ERR_NO_SUPPORT', async (call, fn) => {
-    const err = await rejection(fn(await conn.lookupDomainByName('test')));
+    const err = await rejection(fn(await file.conn.lookupDomainByName('test')));
     expect(err).toBeInstanceOf(LibvirtError);
     expect(err).toMatchObject({ call, libvirtCode: LibvirtErrorCode.NO_SUPPORT, code: 'LIBVIRT_ERROR' });
   });
 
   it('rejects values that do not fit the C type before calling libvirt', async () => {
-    const dom = await conn.lookupDomainByName('test');
+    const dom = await file.conn.lookupDomainByName('test');
     await expect(dom.setMaxDowntime(-1)).rejects.toThrow(RangeError);
     await expect(dom.setMaxSpeed(1.5)).rejects.toThrow(RangeError);
   });

@@ -1,8 +1,31 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, vi } from 'vitest';
+import { type LibvirtConnection, openConnection } from '../../src/libvirt/index.js';
 
 /** libvirt's built-in test driver: no daemon, one running domain called `test`, state shared per process. */
 export const TEST_URI = 'test:///default';
+
+/**
+ * One connection to `uri` for the whole test file (opened before its first test, closed after its last),
+ * read as `file.conn`. Raises the file's timeouts: opening a connection starts worker threads, which load
+ * TypeScript through tsx here, a second or more on a loaded machine, beyond vitest's default 5 s once
+ * several open at once.
+ */
+export function fileConnection(uri = TEST_URI): { readonly conn: LibvirtConnection } {
+  vi.setConfig({ testTimeout: 30_000, hookTimeout: 30_000 });
+  const file: { conn?: LibvirtConnection } = {};
+  beforeAll(async () => {
+    file.conn = await openConnection(uri);
+  });
+  afterAll(() => file.conn?.close());
+  return {
+    get conn(): LibvirtConnection {
+      if (!file.conn) throw new Error('the file connection is not open yet (used outside a test?)');
+      return file.conn;
+    },
+  };
+}
 
 /** Whether libvirt.so.0 is mapped into this process right now. */
 export function libvirtMapped(): boolean {

@@ -130,7 +130,7 @@ describe('a daemon that stops answering', () => {
   }, 20_000);
 
   // libvirt has no timeout for virConnectOpen and keepalive starts after it: without a deadline on the
-  // migration worker's own open, a hung daemon would hold migrateToURI3 forever.
+  // migration's own connection, a hung daemon would hold migrateToURI3 forever.
   it('migrateToURI3 on a hung daemon ends LIBVIRT_TIMEOUT when its own connection cannot open in time', async () => {
     const conn = await openConnection(daemon.uri, { keepAlive: KEEPALIVE, callTimeoutMs: 1500 });
     const dom = await conn.lookupDomainByName('test');

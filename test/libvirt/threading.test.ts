@@ -101,9 +101,9 @@ describe('threading model', () => {
 
   it('a pending call keeps the process alive until it settles', async () => {
     const { code, stdout } = await runScript(
-      `import { openConnection } from './src/libvirt/index.ts';
-       const conn = await openConnection('test:///default');
-       conn.debugBlock(300).then(() => console.log('settled'));`,
+      `import { openDebugConnection } from './test/libvirt/debug-connection.ts';
+       const conn = await openDebugConnection('test:///default');
+       conn.call('debugBlock', [300]).then(() => console.log('settled'));`,
     );
     expect(code).toBe(0);
     expect(stdout.trim()).toBe('settled');

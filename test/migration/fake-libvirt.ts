@@ -10,6 +10,8 @@ import type {
   BlockInfo,
   CallOptions,
   ConnectionClosed,
+  DirtyRateCalcOptions,
+  DirtyRateStats,
   DomainEventStream,
   DomainInfo,
   JobStats,
@@ -53,6 +55,8 @@ export class FakeDomain implements LibvirtDomain {
   completedStats: JobStats | undefined;
   maxMemoryKiB = 524288;
   blocks: Record<string, BlockInfo | Error> = {};
+  /** What `dirtyRateStats()` answers; `startDirtyRateCalc()` sets it measuring (set it measured by hand). */
+  dirtyRate: DirtyRateStats = { status: 'unstarted', raw: {} };
   domainXml = '<domain><devices></devices></domain>';
   /** libvirt's job shows up in the stats as soon as the migrate call is made (set false to start it by hand). */
   jobOnMigrate = true;
@@ -215,6 +219,25 @@ export class FakeDomain implements LibvirtDomain {
     return new Promise((resolve, reject) => {
       this.#settle = { resolve, reject };
     });
+  }
+
+  startDirtyRateCalc(options: DirtyRateCalcOptions & CallOptions): Promise<void> {
+    return this.#op(
+      'startDirtyRateCalc',
+      () => {
+        // As the binding answers beside a job (docs/threading.md, "Dirty rate").
+        if (this.stats.type === 'unbounded' || this.stats.type === 'bounded') {
+          throw new LibvirtError('virDomainStartDirtyRateCalc', 0, 0, 'job running', 'LIBVIRT_DOMAIN_BUSY');
+        }
+        const mode = options.mode ?? 'page-sampling';
+        this.dirtyRate = { status: 'measuring', periodSeconds: options.seconds, mode, raw: {} };
+      },
+      `startDirtyRateCalc:${options.seconds}`,
+      options,
+    );
+  }
+  dirtyRateStats(options?: CallOptions): Promise<DirtyRateStats> {
+    return this.#op('dirtyRateStats', () => ({ ...this.dirtyRate }), 'dirtyRateStats', options);
   }
 
   /** libvirt's migration job exists and runs pre-copy. */

@@ -4,7 +4,8 @@
  * running on the source — the lab's end-to-end tests prove real migrations.
  */
 import { describe, expect, it } from 'vitest';
-import { LibvirtError, MigrationJobError, migrate, openConnection } from '../../src/index.js';
+import { LibvirtError, MigrationJobError, migrate } from '../../src/index.js';
+import { openConnection } from '../../src/libvirt/index.js';
 
 // Each connection and migrate call starts a worker thread (seconds on a loaded 2-core machine).
 describe('migrate() on test:///default', { timeout: 20_000 }, () => {
@@ -34,7 +35,7 @@ describe('migrate() on test:///default', { timeout: 20_000 }, () => {
       );
       expect(job.call).toEqual({
         destinationUri: 'qemu+tcp://compute-2/system',
-        params: { migrateUri: 'tcp://compute-2', bandwidth: 64 },
+        params: { bandwidth: 64 },
         flags: 27,
         notes: ['auto_converge.initial/increment not sent: auto-converge is off for this migration'],
       });

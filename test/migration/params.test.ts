@@ -1,22 +1,57 @@
 import { describe, expect, it } from 'vitest';
-import { MigrateFlags as F, MigrationJobError, planMigration } from '../../src/index.js';
+import { MigrateFlags as F, MigrationJobError, parseNovaConf, planMigration } from '../../src/index.js';
 import { buildMigrationCall, destinationUris } from '../../src/migration/index.js';
 
 describe('destinationUris', () => {
+  // Nova's rules (novaDestinationUris): both URIs go to the inbound address when the destination has one, and
+  // the stream URI is sent only then; without it libvirt streams to the destination's own host name.
   it.each([
-    [{ host: 'compute-2' }, 'qemu+tcp://compute-2/system', 'tcp://compute-2'],
-    [{ host: 'compute-2', scheme: 'tls' as const }, 'qemu+tls://compute-2/system', 'tcp://compute-2'],
-    [{ host: 'compute-2', inboundAddress: '192.0.2.7' }, 'qemu+tcp://compute-2/system', 'tcp://192.0.2.7'],
-    [{ host: '2001:db8::7' }, 'qemu+tcp://[2001:db8::7]/system', 'tcp://[2001:db8::7]'],
-    [{ host: 'c2', inboundAddress: 'fd00::1' }, 'qemu+tcp://c2/system', 'tcp://[fd00::1]'],
-    [{ host: 'compute-2', scheme: 'ssh' as const }, 'qemu+ssh://compute-2/system', 'tcp://compute-2'],
+    [{ host: 'compute-2' }, 'qemu+tcp://compute-2/system', undefined],
+    [{ host: 'compute-2', scheme: 'tls' as const }, 'qemu+tls://compute-2/system', undefined],
+    [{ host: 'compute-2', inboundAddress: '192.0.2.7' }, 'qemu+tcp://192.0.2.7/system', 'tcp://192.0.2.7'],
+    [{ host: '2001:db8::7' }, 'qemu+tcp://[2001:db8::7]/system', undefined],
+    [{ host: 'c2', inboundAddress: 'fd00::1' }, 'qemu+tcp://[fd00::1]/system', 'tcp://[fd00::1]'],
+    [{ host: 'compute-2', scheme: 'ssh' as const }, 'qemu+ssh://compute-2/system', undefined],
     // Already bracketed: kept as given, never double-bracketed.
-    [{ host: '[2001:db8::7]' }, 'qemu+tcp://[2001:db8::7]/system', 'tcp://[2001:db8::7]'],
+    [{ host: '[2001:db8::7]' }, 'qemu+tcp://[2001:db8::7]/system', undefined],
+    [
+      { host: 'c2', inboundAddress: '[2001:db8::7]' },
+      'qemu+tcp://[2001:db8::7]/system',
+      'tcp://[2001:db8::7]',
+    ],
     // Item 15: a colon alone does not make an IPv6 address.
-    [{ host: 'compute-2:16509' }, 'qemu+tcp://compute-2:16509/system', 'tcp://compute-2:16509'],
-    [{ host: '192.0.2.7' }, 'qemu+tcp://192.0.2.7/system', 'tcp://192.0.2.7'],
+    [{ host: 'compute-2:16509' }, 'qemu+tcp://compute-2:16509/system', undefined],
+    [{ host: '192.0.2.7' }, 'qemu+tcp://192.0.2.7/system', undefined],
   ])('builds Nova-style URIs from %o', (destination, uri, migrateUri) => {
-    expect(destinationUris(destination)).toEqual({ destinationUri: uri, migrateUri });
+    expect(destinationUris(destination)).toEqual(
+      migrateUri === undefined ? { destinationUri: uri } : { destinationUri: uri, migrateUri },
+    );
+  });
+
+  it("takes the scheme and the deprecated live_migration_uri from the source's nova.conf; an explicit scheme wins", () => {
+    const tls = parseNovaConf('[libvirt]\nlive_migration_scheme = tls\n');
+    expect(destinationUris({ host: 'compute-2' }, tls)).toEqual({
+      destinationUri: 'qemu+tls://compute-2/system',
+    });
+    const forced = parseNovaConf('[libvirt]\nlive_migration_uri = qemu+ssh://nova@%s/system\n');
+    expect(destinationUris({ host: 'compute-2' }, forced).destinationUri).toBe(
+      'qemu+ssh://nova@compute-2/system',
+    );
+    expect(destinationUris({ host: 'compute-2', scheme: 'tcp' }, forced).destinationUri).toBe(
+      'qemu+tcp://compute-2/system',
+    );
+    const tunnelled = parseNovaConf('[libvirt]\nlive_migration_tunnelled = True\n');
+    expect(destinationUris({ host: 'c2', inboundAddress: '192.0.2.7' }, tunnelled)).toEqual({
+      destinationUri: 'qemu+tcp://192.0.2.7/system',
+    });
+  });
+
+  it("buildMigrationCall uses the plan's host config for the URIs", () => {
+    const plan = planMigration({ host: parseNovaConf('[libvirt]\nlive_migration_scheme = tls\n') });
+    expect(buildMigrationCall(plan, { host: 'compute-2', inboundAddress: '10.0.0.2' })).toMatchObject({
+      destinationUri: 'qemu+tls://10.0.0.2/system',
+      params: { migrateUri: 'tcp://10.0.0.2' },
+    });
   });
 
   it('passes explicit URIs through', () => {

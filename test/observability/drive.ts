@@ -1,5 +1,6 @@
 /** Starts a migration of a fake domain for the observability tests, and feeds it realistic job stats. */
-import type { JobStats, MigrationJob } from '../../src/index.js';
+import type { MigrationJob } from '../../src/index.js';
+import type { JobStats } from '../../src/libvirt/index.js';
 import type { FakeDomain } from '../migration/fake-libvirt.js';
 import { startJob } from '../migration/helpers.js';
 

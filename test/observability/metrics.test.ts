@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { createMigrationMetrics, observeMigration } from '../../src/index.js';
 import { destinationOf, FakeDomain, fakeBackend, libvirtError, until } from '../migration/fake-libvirt.js';
 import { PC, startJob } from '../migration/helpers.js';
 import { GiB, migratePlain, migratePostCopyHost, PRECOPY } from './drive.js';
+import { histogramOf, parseExposition } from './exposition.js';
 
 /** One series' value, or undefined when the series does not exist. */
 async function value(
@@ -25,7 +26,7 @@ describe('observeMigration: gauges from progress, counters from steering and the
     const registry = new Registry();
     const domain = new FakeDomain('web-1');
     const job = await migratePlain(domain);
-    observeMigration(job, { registry, domain: 'web-1' });
+    observeMigration(job, { registry, domain: 'web-1', keepFinished: true });
     const d = { domain: 'web-1' };
     expect(await value(registry, 'libvirt_migration_active', d)).toBe(1);
     await until(() => domain.migrating);
@@ -67,7 +68,11 @@ describe('observeMigration: gauges from progress, counters from steering and the
     expect(await value(registry, 'libvirt_migrations_total', { status: 'completed', mode: 'pre-copy' })).toBe(
       1,
     );
-    expect(await value(registry, 'libvirt_migration_downtime_seconds', d)).toBe(0.023);
+    expect(
+      histogramOf(parseExposition(await registry.metrics()), 'libvirt_migration_downtime_seconds', {
+        mode: 'pre-copy',
+      }),
+    ).toMatchObject({ count: 1, sum: 0.023, buckets: { '0.01': 0, '0.025': 1 } });
     expect(await value(registry, 'libvirt_migration_data_remaining_bytes', d)).toBe(0);
     expect(await value(registry, 'libvirt_migration_active', d)).toBe(0);
     const start = await value(registry, 'libvirt_migration_start_time_seconds', d);
@@ -84,7 +89,7 @@ describe('observeMigration: gauges from progress, counters from steering and the
     const registry = new Registry();
     const domain = new FakeDomain();
     const job = await migratePostCopyHost(domain);
-    observeMigration(job, { registry }); // labelled by UUID by default
+    observeMigration(job, { registry, keepFinished: true }); // labelled by UUID by default
     const d = { domain: domain.uuid };
     await until(() => domain.migrating);
     await job.forceComplete();
@@ -138,7 +143,7 @@ describe('observeMigration: gauges from progress, counters from steering and the
     expect(await count('given-up')).toBeUndefined();
   });
 
-  it('failures and refused steering are counted; a job ended before the call has mode "none"', async () => {
+  it('failures and refused steering are counted; a job ended before the call has mode "not-started"', async () => {
     const registry = new Registry();
     const failing = new FakeDomain();
     failing.script('setMaxDowntime', { error: new Error('refused') });
@@ -165,7 +170,9 @@ describe('observeMigration: gauges from progress, counters from steering and the
     observeMigration(refused, { registry }); // the same registry: its metrics are reused, not registered again
     expect((await refused.outcome).plan).toBeUndefined();
     await new Promise((resolve) => setImmediate(resolve));
-    expect(await value(registry, 'libvirt_migrations_total', { status: 'error', mode: 'none' })).toBe(1);
+    expect(await value(registry, 'libvirt_migrations_total', { status: 'error', mode: 'not-started' })).toBe(
+      1,
+    );
   });
 
   it('stop() and forget(): no more updates, and the per-domain series go away', async () => {
@@ -186,8 +193,11 @@ describe('observeMigration: gauges from progress, counters from steering and the
     expect(await value(registry, 'agent_migration_active', { domain: 'vm' })).toBe(1);
     metrics.forget('vm');
     expect(await value(registry, 'agent_migration_active', { domain: 'vm' })).toBeUndefined();
-    // prom-client refuses a second registration of the same names in one registry.
-    expect(() => createMigrationMetrics({ registry, prefix: 'agent_' })).toThrow(/already been registered/);
+    // A second creation for the same registry and prefix reuses the metrics instead of registering them again.
+    const again = createMigrationMetrics({ registry, prefix: 'agent_' });
+    const second = await migratePlain(new FakeDomain('other'));
+    again.observe(second, { domain: 'vm2' });
+    expect(await value(registry, 'agent_migration_active', { domain: 'vm2' })).toBe(1);
   });
 
   it('takes the prom-client module given, for bundlers and several copies', () => {
@@ -201,6 +211,7 @@ describe('observeMigration: gauges from progress, counters from steering and the
         }
       },
       Counter,
+      Histogram,
     };
     createMigrationMetrics({ registry, promClient });
     expect(made).toContain('libvirt_migration_data_remaining_bytes');

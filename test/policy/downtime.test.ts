@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { completionTimeoutSeconds, downtimeAt, downtimeSteps, migrationDataGb } from '../../src/index.js';
+import {
+  completionTimeoutSeconds,
+  downtimeAt,
+  downtimeSteps,
+  migrationDataGb,
+} from '../../src/policy/index.js';
 import { expectPolicyError } from './helpers.js';
 
 describe('downtimeSteps', () => {

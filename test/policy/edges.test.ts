@@ -5,25 +5,27 @@
 import { describe, expect, it } from 'vitest';
 import {
   assertAbortAllowed,
-  type DowntimeSchedule,
-  type DowntimeStep,
-  downtimeAt,
-  encodeVersion,
   forceCompleteAction,
-  guestSplit,
   hostTraits,
   MigrateFlags,
   metadataFromFlavor,
   metadataFromImage,
-  migrationDataGb,
   parseNovaConf,
-  parsePropertiesString,
   planMigration,
   resolveInstancePolicy,
+} from '../../src/index.js';
+import {
+  type DowntimeSchedule,
+  type DowntimeStep,
+  downtimeAt,
+  encodeVersion,
+  guestSplit,
+  migrationDataGb,
+  parsePropertiesString,
   resolveRecovery,
   resumeBlocker,
   VERSIONS_UNCHECKED,
-} from '../../src/index.js';
+} from '../../src/policy/index.js';
 import { AC_FLAVOR, AC_IMAGE, expectPolicyError, PC_FLAVOR, PC_IMAGE } from './helpers.js';
 
 const throwingGetter = (key: string, err: unknown = new Error('boom')) =>
@@ -515,14 +517,14 @@ describe('more suggestions and reasons', () => {
 
   it("gives the host's own reasons when the instance has no opinion", () => {
     expect(planMigration({ host: {} }).reasons).toEqual([
-      'post-copy off: [libvirt] live_migration_permit_post_copy = False',
-      'auto-converge off: [libvirt] live_migration_permit_auto_converge = False',
+      "post-copy off: [libvirt] live_migration_permit_post_copy = False (Nova's default: not set)",
+      "auto-converge off: [libvirt] live_migration_permit_auto_converge = False (Nova's default: not set)",
     ]);
     expect(
       planMigration({ host: { permitAutoConverge: true }, libvirtVersion: 9_000_000, qemuVersion: 9_000_000 })
         .reasons,
     ).toEqual([
-      'post-copy off: [libvirt] live_migration_permit_post_copy = False',
+      "post-copy off: [libvirt] live_migration_permit_post_copy = False (Nova's default: not set)",
       'auto-converge on: [libvirt] live_migration_permit_auto_converge = True and post-copy is not in use',
     ]);
   });

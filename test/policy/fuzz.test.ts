@@ -320,6 +320,12 @@ describe('host configs', () => {
           if (base === undefined) return false;
           if (typeof base === 'boolean') return typeof value === 'boolean';
           if (key === 'timeoutAction') return value === 'abort' || value === 'force_complete';
+          // The text options: '' is "not set"; a scheme is RFC 3986's (a letter, then letters, digits, + . -,
+          // so force_complete is not one); a URI template needs one %s.
+          if (key === 'migrationScheme')
+            return value === '' || (typeof value === 'string' && /^[a-z][a-z0-9+.-]*$/i.test(value));
+          if (key === 'inboundAddress') return typeof value === 'string';
+          if (key === 'migrationUri') return value === '';
           const min = { parallelConnections: 1, downtime: 100, downtimeSteps: 3, downtimeDelay: 3 }[key] ?? 0;
           const max = key === 'parallelConnections' ? 255 : 2 ** 31 - 1;
           return Number.isInteger(value) && (value as number) >= min && (value as number) <= max;
@@ -349,6 +355,9 @@ describe('nova.conf text', () => {
     downtimeDelay: 'live_migration_downtime_delay',
     completionTimeout: 'live_migration_completion_timeout',
     timeoutAction: 'live_migration_timeout_action',
+    migrationScheme: 'live_migration_scheme',
+    migrationUri: 'live_migration_uri',
+    inboundAddress: 'live_migration_inbound_addr',
   };
   const confTrue = fc.constantFrom('True', 'true', 'on', 'yes', '1', 'TRUE', 'On');
   const confFalse = fc.constantFrom('False', 'false', 'off', 'no', '0', 'NO');

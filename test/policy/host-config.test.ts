@@ -11,7 +11,7 @@ import {
   parseNovaConf,
   planMigration,
   resolveHostConfig,
-} from '../../src/index.js';
+} from '../../src/policy/index.js';
 import { expectPolicyError } from './helpers.js';
 
 describe('resolveHostConfig', () => {
@@ -36,6 +36,9 @@ describe('resolveHostConfig', () => {
       downtimeDelay: 75,
       completionTimeout: 800,
       timeoutAction: 'abort',
+      migrationScheme: '',
+      migrationUri: '',
+      inboundAddress: '',
     });
   });
 
@@ -90,7 +93,8 @@ describe('host config', () => {
       { foo: 1 },
       'foo',
       'foo is 1: use one of: permitAutoConverge, permitPostCopy, tunnelled, nativeTls, parallelConnections, ' +
-        'bandwidth, downtime, downtimeSteps, downtimeDelay, completionTimeout, timeoutAction',
+        'bandwidth, downtime, downtimeSteps, downtimeDelay, completionTimeout, timeoutAction, migrationScheme, ' +
+        'migrationUri, inboundAddress',
       1,
     ],
     [
@@ -108,8 +112,10 @@ describe('host config', () => {
     [
       { tunnelled: true, nativeTls: true },
       'live_migration_tunnelled',
-      '[libvirt] live_migration_tunnelled and [libvirt] live_migration_with_native_tls are both true: native ' +
-        'TLS replaces the tunnel; set live_migration_tunnelled = false',
+      '[libvirt] live_migration_tunnelled and [libvirt] live_migration_with_native_tls are both true, which ' +
+        "Nova refuses: a tunnelled stream goes through libvirtd's own connection, so QEMU's native TLS has no " +
+        'stream of its own to encrypt (libvirt 9.0 fails the pair with an internal error); native TLS replaces ' +
+        'the tunnel; set live_migration_tunnelled = false',
       true,
     ],
   ])('%o is refused with its fix', (host, key, message, value) => {

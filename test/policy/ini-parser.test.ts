@@ -4,7 +4,8 @@
  * assignment, section names normalised, the last repeated key winning.
  */
 import { describe, expect, it } from 'vitest';
-import { type IniFile, parseOsloIni } from '../../src/index.js';
+import type { IniFile } from '../../src/policy/index.js';
+import { parseOsloIni } from '../../src/policy/index.js';
 import { expectPolicyError } from './helpers.js';
 
 /** `{ section: { key: value } }`, for comparing with oslo's test expectations. */

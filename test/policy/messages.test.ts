@@ -5,20 +5,22 @@
 import { describe, expect, it } from 'vitest';
 import {
   assertAbortAllowed,
-  downtimeSteps,
   forceCompleteAction,
   hostTraits,
   type MigrationPolicyErrorCode,
   metadataFromFlavor,
   metadataFromImage,
-  monitorSettings,
-  monitorTick,
   parseNovaConf,
-  parsePropertiesString,
   planMigration,
   resolveHostConfig,
   resolveInstancePolicy,
 } from '../../src/index.js';
+import {
+  downtimeSteps,
+  monitorSettings,
+  monitorTick,
+  parsePropertiesString,
+} from '../../src/policy/index.js';
 import { expectPolicyError } from './helpers.js';
 
 const cases: [string, () => unknown, string, string, string][] = [
@@ -122,7 +124,10 @@ const cases: [string, () => unknown, string, string, string][] = [
       ]),
     'INVALID_HOST_CONFIG',
     'live_migration_tunnelled',
-    '[libvirt] live_migration_tunnelled and [libvirt] live_migration_with_native_tls are both true: native TLS replaces the tunnel; set live_migration_tunnelled = false (a line 2; b line 2)',
+    '[libvirt] live_migration_tunnelled and [libvirt] live_migration_with_native_tls are both true, which Nova ' +
+      "refuses: a tunnelled stream goes through libvirtd's own connection, so QEMU's native TLS has no stream of " +
+      'its own to encrypt (libvirt 9.0 fails the pair with an internal error); native TLS replaces the tunnel; ' +
+      'set live_migration_tunnelled = false (a line 2; b line 2)',
   ],
   [
     'getter',
@@ -141,7 +146,7 @@ const cases: [string, () => unknown, string, string, string][] = [
     () => metadataFromFlavor({ id: 1 }),
     'INVALID_ARGUMENT',
     'flavor',
-    'flavor is an object, not a shape this reads: pass `openstack flavor show -f json` (with `properties`), a Nova API flavor with `extra_specs` (microversion ≥ 2.61; older ones omit them: ask GET /flavors/{id}/os-extra_specs), its { flavor: {…} } body, or the os-extra_specs response { extra_specs: {…} }',
+    "flavor is an object, not a shape this reads: pass `openstack server show -f json` (compute API ≥ 2.47: the instance's own copy of its flavor), `openstack flavor show -f json` (with `properties`), a Nova API flavor with `extra_specs` (microversion ≥ 2.61; older ones omit them: ask GET /flavors/{id}/os-extra_specs), its { flavor: {…} } body, or the os-extra_specs response { extra_specs: {…} }",
   ],
   [
     'image shape',
@@ -253,7 +258,7 @@ const cases: [string, () => unknown, string, string, string][] = [
     () => planMigration({ pause: true } as never),
     'INVALID_ARGUMENT',
     'pause',
-    'planMigration has no option "pause": did you mean "paused"? Options: instance, host, blockMigration, migrateDisks, paused, libvirtVersion, qemuVersion',
+    'planMigration has no option "pause": did you mean "paused"? Options: instance, host, blockMigration, migrateDisks, paused, libvirtVersion, qemuVersion, guest',
   ],
   [
     'disks',

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { boundValue } from '../../src/errors.js';
 import {
-  boundValue,
   type InstanceMetadata,
   planMigration,
   requiredTraits,

@@ -7,7 +7,7 @@ import {
   monitorTick,
   parseNovaConf,
   planMigration,
-} from '../../src/index.js';
+} from '../../src/policy/index.js';
 import { AC_FLAVOR, expectPolicyError } from './helpers.js';
 
 describe('monitorSettings', () => {

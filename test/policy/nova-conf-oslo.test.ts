@@ -84,8 +84,13 @@ describe('parseNovaConf reads what oslo.config reads', () => {
   });
 
   it('accepts a "$" in options it does not read', () => {
-    expect(parseNovaConf('[libvirt]\nlive_migration_uri = qemu+ssh://$host/system\n')).toBe(
-      DEFAULT_HOST_CONFIG,
+    expect(parseNovaConf('[libvirt]\nconnection_uri = qemu+ssh://$host/system\n')).toBe(DEFAULT_HOST_CONFIG);
+  });
+
+  it('refuses a "$" in live_migration_uri, which it reads', () => {
+    expectPolicyError(
+      () => parseNovaConf('[libvirt]\nlive_migration_uri = qemu+ssh://$host/system\n'),
+      'INVALID_HOST_CONFIG',
     );
   });
 

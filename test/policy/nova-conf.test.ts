@@ -43,6 +43,9 @@ describe('parseNovaConf', () => {
       completionTimeout: 0,
       timeoutAction: 'force_complete',
       parallelConnections: 4,
+      migrationScheme: '',
+      migrationUri: '',
+      inboundAddress: '192.0.2.10',
     });
   });
 

@@ -5,8 +5,8 @@ import {
   type HostConfig,
   type InstanceMetadata,
   planMigration,
-  VERSIONS_UNCHECKED,
 } from '../../src/index.js';
+import { VERSIONS_UNCHECKED } from '../../src/policy/index.js';
 import { AC_FLAVOR, AC_IMAGE, expectPolicyError, PC_FLAVOR, PC_IMAGE } from './helpers.js';
 
 /**
@@ -198,8 +198,8 @@ describe('planMigration: where post-copy cannot work', () => {
       { host: { parallelConnections: 4 }, qemuVersion: '7.2.0' },
       /QEMU 10.1.0/,
     ],
-    ['QEMU older than 2.5', { qemuVersion: 2_004_000 }, /QEMU is older than 2.5.0/],
-    ['libvirt older than 1.3.3', { libvirtVersion: '1.3.2' }, /libvirt is older than 1.3.3/],
+    ['QEMU older than 2.5', { qemuVersion: 2_004_000 }, /QEMU 2\.4\.0 is older than 2\.5\.0/],
+    ['libvirt older than 1.3.3', { libvirtVersion: '1.3.2' }, /libvirt 1\.3\.2 is older than 1\.3\.3/],
   ])('an explicit request on %s is POST_COPY_UNAVAILABLE', (_name, input, pattern) => {
     const error = expectPolicyError(
       () => planMigration({ ...input, instance: askPostCopy }),

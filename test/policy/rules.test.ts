@@ -6,23 +6,25 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  hostTraits,
+  isActiveStatus,
+  MIGRATION_STATUSES,
+  planMigration,
+  resolveInstancePolicy,
+} from '../../src/index.js';
+import {
   completionTimeoutSeconds,
   downtimeAt,
   downtimeSchedule,
   downtimeSteps,
   encodeVersion,
   formatVersion,
-  hostTraits,
-  isActiveStatus,
   MAX_LISTED_STEPS,
-  MIGRATION_STATUSES,
   migrationDataGb,
   monitorSettings,
   monitorTick,
-  planMigration,
-  resolveInstancePolicy,
   VERSIONS_UNCHECKED,
-} from '../../src/index.js';
+} from '../../src/policy/index.js';
 import { quote } from '../../src/policy/quote.js';
 import { AC_FLAVOR, AC_IMAGE, expectPolicyError, fcRuns, PC_FLAVOR, PC_IMAGE } from './helpers.js';
 
@@ -69,7 +71,9 @@ describe('minimum versions, exactly', () => {
       'AUTO_CONVERGE_UNAVAILABLE',
     );
     expect(error.message).toContain(because);
-    expect(error.message).toContain('COMPUTE_MIGRATE_AUTO_CONVERGE');
+    // The source is where the guest runs: the advice is about this host, not a trait.
+    expect(error.message).toContain('the migration starts from the host the guest runs on, so upgrade');
+    expect(error.message).not.toContain('COMPUTE_MIGRATE_AUTO_CONVERGE');
     expect(error.key).toBe(AC_FLAVOR);
     expect(error.value).toBe(true);
   });
@@ -100,8 +104,8 @@ describe('minimum versions, exactly', () => {
   });
 
   it.each([
-    ['libvirtVersion', '1.3.2', 'libvirt is older than 1.3.3'],
-    ['qemuVersion', '2.4.9', 'QEMU is older than 2.5.0'],
+    ['libvirtVersion', '1.3.2', 'libvirt 1.3.2 is older than 1.3.3'],
+    ['qemuVersion', '2.4.9', 'QEMU 2.4.9 is older than 2.5.0'],
   ])("drops the host's post-copy when %s is %s", (key, version, because) => {
     const plan = planMigration({ host: { permitPostCopy: true }, [key]: version });
     expect(plan.postCopy).toBe(false);
@@ -161,8 +165,8 @@ describe('the "flavor and image" source', () => {
 
   it('words every host-decided reason', () => {
     expect(planMigration().reasons).toEqual([
-      'post-copy off: [libvirt] live_migration_permit_post_copy = False',
-      'auto-converge off: [libvirt] live_migration_permit_auto_converge = False',
+      "post-copy off: [libvirt] live_migration_permit_post_copy = False (Nova's default: not set)",
+      "auto-converge off: [libvirt] live_migration_permit_auto_converge = False (Nova's default: not set)",
     ]);
     expect(
       planMigration({ host: { permitPostCopy: true, permitAutoConverge: true } }).reasons.slice(0, 2),
@@ -171,7 +175,7 @@ describe('the "flavor and image" source', () => {
       'auto-converge off: [libvirt] live_migration_permit_auto_converge = True, but post-copy was chosen and wins over auto-converge',
     ]);
     expect(planMigration({ instance: { flavorExtraSpecs: { [AC_FLAVOR]: 'false' } } }).reasons[1]).toBe(
-      `auto-converge off: flavor extra spec "${AC_FLAVOR}" = false overrides [libvirt] live_migration_permit_auto_converge = False`,
+      `auto-converge off: flavor extra spec "${AC_FLAVOR}" = false overrides [libvirt] live_migration_permit_auto_converge = False (Nova's default: not set)`,
     );
     expect(planMigration({ instance: { flavorExtraSpecs: { [PC_FLAVOR]: 'true' } } }).reasons[0]).toBe(
       `post-copy on: flavor extra spec "${PC_FLAVOR}" = true`,
@@ -184,7 +188,10 @@ describe('the "flavor and image" source', () => {
         planMigration({ instance: { flavorExtraSpecs: { [PC_FLAVOR]: 'true' } }, host: { tunnelled: true } }),
       'POST_COPY_UNAVAILABLE',
     );
-    expect(error.message).toContain('COMPUTE_MIGRATE_POST_COPY');
+    expect(error.message).toContain(
+      "the migration starts from the host the guest runs on, so set live_migration_tunnelled = False in this host's nova.conf",
+    );
+    expect(error.message).not.toContain('migrate this instance from a host');
     expect(error.value).toBe(true);
   });
 

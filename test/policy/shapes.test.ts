@@ -3,10 +3,10 @@ import { describe, expect, it } from 'vitest';
 import {
   metadataFromFlavor,
   metadataFromImage,
-  parsePropertiesString,
   planMigration,
   resolveInstancePolicy,
 } from '../../src/index.js';
+import { parsePropertiesString } from '../../src/policy/index.js';
 import { AC_IMAGE, expectPolicyError, PC_FLAVOR } from './helpers.js';
 
 const specs = { 'hw:cpu_policy': 'dedicated', [PC_FLAVOR]: 'false' };
@@ -28,6 +28,24 @@ const oscFlavor = {
   vcpus: 4,
 };
 
+/** `openstack --os-compute-api-version 2.47 server show db-1 -f json`: the flavor embedded in the instance. */
+const oscServer = {
+  id: '9d5b3c1e-7f1a-4e55-9a55-2b1d0c7e0a11',
+  name: 'db-1',
+  status: 'ACTIVE',
+  'OS-EXT-SRV-ATTR:host': 'compute-1',
+  flavor: {
+    original_name: 'm1.db',
+    vcpus: 4,
+    ram: 8192,
+    disk: 40,
+    ephemeral: 0,
+    swap: 0,
+    extra_specs: specs,
+  },
+  image: 'debian-12 (4c3f0a7e-2f44-4c0e-9a9e-2b7d9b1f0c55)',
+};
+
 describe('metadataFromFlavor', () => {
   it.each<[string, Record<string, unknown>]>([
     ['openstack flavor show -f json (properties as an object)', oscFlavor],
@@ -38,6 +56,8 @@ describe('metadataFromFlavor', () => {
     ['a Nova API flavor with extra_specs', { id: '42', name: 'm1.db', ram: 8192, extra_specs: specs }],
     ['the Nova API body { flavor: {…} }', { flavor: { id: '42', extra_specs: specs } }],
     ['the os-extra_specs response', { extra_specs: specs }],
+    ["openstack server show -f json (compute API ≥ 2.47): the instance's own copy", oscServer],
+    ['the Nova API body { server: {…} } (≥ 2.47)', { server: oscServer }],
   ])('reads %s', (_name, flavor) => {
     const meta = metadataFromFlavor(flavor);
     expect({ ...meta.flavorExtraSpecs }).toEqual(specs);
@@ -57,7 +77,18 @@ describe('metadataFromFlavor', () => {
     ['an array', [specs], 'openstack flavor show'],
     ['a Map', new Map([[PC_FLAVOR, 'false']]), 'openstack flavor show'],
     ['a doubly wrapped flavor', { flavor: { flavor: { extra_specs: specs } } }, 'openstack flavor show'],
-    ['a wrapper with other keys', { flavor: { extra_specs: specs }, id: 1 }, 'openstack flavor show'],
+    [
+      'a server of a microversion before 2.47 (its flavor named, not embedded)',
+      { id: 'srv', name: 'db-1', flavor: { id: '42', links: [] } },
+      'microversion 2.47 or later',
+    ],
+    ['a server as openstack server show prints it before 2.47', { id: 'srv', flavor: 'm1.db (42)' }, '2.47'],
+    [
+      'a server whose embedded flavor has no extra_specs (not allowed to read them)',
+      { id: 'srv', flavor: { original_name: 'm1.db', ram: 8192 } },
+      'os_compute_api:os-flavor-extra-specs:index',
+    ],
+    ['a server body that is not an object', { server: 'db-1' }, 'openstack server show'],
     ['extra_specs that are an array', { extra_specs: [] }, 'flavor.extra_specs'],
     ['properties that are a number', { properties: 3 }, 'flavor.properties'],
     ['a properties string that is not key=value', { properties: 'nonsense' }, "key='value'"],

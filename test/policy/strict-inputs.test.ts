@@ -3,24 +3,21 @@
  * MigrationPolicyError with a code.
  */
 import { describe, expect, it } from 'vitest';
+import { MAX_ERROR_VALUE_CHARS } from '../../src/errors.js';
 import {
   assertAbortAllowed,
   forceCompleteAction,
   hostTraits,
   isActiveStatus,
-  MAX_ERROR_VALUE_CHARS,
   MigrationPolicyError,
   type MigrationStatus,
-  monitorSettings,
-  monitorTick,
   parseNovaConf,
   planMigration,
-  pythonStrip,
   requiredTraits,
   resolveHostConfig,
   resolveInstancePolicy,
-  VERSIONS_UNCHECKED,
 } from '../../src/index.js';
+import { monitorSettings, monitorTick, pythonStrip, VERSIONS_UNCHECKED } from '../../src/policy/index.js';
 import { AC_FLAVOR, AC_IMAGE, expectPolicyError, PC_FLAVOR, PC_IMAGE } from './helpers.js';
 
 describe('misspelt keys are refused with the closest real key, over both namespaces', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { encodeVersion, formatVersion, hostTraits, Traits } from '../../src/index.js';
+import { hostTraits, Traits } from '../../src/index.js';
+import { encodeVersion, formatVersion } from '../../src/policy/index.js';
 import { expectPolicyError } from './helpers.js';
 
 describe('hostTraits', () => {
