@@ -1,16 +1,24 @@
 /** The guards every reader of caller data shares: bounded keys in errors, and the frozen tables. */
 import { describe, expect, it } from 'vitest';
+import { boundKey, frozenDeep } from '../../src/policy/guard.js';
 import {
+  DEFAULT_FORECAST_OPTIONS,
   DEFAULT_HOST_CONFIG,
   DEFAULT_RECOVERY,
+  FORECAST_START,
   HOST_OPTIONS,
+  LIBVIRT_PKIPATH_FILES,
   METADATA_KEYS,
   MIGRATION_STATUSES,
   MigrateFlags,
+  QEMU_AUTO_CONVERGE,
+  QEMU_TLS_FILES,
   RESUME_CRASHING_LIBVIRT,
   Traits,
-} from '../../src/index.js';
-import { boundKey, frozenDeep } from '../../src/policy/guard.js';
+  WATCHDOG_FIXED_MS,
+  WATCHED_STEPS,
+  WINDOW_START,
+} from '../../src/policy/index.js';
 import { MIN_VERSIONS } from '../../src/policy/versions.js';
 
 describe('boundKey', () => {
@@ -46,6 +54,16 @@ describe('the tables the policy exports cannot be changed under it', () => {
     ['RESUME_CRASHING_LIBVIRT[0]', RESUME_CRASHING_LIBVIRT[0]],
     ['DEFAULT_HOST_CONFIG', DEFAULT_HOST_CONFIG],
     ['DEFAULT_RECOVERY', DEFAULT_RECOVERY],
+    ['HOST_OPTIONS.migrationUri', HOST_OPTIONS.migrationUri],
+    ['QEMU_TLS_FILES', QEMU_TLS_FILES],
+    ['QEMU_TLS_FILES.destination', QEMU_TLS_FILES.destination],
+    ['LIBVIRT_PKIPATH_FILES', LIBVIRT_PKIPATH_FILES],
+    ['DEFAULT_FORECAST_OPTIONS', DEFAULT_FORECAST_OPTIONS],
+    ['QEMU_AUTO_CONVERGE', QEMU_AUTO_CONVERGE],
+    ['FORECAST_START', FORECAST_START],
+    ['WINDOW_START', WINDOW_START],
+    ['WATCHED_STEPS', WATCHED_STEPS],
+    ['WATCHDOG_FIXED_MS', WATCHDOG_FIXED_MS],
   ])('%s is frozen', (_name, table) => {
     expect(Object.isFrozen(table)).toBe(true);
   });
