@@ -56,7 +56,7 @@ interface Run {
   bytes: number;
   /** Bytes QEMU moved per second of libvirt's total time, MiB/s. */
   MiBps: number;
-  /** CPU seconds of the source QEMU's `live_migration` thread. */
+  /** CPU seconds of the source QEMU's migration thread (`mig/src/main` in QEMU 10, `live_migration` in older QEMUs). */
   migrationCpuS: number | null;
 }
 
@@ -68,7 +68,8 @@ function migrationThreadCpu(host: HostName, name: string): number | null {
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
       const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
       const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      if (comm !== 'live_migration') continue;
+      // QEMU 10 (the lab) names the outgoing migration thread mig/src/main; older QEMUs live_migration.
+      if (comm !== 'mig/src/main' && comm !== 'live_migration') continue;
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       return (Number(fields[11]) + Number(fields[12])) / TICKS;
     }

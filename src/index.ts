@@ -27,6 +27,11 @@ export {
   type TlsErrorCode,
   type TlsErrorDetails,
 } from './errors.js';
+export {
+  type DirtyRateMeasurement,
+  type MeasureDirtyRateOptions,
+  measureDirtyRate,
+} from './migration/dirty-rate.js';
 export { MigrationJob, type MigrationJobEvents } from './migration/job.js';
 export { attachMigration, migrate } from './migration/migrate.js';
 export type { Destination, MigrationCall, MigrationTuning } from './migration/params.js';
@@ -59,6 +64,12 @@ export {
   type TimeoutAction,
 } from './policy/host-config.js';
 export { type InstanceMetadata, METADATA_KEYS } from './policy/metadata.js';
+export {
+  forecastMigration,
+  type MigrationForecast,
+  type MigrationForecastInput,
+  type ModeForecast,
+} from './policy/migration-forecast.js';
 export { type ConfigSource, parseNovaConf } from './policy/nova-conf.js';
 export {
   type DecisionSource,

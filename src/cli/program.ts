@@ -21,6 +21,7 @@ import { type ExplainInput, explain, parseMemoryMiB } from './explain.js';
 import { explanationText } from './explain-text.js';
 import { type ConfPaths, readConfWarnings } from './inputs.js';
 import { type MigrateInput, runMigrate } from './migrate-command.js';
+import { type PredictInput, predictReport, predictText } from './predict-command.js';
 import type { OutputStream } from './progress.js';
 import { commandLineSecrets, redactingStream } from './redacting-stream.js';
 import { type TraitsInput, traitsReport } from './traits-command.js';
@@ -170,7 +171,7 @@ function buildProgram(env: CliEnvironment, setCode: (code: ExitCodeValue) => voi
       setCode(ExitCode.OK);
     });
 
-  program
+  const migrateCommand = program
     .command('migrate')
     .summary('live-migrate a guest with the per-instance policy, progress drawn live')
     .description(
@@ -180,14 +181,8 @@ function buildProgram(env: CliEnvironment, setCode: (code: ExitCodeValue) => voi
     )
     .argument('<domain>', "the guest's name or UUID on the source")
     .argument('<dest>', 'the destination host (URIs built as Nova does) or libvirt URI')
-    .requiredOption('--connect <uri>', '(required) the source libvirtd, e.g. qemu:///system')
-    .option(
-      '--flavor <file>',
-      "the instance's flavor: `openstack server show -f json` (API >= 2.47), or `openstack flavor show -f json`",
-    )
-    .option('--image <file>', "`openstack image show IMAGE -f json` of the server's image")
-    .option('--conf <file>', 'a nova.conf file (repeat: later files win)', collect)
-    .option('--conf-dir <dir>', 'a nova.conf.d directory', collect)
+    .requiredOption('--connect <uri>', '(required) the source libvirtd, e.g. qemu:///system');
+  withInstanceFiles(migrateCommand)
     .option(
       '--dest-conf <file>',
       "the destination's nova.conf, for its live_migration_inbound_addr (repeat: later files win)",
@@ -246,6 +241,44 @@ function buildProgram(env: CliEnvironment, setCode: (code: ExitCodeValue) => voi
         }),
       );
     });
+  const predictCommand = program
+    .command('predict')
+    .summary('before migrating: what the policy will do on this link, from the dirty rate QEMU measures now')
+    .description(
+      "Measure DOMAIN's dirty rate (QEMU, over --seconds), then forecast what this instance's own policy will " +
+        'do on this link and what each other way would cost: pre-copy, auto-converge, post-copy after the ' +
+        'first pass, the adaptive switchover. Says where each number came from.',
+    )
+    .argument('<domain>', "the guest's name or UUID")
+    .requiredOption('--connect <uri>', "(required) the guest's libvirtd, e.g. qemu:///system");
+  withInstanceFiles(predictCommand)
+    .option(
+      '--bandwidth <MiB/s>',
+      "the link's bandwidth for the stream (default: nova.conf's live_migration_bandwidth when set)",
+      cliParse(wholeNumber('--bandwidth', 1)),
+    )
+    .option(
+      '--seconds <n>',
+      'how long QEMU measures the dirty rate, 1-60 (default 3)',
+      cliParse(wholeNumber('--seconds', 1, 60)),
+    )
+    .option('--json', 'print the measurement and the forecast as JSON')
+    .action(async (domain: string, opts: PredictOptionsCli) => {
+      const input: PredictInput = {
+        domain,
+        connect: opts.connect,
+        files: opts.conf ?? [],
+        dirs: opts.confDir ?? [],
+        ...(opts.flavor === undefined ? {} : { flavor: opts.flavor }),
+        ...(opts.image === undefined ? {} : { image: opts.image }),
+        ...(opts.bandwidth === undefined ? {} : { bandwidth: opts.bandwidth }),
+        ...(opts.seconds === undefined ? {} : { seconds: opts.seconds }),
+      };
+      warn(env.stderr, input, opts.json === true);
+      const report = await predictReport(input, env.backend);
+      print(opts.json ? [JSON.stringify(report, null, 2)] : predictText(report));
+      setCode(ExitCode.OK);
+    });
   addCandidatesCommand(program, print, setCode);
   return program;
 }
@@ -272,6 +305,17 @@ interface TraitsOptions {
   connect?: string;
   libvirtVersion?: string;
   qemuVersion?: string;
+  json?: boolean;
+}
+
+interface PredictOptionsCli {
+  connect: string;
+  flavor?: string;
+  image?: string;
+  conf?: string[];
+  confDir?: string[];
+  bandwidth?: number;
+  seconds?: number;
   json?: boolean;
 }
 
@@ -306,6 +350,18 @@ function explainInput(opts: ExplainOptions): ExplainInput {
     ...(opts.libvirtVersion === undefined ? {} : { libvirtVersion: opts.libvirtVersion }),
     ...(opts.memoryMib === undefined ? {} : { memoryMiB: opts.memoryMib }),
   };
+}
+
+/** The instance's flavor and image files and the host's nova.conf, as `migrate` and `predict` read them. */
+function withInstanceFiles(command: Command): Command {
+  return command
+    .option(
+      '--flavor <file>',
+      "the instance's flavor: `openstack server show -f json` (API >= 2.47), or `openstack flavor show -f json`",
+    )
+    .option('--image <file>', "`openstack image show IMAGE -f json` of the server's image")
+    .option('--conf <file>', 'a nova.conf file (repeat: later files win)', collect)
+    .option('--conf-dir <dir>', 'a nova.conf.d directory', collect);
 }
 
 /** Repeatable options; no default given to commander, so that its help does not print "(default: [])". */

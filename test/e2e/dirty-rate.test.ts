@@ -9,6 +9,7 @@ import { type ConsoleLine, consoleLines, startGuest, waitForConsole } from '../.
 import { LibvirtError } from '../../src/errors.js';
 import { type LibvirtConnection, type LibvirtDomain, openConnection } from '../../src/libvirt/index.js';
 import type { DirtyRateStats } from '../../src/libvirt/types.js';
+import { cli } from '../cli/run.js';
 import { describeLab } from './lab-gate.js';
 import { bootGuest, domainState, expectIntact, removeGuest } from './migration-helpers.js';
 
@@ -84,6 +85,55 @@ describeLab('dirty rate through the binding', (lab) => {
     expect(calm.stats.status).toBe('measured');
     expect(calm.guestMiBps).toBe(0);
     expect(calm.stats.mibPerSecond).toBeLessThanOrEqual(1);
+  });
+
+  it('predict: the busy guest on a link a third of its rate — pre-copy aborted at the timeout, adaptive aborting early, post-copy moving it; the idle one moved by pre-copy', async () => {
+    const recent = consoleLines(lab.hosts.src, busy)
+      .filter((l): l is Stats => l.kind === 'stats')
+      .slice(-3);
+    const guestMiBps = (recent.reduce((sum, l) => sum + l.pagesPerS, 0) / recent.length) * (4096 / MiB);
+    const link = Math.max(1, Math.floor(guestMiBps / 3));
+    const hot = await cli([
+      'predict',
+      busy,
+      '--connect',
+      lab.hosts.src.uri,
+      '--bandwidth',
+      `${link}`,
+      '--seconds',
+      '3',
+      '--json',
+    ]);
+    expect(hot.stderr).toBe('');
+    expect(hot.code).toBe(0);
+    const report = JSON.parse(hot.stdout);
+    console.log(
+      `[e2e] predict ${busy}: measured ${(report.dirtyRateBytesPerSecond.value / MiB).toFixed(1)} MiB/s (guest ${guestMiBps.toFixed(1)}), link ${link} MiB/s: ` +
+        `pre-copy ${report.forecast.preCopy.outcome}, post-copy ${report.forecast.postCopy.totalMs} ms, adaptive ${report.forecast.adaptive.outcome}`,
+    );
+    expect(report.dirtyRateBytesPerSecond.value).toBeGreaterThan(link * MiB);
+    expect(report.memoryBytes).toEqual({ value: 384 * MiB, source: "libvirt: the domain's current memory" });
+    expect(report.own).toMatchObject({ mode: 'pre-copy', converges: false, outcome: 'aborted' });
+    expect(report.forecast.postCopy.converges).toBe(true);
+    // Nova's defaults permit neither feature: adaptive has nothing but the timeout action (abort), early.
+    expect(report.forecast.adaptive).toMatchObject({ converges: false, outcome: 'aborted' });
+    expect(report.forecast.adaptive.totalMs).toBeLessThan(report.forecast.preCopy.totalMs);
+
+    const calm = await cli([
+      'predict',
+      idle,
+      '--connect',
+      lab.hosts.src.uri,
+      '--bandwidth',
+      '10',
+      '--seconds',
+      '2',
+    ]);
+    expect(calm.code).toBe(0);
+    expect(calm.stdout).toMatch(
+      /^Dirty rate {2}[01](\.0)? (B|MiB)\/s \(QEMU measured it now: page-sampling over 2 s\)$/m,
+    );
+    expect(calm.stdout).toMatch(/^This instance's policy \(pre-copy\): moves \(completed\)/m);
   });
 
   it('a mode this guest cannot do is LIBVIRT_UNSUPPORTED with libvirt’s answer kept', async () => {
