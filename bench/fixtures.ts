@@ -1,4 +1,8 @@
-/** The inputs of `npm run bench`: four instances as a production cloud carries them, and a real nova.conf. */
+/**
+ * The inputs of `npm run bench`: four instances as a production cloud carries them (each flavor with 12 extra
+ * specs, each image with 15 properties, ours among them or not), and a real nova.conf. bench/nova_peer.py
+ * holds the same dicts.
+ */
 import type { InstanceMetadata } from '../src/index.js';
 
 const flavorCommon = {
@@ -7,16 +11,21 @@ const flavorCommon = {
   'hw:mem_page_size': 'large',
   'hw:numa_nodes': '2',
   'hw:watchdog_action': 'reset',
+  'hw:mem_encryption': 'false',
   'quota:disk_read_iops_sec': '5000',
   'quota:disk_write_iops_sec': '5000',
   'aggregate_instance_extra_specs:ssd': 'true',
   'resources:CUSTOM_GPU': '0',
   'trait:HW_CPU_X86_AVX2': 'required',
 };
+/** The twelfth extra spec of a flavor with no opinion. */
+const flavorOther = { 'hw:boot_menu': 'false' };
 const imageCommon = {
   architecture: 'x86_64',
   hw_disk_bus: 'virtio',
+  hw_scsi_model: 'virtio-scsi',
   hw_vif_model: 'virtio',
+  hw_pointer_model: 'usbtablet',
   hw_qemu_guest_agent: 'yes',
   hw_machine_type: 'q35',
   hw_firmware_type: 'uefi',
@@ -27,22 +36,27 @@ const imageCommon = {
   hw_rng_model: 'virtio',
   os_require_quiesce: 'yes',
 };
+/** The fifteenth property of an image with no opinion. */
+const imageOther = { hw_video_model: 'virtio' };
 
 /** A database that refuses post-copy, an HPC guest that refuses throttling, a batch image asking for auto-converge, a web server with no opinion. */
 export const BENCH_INSTANCES: InstanceMetadata[] = [
   {
     flavorExtraSpecs: { ...flavorCommon, 'compute:live_migration_post_copy': 'false' },
-    imageProperties: { ...imageCommon },
+    imageProperties: { ...imageCommon, ...imageOther },
   },
   {
     flavorExtraSpecs: { ...flavorCommon, 'compute:live_migration_auto_converge': 'False' },
-    imageProperties: { ...imageCommon },
+    imageProperties: { ...imageCommon, ...imageOther },
   },
   {
-    flavorExtraSpecs: { ...flavorCommon },
+    flavorExtraSpecs: { ...flavorCommon, ...flavorOther },
     imageProperties: { ...imageCommon, compute_live_migration_auto_converge: 'True' },
   },
-  { flavorExtraSpecs: { ...flavorCommon }, imageProperties: { ...imageCommon } },
+  {
+    flavorExtraSpecs: { ...flavorCommon, ...flavorOther },
+    imageProperties: { ...imageCommon, ...imageOther },
+  },
 ];
 
 /** A compute node's nova.conf of about 60 lines, [libvirt] among other sections. */

@@ -1,7 +1,7 @@
 /**
  * Regenerates docs/performance.md's tables and docs/img's charts from bench/results/*.json — the numbers in
  * the docs are the ones the benchmarks wrote. `npm run bench:report` runs it alone; bench:lab, bench:agent and
- * bench:wrapper run it after writing their results. A result file not there yet leaves its section as it is.
+ * `npm run bench` (policy and wrapper) run it after writing their results. A result file not there yet leaves its section as it is.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -152,6 +152,27 @@ function wrapperSection(r: Json): string {
   ].join('\n');
 }
 
+const ns = (n: number) => Math.round(n).toLocaleString('en-US');
+
+function policySection(r: Json): string {
+  const d = r.decision;
+  const peer = r.peer
+    ? `Nova-style Python peer (\`bench/nova_peer.py\`, Python ${r.peer.python}), the same decisions on dicts made for the call: **${ns(r.peer.cpuNs)} ns** (${ns(r.peer.sameCpuNs)} ns on the same dicts again).`
+    : 'Nova-style Python peer: python3 was not installed, not run.';
+  return [
+    `Node ${r.node}; ${r.machine.cores} cores (${r.machine.model}), ${r.machine.memoryGiB} GiB, load average ${r.loadAverage}; ${r.date.slice(0, 10)}. CPU time per operation; the wall-clock mean also counts waiting for a core.`,
+    '',
+    table(
+      ['case', 'ns per op (CPU)', 'ns per op (wall)'],
+      r.rows.map((row: Json) => [row.task, ns(row['ns/op (CPU time)']), ns(row['ns/op (mean, wall)'])]),
+    ),
+    '',
+    `\`planMigration\` per decision on fresh objects, making them taken off: **${ns(d.cpuNs)} ns** CPU time (${ns(d.wallNs)} ns wall-clock); target ≤ ${ns(r.targetNs)} ns: ${r.met ? 'met' : 'missed'}.`,
+    '',
+    peer,
+  ].join('\n');
+}
+
 function tlsSection(r: Json): string {
   const f1 = (n: number) => n.toFixed(1);
   const f2 = (n: number) => n.toFixed(2);
@@ -243,6 +264,8 @@ export async function renderReport(): Promise<void> {
   }
   const wrapper = read('wrapper.json');
   if (wrapper) doc = replaceSection(doc, 'wrapper', wrapperSection(wrapper));
+  const policy = read('policy.json');
+  if (policy) doc = replaceSection(doc, 'policy', policySection(policy));
   const tls = read('tls.json');
   if (tls) doc = replaceSection(doc, 'tls', tlsSection(tls));
   writeFileSync(DOC, doc);

@@ -7,7 +7,7 @@
  * const flags = MigrateFlags.LIVE | MigrateFlags.PEER2PEER | MigrateFlags.AUTO_CONVERGE;
  * ```
  */
-export const MigrateFlags = {
+export const MigrateFlags = Object.freeze({
   LIVE: 1,
   PEER2PEER: 2,
   TUNNELLED: 4,
@@ -29,7 +29,7 @@ export const MigrateFlags = {
   NON_SHARED_SYNCHRONOUS_WRITES: 262144,
   POSTCOPY_RESUME: 524288,
   ZEROCOPY: 1048576,
-} as const;
+} as const);
 
 /** The name of one {@link MigrateFlags} bit. */
 export type MigrateFlagName = keyof typeof MigrateFlags;
@@ -45,5 +45,7 @@ const FLAG_ENTRIES = Object.entries(MigrateFlags) as [MigrateFlagName, number][]
  * ```
  */
 export function flagNames(flags: number): MigrateFlagName[] {
-  return FLAG_ENTRIES.filter(([, bit]) => (flags & bit) !== 0).map(([name]) => name);
+  const names: MigrateFlagName[] = [];
+  for (const [name, bit] of FLAG_ENTRIES) if ((flags & bit) !== 0) names.push(name);
+  return names;
 }

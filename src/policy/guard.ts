@@ -38,6 +38,18 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return proto === Object.prototype || proto === null;
 }
 
+/**
+ * `value`, frozen with every object in it: the tables the policy exports cannot be changed under its
+ * decisions.
+ */
+export function frozenDeep<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const inner of Object.values(value)) frozenDeep(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
+
 const HAS_OWN_PROPERTY = Object.prototype.hasOwnProperty;
 
 /**

@@ -4,7 +4,7 @@
  * memory is backed. Parsing is pure: a string in, a description out. Domain XML is untrusted input: anything
  * that is not one well-formed `<domain>` is a typed error saying what is wrong.
  */
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { type X2jOptions, XMLParser, XMLValidator } from 'fast-xml-parser';
 import { MigrationPolicyError } from '../errors.js';
 import { quote } from './quote.js';
 
@@ -64,7 +64,8 @@ const MAX_XML_CHARS = 4 * 1024 * 1024;
 
 const ARRAYS = new Set(['domain.devices.disk', 'domain.devices.hostdev', 'domain.devices.interface']);
 
-const parser = new XMLParser({
+/** How fast-xml-parser reads a domain XML; a parser is made per call, since the parser object can be changed. */
+const PARSER_OPTIONS: Readonly<X2jOptions> = Object.freeze({
   ignoreAttributes: false,
   attributeNamePrefix: '',
   attributesGroupName: '$',
@@ -72,7 +73,7 @@ const parser = new XMLParser({
   parseAttributeValue: false,
   processEntities: false,
   ignoreDeclaration: true,
-  isArray: (_name, path) => ARRAYS.has(String(path)),
+  isArray: (_name: string, path: unknown) => ARRAYS.has(String(path)),
 });
 
 /**
@@ -115,7 +116,7 @@ export function parseDomainXml(xml: string): GuestDescription {
     const where = col === undefined ? `line ${line}` : `line ${line}, column ${col}`;
     throw invalid(`the domain XML is not well-formed at ${where}: ${msg}`, xml);
   }
-  const document = parser.parse(xml) as Record<string, unknown>;
+  const document = new XMLParser(PARSER_OPTIONS).parse(xml) as Record<string, unknown>;
   const roots = Object.keys(document);
   const domain = document.domain;
   if (Array.isArray(domain)) {

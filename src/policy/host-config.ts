@@ -1,6 +1,6 @@
 import { MigrationPolicyError } from '../errors.js';
 import { type TextFormat, textOptionProblem } from './destination-uris.js';
-import { asPolicyError, boundKey, hasOwn, isPlainObject } from './guard.js';
+import { asPolicyError, boundKey, frozenDeep, hasOwn, isPlainObject } from './guard.js';
 import { quote } from './quote.js';
 
 /** What the monitor does when a migration exceeds its completion timeout. */
@@ -49,6 +49,50 @@ export interface HostConfig {
   inboundAddress: string;
 }
 
+/** Where each option of a config was set, e.g. `{ downtime: "/etc/nova/nova.conf line 12" }`. */
+export type HostOrigins = Readonly<Partial<Record<keyof HostConfig, string>>>;
+
+/** A constructor that makes no object: the fields of its subclass go on `target` itself. */
+class OnTarget {
+  constructor(target: object) {
+    // biome-ignore lint/correctness/noConstructorReturn: returning `target` is what puts the field on it
+    return target;
+  }
+}
+
+/**
+ * The mark of a config this module made: a private field, which only this class can give an object and no
+ * other code can read, forge or copy, holding where each option was set. A config with it was checked and
+ * frozen here, so it cannot have changed since; spreading it (`{ ...config, downtime: 300 }`), JSON and
+ * `Object.keys` see only its options, and what they make has no mark and claims no origin.
+ */
+class MadeHere extends OnTarget {
+  readonly #origins: HostOrigins;
+
+  private constructor(config: HostConfig, origins: HostOrigins) {
+    super(config);
+    this.#origins = origins;
+  }
+
+  /** Marks `config` (checked and complete) with where its options were set, and freezes it. */
+  static mark(config: HostConfig, origins: HostOrigins): Readonly<HostConfig> {
+    new MadeHere(config, Object.freeze(origins));
+    return Object.freeze(config);
+  }
+
+  /** Where the options of a config made here were set; `undefined` for any other object. */
+  static originsOf(value: object): HostOrigins | undefined {
+    return #origins in value ? value.#origins : undefined;
+  }
+}
+
+const NO_ORIGINS: HostOrigins = Object.freeze({});
+
+/** Freezes `config` (checked, complete) with where its options were set, as every config this module returns. */
+export function withOrigins(config: HostConfig, origins: HostOrigins): Readonly<HostConfig> {
+  return MadeHere.mark(config, origins);
+}
+
 /**
  * Nova's defaults for every {@link HostConfig} option.
  *
@@ -57,22 +101,27 @@ export interface HostConfig {
  * DEFAULT_HOST_CONFIG.downtime; // 500
  * ```
  */
-export const DEFAULT_HOST_CONFIG: Readonly<HostConfig> = Object.freeze({
-  permitAutoConverge: false,
-  permitPostCopy: false,
-  tunnelled: false,
-  nativeTls: false,
-  parallelConnections: 1,
-  bandwidth: 0,
-  downtime: 500,
-  downtimeSteps: 10,
-  downtimeDelay: 75,
-  completionTimeout: 800,
-  timeoutAction: 'abort',
-  migrationScheme: '',
-  migrationUri: '',
-  inboundAddress: '',
-});
+export const DEFAULT_HOST_CONFIG: Readonly<HostConfig> = withOrigins(defaults(), NO_ORIGINS);
+
+/** A new, unfrozen config of Nova's defaults, to fill in (a frozen one is several times slower to spread). */
+function defaults(): HostConfig {
+  return {
+    permitAutoConverge: false,
+    permitPostCopy: false,
+    tunnelled: false,
+    nativeTls: false,
+    parallelConnections: 1,
+    bandwidth: 0,
+    downtime: 500,
+    downtimeSteps: 10,
+    downtimeDelay: 75,
+    completionTimeout: 800,
+    timeoutAction: 'abort',
+    migrationScheme: '',
+    migrationUri: '',
+    inboundAddress: '',
+  };
+}
 
 /** How one {@link HostConfig} option is named in `nova.conf` and which values it takes. */
 export type HostOptionSpec = { option: string } & (
@@ -85,7 +134,7 @@ export type HostOptionSpec = { option: string } & (
 const MAX_INT = 2 ** 31 - 1;
 
 /** Each option's `nova.conf` name and the values oslo.config would accept for it. */
-export const HOST_OPTIONS: Readonly<Record<keyof HostConfig, HostOptionSpec>> = {
+export const HOST_OPTIONS: Readonly<Record<keyof HostConfig, HostOptionSpec>> = frozenDeep({
   permitAutoConverge: { option: 'live_migration_permit_auto_converge', kind: 'boolean' },
   permitPostCopy: { option: 'live_migration_permit_post_copy', kind: 'boolean' },
   tunnelled: { option: 'live_migration_tunnelled', kind: 'boolean' },
@@ -105,50 +154,9 @@ export const HOST_OPTIONS: Readonly<Record<keyof HostConfig, HostOptionSpec>> = 
   migrationScheme: { option: 'live_migration_scheme', kind: 'text', format: 'scheme' },
   migrationUri: { option: 'live_migration_uri', kind: 'text', format: 'uri-template' },
   inboundAddress: { option: 'live_migration_inbound_addr', kind: 'text', format: 'address' },
-};
+});
 
 const OPTION_KEYS = Object.keys(HOST_OPTIONS) as (keyof HostConfig)[];
-
-/** Configs this module produced: frozen and valid, so they are returned as they are. */
-const RESOLVED = new WeakSet<object>([DEFAULT_HOST_CONFIG]);
-/** `keys` of a config this module produced: it is returned as it is, with no comparison. */
-const PRODUCED: string[] = [];
-
-/** Where each option of a config read from files was set: `"/etc/nova/nova.conf line 12"`. */
-const ORIGINS = new WeakMap<object, Readonly<Partial<Record<keyof HostConfig, string>>>>();
-
-/**
- * The last resolution of each caller object, with the own keys and values it had then. Agents plan every
- * migration against the same host literal; when its keys and values are still the same the earlier result
- * is still right, and re-validating and re-freezing it on every call only feeds the garbage collector.
- */
-interface Resolution {
-  keys: string[];
-  values: unknown[];
-  config: Readonly<HostConfig>;
-}
-const LAST_RESOLUTION = new WeakMap<object, Resolution>();
-/** The object of the last call and its entry of {@link LAST_RESOLUTION}: a pointer comparison, no hashing. */
-let lastPartial: object | undefined;
-let lastResolution: Resolution | undefined;
-/**
- * The last caller literal's resolution, kept apart from the object: an agent that writes its host literal
- * afresh for every call (`host: { permitPostCopy: true }`) gets the config it got before when the keys and
- * values are the same, instead of a new one to validate and freeze, and a new `WeakMap` entry, every time.
- */
-let lastLiteral: Resolution | undefined;
-
-/** Records a config made from files, with where each of its options came from. */
-export function rememberWithOrigins(
-  config: HostConfig,
-  origins: Partial<Record<keyof HostConfig, string>>,
-): Readonly<HostConfig> {
-  Object.freeze(config);
-  RESOLVED.add(config);
-  LAST_RESOLUTION.set(config, { keys: PRODUCED, values: PRODUCED, config });
-  ORIGINS.set(config, Object.freeze(origins));
-  return config;
-}
 
 /**
  * Where `key` of a config returned by `parseNovaConf` was set, e.g. `"nova.conf line 7"`; `undefined` for an
@@ -162,7 +170,8 @@ export function rememberWithOrigins(
  * ```
  */
 export function originOf(config: HostConfig, key: keyof HostConfig): string | undefined {
-  return ORIGINS.get(config)?.[key];
+  if (typeof config !== 'object' || config === null) return undefined;
+  return MadeHere.originsOf(config)?.[key];
 }
 
 /** `[libvirt] live_migration_downtime`, for messages. */
@@ -188,67 +197,30 @@ export function resolveHostConfig(partial?: Partial<HostConfig> | null): Readonl
   if (typeof partial !== 'object') {
     throw invalidHostConfig('host', partial, 'pass an object of HostConfig options, or leave it out');
   }
+  // Checked when it was made, and frozen since.
+  if (MadeHere.originsOf(partial) !== undefined) return partial as Readonly<HostConfig>;
   try {
-    // One lookup for both cases: a config this module produced (frozen, so unchanged since it was checked),
-    // or a caller's literal resolved before (still right if its keys and values are the same).
-    const last = partial === lastPartial ? lastResolution : LAST_RESOLUTION.get(partial);
-    if (last !== undefined) {
-      lastPartial = partial;
-      lastResolution = last;
-      if (last.keys === PRODUCED) return last.config;
-      // The prototype too: a literal that was plain when it was resolved may have had it replaced since.
-      if (unchanged(partial as Record<string, unknown>, last) && isPlainObject(partial)) return last.config;
-    } else if (RESOLVED.has(partial)) {
-      return partial as Readonly<HostConfig>;
+    if (!isPlainObject(partial)) {
+      throw invalidHostConfig('host', partial, 'pass a plain object of HostConfig options, or leave it out');
     }
-    return resolveFresh(partial);
+    const config = defaults();
+    const writable = config as unknown as Record<string, unknown>;
+    for (const key in partial) {
+      // Own options only: a polluted Object.prototype must not lend a host its options.
+      if (!hasOwn(partial, key)) continue;
+      const value = (partial as Record<string, unknown>)[key];
+      if (!hasOwn(HOST_OPTIONS, key)) {
+        throw invalidHostConfig(boundKey(key), value, `use one of: ${OPTION_KEYS.join(', ')}`);
+      }
+      if (value === undefined) continue;
+      checkOptionValue(key as keyof HostConfig, value);
+      writable[key] = value;
+    }
+    validateCombination(config);
+    return withOrigins(config, NO_ORIGINS);
   } catch (err) {
     throw asPolicyError(err, 'host', 'the host config');
   }
-}
-
-/** Same own enumerable keys, in the same order, with the same values (and nothing inherited). */
-function unchanged(partial: Record<string, unknown>, last: Resolution): boolean {
-  const { keys, values } = last;
-  let i = 0;
-  for (const key in partial) {
-    if (key !== keys[i] || !hasOwn(partial, key) || partial[key] !== values[i]) return false;
-    i++;
-  }
-  return i === keys.length;
-}
-
-function resolveFresh(partial: object): Readonly<HostConfig> {
-  if (!isPlainObject(partial)) {
-    throw invalidHostConfig('host', partial, 'pass a plain object of HostConfig options, or leave it out');
-  }
-  if (lastLiteral !== undefined && unchanged(partial as Record<string, unknown>, lastLiteral)) {
-    return lastLiteral.config;
-  }
-  const config: HostConfig = { ...DEFAULT_HOST_CONFIG };
-  const writable = config as unknown as Record<string, unknown>;
-  const keys: string[] = [];
-  const values: unknown[] = [];
-  for (const [key, value] of Object.entries(partial)) {
-    keys.push(key);
-    values.push(value);
-    if (!Object.hasOwn(HOST_OPTIONS, key)) {
-      throw invalidHostConfig(boundKey(key), value, `use one of: ${OPTION_KEYS.join(', ')}`);
-    }
-    if (value === undefined) continue;
-    checkOptionValue(key as keyof HostConfig, value);
-    writable[key] = value;
-  }
-  validateCombination(config);
-  Object.freeze(config);
-  RESOLVED.add(config);
-  LAST_RESOLUTION.set(config, { keys: PRODUCED, values: PRODUCED, config });
-  const resolution = { keys, values, config };
-  LAST_RESOLUTION.set(partial, resolution);
-  lastPartial = partial;
-  lastResolution = resolution;
-  lastLiteral = resolution;
-  return config;
 }
 
 function checkOptionValue(key: keyof HostConfig, value: unknown): void {

@@ -32,16 +32,16 @@ const MAX_TYPO_DISTANCE = 4;
 /** Keys are compared on their first characters only: a 10 MB key must not cost 10 MB² of work. */
 const MAX_COMPARED = 80;
 
-/** Lower-case letters and digits only: `' Compute:Live-Migration_Post_Copy'` → `'computelivemigrationpostcopy'`. */
-function normalize(key: string): string {
-  return key.slice(0, MAX_COMPARED).toLowerCase().replace(NOT_ALPHANUMERIC, '');
-}
-
-const NOT_ALPHANUMERIC = /[^a-z0-9]/g;
-
 /**
  * Whether `key` looks like one of our keys without being it: it contains a piece of one (`post_copy`,
- * `livemigration`, …) or is a few edits away from one, whatever its punctuation, case or blanks.
+ * `livemigration`, …) or is a few edits away from one, whatever its punctuation, case or blanks. The rule
+ * reads the key's first 80 characters lower-cased, letters and digits only:
+ * `' Compute:Live-Migration_Post_Copy'` is read as `'computelivemigrationpostcopy'`.
+ *
+ * Every key of every flavor and image is asked on every decision, so an ASCII key is read as it is, in one
+ * pass that builds no string and finds the pieces; only a key of about our keys' length that holds a fifth of
+ * one of them is normalized and compared with them. Lower-casing other characters can give ASCII letters (the
+ * Kelvin sign gives `k`), so a key with one is normalized too.
  *
  * @example
  * ```ts
@@ -50,12 +50,126 @@ const NOT_ALPHANUMERIC = /[^a-z0-9]/g;
  * ```
  */
 export function resemblesOurKey(key: string): boolean {
-  const n = normalize(key);
+  const end = Math.min(key.length, MAX_COMPARED);
+  const read = search(STEMS_SEARCH, key, end);
+  if (read === FOUND) return true;
+  const near =
+    read >= NEAR_LENGTH.min && read <= NEAR_LENGTH.max && search(PIECES_SEARCH, key, end) === FOUND;
+  if (read !== NOT_ASCII && !near) return false;
+  return resemblesNormalized(normalize(key.slice(0, MAX_COMPARED)));
+}
+
+/** Lower-case letters and digits only: `' Compute:Live-Migration_Post_Copy'` → `'computelivemigrationpostcopy'`. */
+function normalize(key: string): string {
+  return key.toLowerCase().replace(/[^a-z0-9]/g, '');
+}
+
+/** The rule on a normalized key, as written. */
+function resemblesNormalized(n: string): boolean {
   for (const stem of STEMS) if (n.includes(stem)) return true;
   for (const known of NORMALIZED_KNOWN)
     if (editDistance(n, known, MAX_TYPO_DISTANCE) <= MAX_TYPO_DISTANCE) return true;
   return false;
 }
+
+/** What {@link search} returns for a key that holds one of its words, and for one that is not all ASCII. */
+const FOUND = -1;
+const NOT_ASCII = -2;
+
+/**
+ * Words laid end to end over the bits of two 32-bit numbers, for a bit-parallel search (Shift-And): bit `b`
+ * of a number's state is set when the letters and digits read so far end with the word's characters up to
+ * the one at bit `b`. Reading one shifts the state up by a bit, sets the bit each word starts at, and keeps
+ * only the bits where that character is.
+ */
+type Search = readonly [SearchWord, SearchWord];
+
+interface SearchWord {
+  /** {@link charMasks} of the words laid end to end. */
+  masks: Int32Array;
+  /** The bit each word starts at. */
+  starts: number;
+  /** The bit each word ends at: set in the state, a word was read. */
+  ends: number;
+}
+
+/**
+ * Whether the normalized `key.slice(0, end)` holds one of the words ({@link FOUND}); otherwise how many
+ * letters and digits it has, or {@link NOT_ASCII} for a key this pass cannot read.
+ */
+function search(words: Search, key: string, end: number): number {
+  const first = words[0];
+  const second = words[1];
+  let firstState = 0;
+  let secondState = 0;
+  let length = 0;
+  for (let i = 0; i < end; i++) {
+    const code = key.charCodeAt(i);
+    if (code >= 128) return NOT_ASCII;
+    const firstMask = first.masks[code] as number;
+    if (firstMask === DROPPED) continue;
+    length++;
+    firstState = ((firstState << 1) | first.starts) & firstMask;
+    secondState = ((secondState << 1) | second.starts) & (second.masks[code] as number);
+    if ((firstState & first.ends) !== 0 || (secondState & second.ends) !== 0) return FOUND;
+  }
+  return length;
+}
+
+function searchFor(first: readonly string[], second: readonly string[]): Search {
+  return Object.freeze([searchWord(first), searchWord(second)] as const);
+}
+
+function searchWord(words: readonly string[]): SearchWord {
+  const chars = words.join('');
+  if (chars.length > 32)
+    throw new Error(`${words.join(', ')}: more characters than a 32-bit number has bits`);
+  let starts = 0;
+  let ends = 0;
+  let bit = 0;
+  for (const word of words) {
+    starts |= 1 << bit;
+    bit += word.length;
+    ends |= 1 << (bit - 1);
+  }
+  return Object.freeze({ masks: charMasks(chars), starts, ends });
+}
+
+/** In a table of {@link charMasks}: a character that normalizing drops. No mask of 32 characters has every bit. */
+const DROPPED = -1;
+
+/** By ASCII code: bit `i` is set where `chars[i]` is that character once lower-cased, or {@link DROPPED}. */
+function charMasks(chars: string): Int32Array {
+  return Int32Array.from({ length: 128 }, (_, code) => {
+    const char = String.fromCharCode(code).toLowerCase();
+    if (!/^[a-z0-9]$/.test(char)) return DROPPED;
+    let mask = 0;
+    for (let i = 0; i < chars.length; i++) if (chars[i] === char) mask |= 1 << i;
+    return mask;
+  });
+}
+
+/** The six stems: 47 characters, three stems to a number. */
+const STEMS_SEARCH = searchFor(STEMS.slice(0, 3), STEMS.slice(3));
+
+/**
+ * Each of our normalized keys cut in {@link MAX_TYPO_DISTANCE} + 1 pieces, one key to a number: a key that
+ * many edits away from one leaves at least one of its pieces whole, so a key without any is further.
+ */
+const PIECES_SEARCH = searchFor(...(NORMALIZED_KNOWN.map(piecesOf) as [string[], string[]]));
+
+function piecesOf(known: string): string[] {
+  const cuts = MAX_TYPO_DISTANCE + 1;
+  return Array.from({ length: cuts }, (_, i) =>
+    known.slice(Math.floor((i * known.length) / cuts), Math.floor(((i + 1) * known.length) / cuts)),
+  );
+}
+
+/** A key with fewer or more letters and digits than this is more than four edits from both of ours. */
+const NEAR_LENGTH = Object.freeze({
+  min: Math.min(...NORMALIZED_KNOWN.map((known) => known.length)) - MAX_TYPO_DISTANCE,
+  max: Math.max(...NORMALIZED_KNOWN.map((known) => known.length)) + MAX_TYPO_DISTANCE,
+});
 
 /**
  * The real key closest to `key` (Levenshtein distance over all four keys of both namespaces, on the

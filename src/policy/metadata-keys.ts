@@ -1,3 +1,5 @@
+import { frozenDeep } from './guard.js';
+
 /** The two per-instance features. */
 export type Feature = 'autoConverge' | 'postCopy';
 
@@ -9,7 +11,7 @@ export type Feature = 'autoConverge' | 'postCopy';
  * METADATA_KEYS.postCopy.flavor; // 'compute:live_migration_post_copy'
  * ```
  */
-export const METADATA_KEYS = {
+export const METADATA_KEYS = frozenDeep({
   autoConverge: {
     flavor: 'compute:live_migration_auto_converge',
     image: 'compute_live_migration_auto_converge',
@@ -18,4 +20,4 @@ export const METADATA_KEYS = {
     flavor: 'compute:live_migration_post_copy',
     image: 'compute_live_migration_post_copy',
   },
-} as const satisfies Record<Feature, { flavor: string; image: string }>;
+} as const satisfies Record<Feature, { flavor: string; image: string }>);

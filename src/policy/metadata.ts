@@ -31,17 +31,15 @@ export interface InstanceMetadata {
 /** Where an instance-level request was read from. */
 export type RequestSource = 'flavor' | 'image' | 'flavor and image';
 
-/** One feature as the instance asked for it (shared and frozen: never modify one). */
+/** One feature as the instance asked for it. */
 export interface FeatureRequest {
   readonly value: boolean;
   readonly source: RequestSource;
   /** The key that carried it (the flavor's when both agree). */
   readonly key: string;
-  /** 1–6: which of the six requests of a feature this is (for caches). */
-  readonly id: number;
 }
 
-/** The instance's tri-state requests: absent means "no opinion, the host decides". */
+/** The instance's tri-state requests: absent (or undefined) means "no opinion, the host decides". */
 export type InstanceRequest = Partial<Record<Feature, FeatureRequest>>;
 
 const FLAVOR_WHERE = 'flavor extra spec';
@@ -68,91 +66,21 @@ const IMAGE_SHAPE_KEYS = new Set([
   'visibility',
   'image',
 ]);
-const NESTED_SHAPE_KEYS = [
+/** Keys of a bag that must not hold an object: a whole flavor or image (or an API response) nested in it. */
+const NESTED_SHAPE_KEYS = new Set([
   'extra_specs',
   'properties',
   'flavor',
   'image',
   'flavorExtraSpecs',
   'imageProperties',
-];
+]);
 
-/**
- * What a key of a bag (other than ours) is to the scan: anyone else's key (ignored), one of
- * {@link NESTED_SHAPE_KEYS} (its value must not be an object), or one that resembles ours without being it
- * (refused).
- */
-type KeyKind = 'other' | 'nested-shape' | 'misspelt';
-
-/**
- * Each key name's kind, worked out once: a cloud's flavors and images share a few hundred key names, and an
- * agent reads them afresh for every migration, while telling a misspelling costs an edit distance. A kind
- * depends on the name alone. Bounded, so metadata full of random keys cannot grow it without end; names
- * longer than {@link MAX_KIND_KEY} are judged every time.
- */
-const KEY_KINDS = new Map<string, KeyKind>();
-const MAX_KINDS = 4096;
-const MAX_KIND_KEY = 120;
-
-function kindOf(key: string): KeyKind {
-  let kind = KEY_KINDS.get(key);
-  if (kind === undefined) {
-    kind = NESTED_SHAPE_KEYS.includes(key) ? 'nested-shape' : resemblesOurKey(key) ? 'misspelt' : 'other';
-    if (key.length <= MAX_KIND_KEY) {
-      if (KEY_KINDS.size >= MAX_KINDS) KEY_KINDS.clear();
-      KEY_KINDS.set(key, kind);
-    }
-  }
-  return kind;
-}
-
-/**
- * What a scan of a bag's keys found: its own enumerable keys, those of them whose value must never be an
- * object (a nested flavor or image, see {@link NESTED_SHAPE_KEYS}), and which of ours are among them.
- */
-interface Scan {
-  keys: string[];
-  nested: string[];
+/** Which of our two keys a bag has (own enumerable keys only, as JSON has them). */
+interface Found {
   autoConverge: boolean;
   postCopy: boolean;
 }
-
-/**
- * Scans already made, one memory per slot (the same object read as image properties after it was a flavor's
- * extra specs is read with the image's keys, where a flavor key is a misspelling). An agent plans every
- * migration of an instance with the same objects, and a bag whose keys are still the same (same names, same
- * order) needs no second scan for misspelt keys — a key's verdict depends on its name alone. Everything else
- * is checked again on every call: the prototype, the values of the nested-shape keys, and the values of our
- * keys. Only own enumerable keys are metadata, as in JSON.
- *
- * A bag is kept (a `WeakMap` entry) only when it comes back: an agent that reads its metadata afresh for every
- * migration would otherwise pay an entry per bag, and the garbage collector its sweep of them, for a scan
- * never asked for again. Until then it waits in a small ring of the last bags scanned, which keeps at most
- * {@link RECENT_SCANS} bags of each slot alive.
- */
-class ScanMemory {
-  readonly kept = new WeakMap<object, Scan>();
-  private readonly recentBags: unknown[] = new Array(RECENT_SCANS).fill(undefined);
-  private readonly recentScans: (Scan | undefined)[] = new Array(RECENT_SCANS).fill(undefined);
-  private next = 0;
-
-  /** The bag's scan if it is still in the ring. */
-  recent(bag: object): Scan | undefined {
-    for (let i = 0; i < RECENT_SCANS; i++) if (this.recentBags[i] === bag) return this.recentScans[i];
-    return undefined;
-  }
-
-  /** Into the ring, over the oldest. */
-  remember(bag: object, scan: Scan): void {
-    this.recentBags[this.next] = bag;
-    this.recentScans[this.next] = scan;
-    this.next = (this.next + 1) % RECENT_SCANS;
-  }
-}
-
-const RECENT_SCANS = 16;
-const FLAVOR_SCANS = new ScanMemory();
-const IMAGE_SCANS = new ScanMemory();
 
 /**
  * Reads, validates and merges the instance's requests. Throws `INVALID_BOOLEAN`, `INVALID_ARGUMENT` (metadata
@@ -188,97 +116,55 @@ function readChecked(meta: InstanceMetadata): InstanceRequest {
 
   const flavor = scanBag(flavorBag, 'flavorExtraSpecs', 'flavor');
   const image = scanBag(imageBag, 'imageProperties', 'image');
-  if (flavor === undefined && image === undefined) return NO_REQUEST;
   const fBag = flavorBag as Record<string, unknown>;
   const iBag = imageBag as Record<string, unknown>;
-  const autoConverge = merge(
-    'autoConverge',
-    AC_REQUESTS,
-    flavor?.autoConverge === true ? readBoolean(fBag[AC.flavor], AC.flavor, FLAVOR_WHERE) : undefined,
-    image?.autoConverge === true ? readBoolean(iBag[AC.image], AC.image, IMAGE_WHERE) : undefined,
-  );
-  const postCopy = merge(
-    'postCopy',
-    PC_REQUESTS,
-    flavor?.postCopy === true ? readBoolean(fBag[PC.flavor], PC.flavor, FLAVOR_WHERE) : undefined,
-    image?.postCopy === true ? readBoolean(iBag[PC.image], PC.image, IMAGE_WHERE) : undefined,
-  );
-  if (autoConverge === undefined && postCopy === undefined) return NO_REQUEST;
-  const key = requestId(autoConverge) * 7 + requestId(postCopy);
-  let request = REQUEST_PAIRS[key];
-  if (request === undefined) {
-    request = Object.freeze(
-      autoConverge === undefined
-        ? { postCopy }
-        : postCopy === undefined
-          ? { autoConverge }
-          : { autoConverge, postCopy },
-    );
-    REQUEST_PAIRS[key] = request;
-  }
-  return request;
+  return {
+    autoConverge: merge(
+      'autoConverge',
+      flavor?.autoConverge === true ? readBoolean(fBag[AC.flavor], AC.flavor, FLAVOR_WHERE) : undefined,
+      image?.autoConverge === true ? readBoolean(iBag[AC.image], AC.image, IMAGE_WHERE) : undefined,
+    ),
+    postCopy: merge(
+      'postCopy',
+      flavor?.postCopy === true ? readBoolean(fBag[PC.flavor], PC.flavor, FLAVOR_WHERE) : undefined,
+      image?.postCopy === true ? readBoolean(iBag[PC.image], PC.image, IMAGE_WHERE) : undefined,
+    ),
+  };
 }
-
-/** The 49 possible instance requests, made once each (they are frozen and shared). */
-const REQUEST_PAIRS: (InstanceRequest | undefined)[] = [];
 
 const AC = METADATA_KEYS.autoConverge;
 const PC = METADATA_KEYS.postCopy;
 
-/** Every request there can be, made once: reading metadata allocates nothing on the common path. */
-const AC_REQUESTS = requestsOf('autoConverge');
-const PC_REQUESTS = requestsOf('postCopy');
-
-/**
- * A small number for each request this module makes (0 for none, 1–6 for the six of a feature), for keys of
- * caches of decisions.
- */
-export function requestId(request: FeatureRequest | undefined): number {
-  return request === undefined ? 0 : request.id;
-}
-
-function requestsOf(feature: Feature): Record<RequestSource, [FeatureRequest, FeatureRequest]> {
-  const keys = METADATA_KEYS[feature];
-  const pair = (source: RequestSource, key: string, id: number): [FeatureRequest, FeatureRequest] => [
-    Object.freeze({ value: false, source, key, id }),
-    Object.freeze({ value: true, source, key, id: id + 1 }),
-  ];
-  return {
-    flavor: pair('flavor', keys.flavor, 1),
-    image: pair('image', keys.image, 3),
-    'flavor and image': pair('flavor and image', keys.flavor, 5),
-  };
-}
-
 function merge(
   feature: Feature,
-  requests: Record<RequestSource, [FeatureRequest, FeatureRequest]>,
   fromFlavor: boolean | undefined,
   fromImage: boolean | undefined,
 ): FeatureRequest | undefined {
-  if (fromFlavor !== undefined) {
-    if (fromImage === undefined) return requests.flavor[fromFlavor ? 1 : 0];
-    if (fromFlavor !== fromImage) {
-      const keys = METADATA_KEYS[feature];
-      throw new MigrationPolicyError(
-        'FLAVOR_IMAGE_CONFLICT',
-        `flavor extra spec "${keys.flavor}" is ${fromFlavor} but image property "${keys.image}" is ` +
-          `${fromImage}: make them agree or remove one of them`,
-        { key: keys.flavor, value: fromFlavor },
-      );
-    }
-    return requests['flavor and image'][fromFlavor ? 1 : 0];
+  const keys = METADATA_KEYS[feature];
+  if (fromFlavor === undefined) {
+    return fromImage === undefined ? undefined : { value: fromImage, source: 'image', key: keys.image };
   }
-  return fromImage === undefined ? undefined : requests.image[fromImage ? 1 : 0];
+  if (fromImage === undefined) return { value: fromFlavor, source: 'flavor', key: keys.flavor };
+  if (fromFlavor !== fromImage) {
+    throw new MigrationPolicyError(
+      'FLAVOR_IMAGE_CONFLICT',
+      `flavor extra spec "${keys.flavor}" is ${fromFlavor} but image property "${keys.image}" is ` +
+        `${fromImage}: make them agree or remove one of them`,
+      { key: keys.flavor, value: fromFlavor },
+    );
+  }
+  return { value: fromFlavor, source: 'flavor and image', key: keys.flavor };
 }
 
 /**
- * An untrusted bag, checked to be a plain object and scanned for misspelt keys. Its values are only ever read
- * through own-property checks, so keys like `__proto__` or `constructor` are plain data.
+ * An untrusted bag, checked to be a plain object and scanned with its slot's keys: one that resembles ours
+ * without being it (`..._postcopy`, a leading no-break space, the image's spelling in a flavor) is refused,
+ * since ignoring it would silently let the host decide against the user's wish, and so is an object under a
+ * key that gives away a whole flavor or image. Its values are only ever read through own-property checks, so
+ * keys like `__proto__` or `constructor` are plain data.
  */
-function scanBag(bag: unknown, name: string, slot: Slot): Scan | undefined {
+function scanBag(bag: unknown, name: string, slot: Slot): Found | undefined {
   if (bag === undefined || bag === null) return undefined;
-  // Checked on every call: a bag that was plain when it was scanned may have had its prototype replaced.
   if (!isPlainObject(bag)) {
     throw new MigrationPolicyError(
       'INVALID_ARGUMENT',
@@ -287,69 +173,20 @@ function scanBag(bag: unknown, name: string, slot: Slot): Scan | undefined {
       { key: name, value: bag },
     );
   }
-  // A bag scanned before with the same keys needs no second look at their names; the values that the scan
-  // checked are read and checked again.
-  const memory = slot === 'flavor' ? FLAVOR_SCANS : IMAGE_SCANS;
-  const kept = memory.kept.get(bag);
-  const last = kept ?? memory.recent(bag);
-  if (last !== undefined && sameKeys(bag, last.keys)) {
-    const { nested } = last;
-    for (let i = 0; i < nested.length; i++) {
-      const key = nested[i] as string;
-      if (isObject(bag[key])) throw nestedShape(name, key, slot);
-    }
-    if (kept === undefined) memory.kept.set(bag, last);
-    return last;
-  }
-  const scan = scanKeys(bag, name, slot);
-  if (last === undefined) memory.remember(bag, scan);
-  else memory.kept.set(bag, scan);
-  return scan;
-}
-
-function isObject(value: unknown): boolean {
-  return typeof value === 'object' && value !== null;
-}
-
-/**
- * `for…in` yields the same keys in the same order as at the last scan. It yields every own enumerable key
- * (then any inherited one), so when the sequence is unchanged every own key has been scanned; an inherited
- * key only makes the sequence differ and costs a new scan. Property keys are interned: each comparison is a
- * pointer check, and nothing is allocated.
- */
-function sameKeys(bag: Record<string, unknown>, last: readonly string[]): boolean {
-  let i = 0;
-  for (const key in bag) {
-    if (key !== last[i]) return false;
-    i++;
-  }
-  return i === last.length;
-}
-
-/**
- * Refuses a key that resembles ours without being it (`..._postcopy`, a leading no-break space, the image's
- * spelling in a flavor): ignoring it would silently let the host decide against the user's wish.
- */
-function scanKeys(bag: Record<string, unknown>, name: string, slot: Slot): Scan {
   const own = slot === 'flavor' ? FLAVOR_KEYS : IMAGE_KEYS;
   const autoConvergeKey = own[0];
   const postCopyKey = own[1];
-  // Own enumerable keys only, as JSON has them; one copy of V8's key cache rather than a push per key.
-  const keys = Object.keys(bag);
-  const scan: Scan = { keys, nested: [], autoConverge: false, postCopy: false };
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i] as string;
-    if (key === autoConvergeKey) scan.autoConverge = true;
-    else if (key === postCopyKey) scan.postCopy = true;
-    else {
-      const kind = kindOf(key);
-      if (kind === 'nested-shape') {
-        if (isObject(bag[key])) throw nestedShape(name, key, slot);
-        scan.nested.push(key);
-      } else if (kind === 'misspelt') throw misspeltKey(bag, key, slot);
-    }
+  const found: Found = { autoConverge: false, postCopy: false };
+  for (const key in bag) {
+    if (!hasOwn(bag, key)) continue;
+    if (key === autoConvergeKey) found.autoConverge = true;
+    else if (key === postCopyKey) found.postCopy = true;
+    else if (NESTED_SHAPE_KEYS.has(key)) {
+      const value = bag[key];
+      if (typeof value === 'object' && value !== null) throw nestedShape(name, key, slot);
+    } else if (resemblesOurKey(key)) throw misspeltKey(bag, key, slot);
   }
-  return scan;
+  return found;
 }
 
 function misspeltKey(bag: Record<string, unknown>, key: string, slot: Slot): MigrationPolicyError {

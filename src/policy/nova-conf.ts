@@ -6,8 +6,8 @@ import {
   HOST_OPTIONS,
   type HostConfig,
   invalidHostConfig,
-  rememberWithOrigins,
   validateCombination,
+  withOrigins,
 } from './host-config.js';
 import { type IniValue, parseOsloIni } from './ini-parser.js';
 import { quote } from './quote.js';
@@ -31,7 +31,7 @@ const ENTRIES = Object.entries(HOST_OPTIONS) as [keyof HostConfig, (typeof HOST_
  * Pass the text of one file, or several sources in oslo's order — the `--config-file` files, then each
  * `--config-dir`'s `*.conf` files sorted by name (`readNovaConfSources` in `config-files` reads them from
  * disk): a later source wins over an earlier one, and within a file the last of a repeated key wins. The
- * result remembers which file and line each option came from, and `planMigration`'s reasons say so.
+ * result carries which file and line each option came from, and `planMigration`'s reasons say so.
  *
  * A `$` in one of these options' values is refused: oslo would substitute another option's value there
  * (`$other` / `${other}`), which this parser does not do, and after a `$$` escape the value would be invalid
@@ -88,7 +88,7 @@ export function parseNovaConf(sources: string | readonly ConfigSource[]): HostCo
     }
     throw err;
   }
-  return rememberWithOrigins(config, origins);
+  return withOrigins(config, origins);
 }
 
 function checkSources(sources: unknown): readonly ConfigSource[] {

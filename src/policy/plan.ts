@@ -11,7 +11,7 @@ import {
   resolveHostConfig,
 } from './host-config.js';
 import { editDistance } from './key-match.js';
-import { type FeatureRequest, type InstanceMetadata, type InstanceRequest, requestId } from './metadata.js';
+import type { FeatureRequest, InstanceMetadata, InstanceRequest } from './metadata.js';
 import { quote } from './quote.js';
 import { validatedRequest } from './resolve.js';
 import { type Blocker, postCopyBlocker, versionBlocker } from './traits.js';
@@ -170,53 +170,13 @@ export function planMigration(input: PlanInput = {}): MigrationPlan {
   const request = validatedRequest(instance);
   const host = resolveHostConfig(hostInput);
   const block: BlockState = blockMigration !== true ? 0 : migrateDisks?.length === 0 ? 2 : 1;
-  if (libvirtVersion !== undefined || qemuVersion !== undefined || guest !== undefined) {
-    const libvirt =
-      libvirtVersion === undefined ? undefined : encodeVersion(libvirtVersion, 'libvirtVersion');
-    const qemu = qemuVersion === undefined ? undefined : encodeVersion(qemuVersion, 'qemuVersion');
-    return decide(request, host, block, paused === true, libvirt, qemu, guest);
-  }
-  // Without versions the plan depends only on the request, the (frozen) host config, the block state and
-  // the pause: the same inputs give the same frozen plan, made once. Every input is still checked above.
-  const key =
-    ((requestId(request.autoConverge) * 7 + requestId(request.postCopy)) * 3 + block) * 2 + (paused ? 1 : 0);
-  const plans = plansFor(host);
-  let plan = plans[key];
-  if (plan === undefined) {
-    plan = freezePlan(decide(request, host, block, paused === true, undefined, undefined));
-    plans[key] = plan;
-  }
-  return plan;
+  const libvirt = libvirtVersion === undefined ? undefined : encodeVersion(libvirtVersion, 'libvirtVersion');
+  const qemu = qemuVersion === undefined ? undefined : encodeVersion(qemuVersion, 'qemuVersion');
+  return decide(request, host, block, paused === true, libvirt, qemu, guest);
 }
 
 /** 0: no block migration; 1: block migration (NON_SHARED_INC); 2: block migration with no disk to copy. */
 type BlockState = 0 | 1 | 2;
-
-/** The plans already made for one host config, by request/block/pause key (see planMigration). */
-const PLANS = new WeakMap<HostConfig, (MigrationPlan | undefined)[]>();
-let lastHost: HostConfig | undefined;
-let lastPlans: (MigrationPlan | undefined)[] = [];
-
-function plansFor(host: HostConfig): (MigrationPlan | undefined)[] {
-  if (host === lastHost) return lastPlans;
-  let plans = PLANS.get(host);
-  if (plans === undefined) {
-    plans = [];
-    PLANS.set(host, plans);
-  }
-  lastHost = host;
-  lastPlans = plans;
-  return plans;
-}
-
-function freezePlan(plan: MigrationPlan): MigrationPlan {
-  Object.freeze(plan.reasons);
-  Object.freeze(plan.flagNames);
-  Object.freeze(plan.decisions.autoConverge);
-  Object.freeze(plan.decisions.postCopy);
-  Object.freeze(plan.decisions);
-  return Object.freeze(plan);
-}
 
 function decide(
   request: InstanceRequest,

@@ -6,6 +6,7 @@
  */
 import { MigrationPolicyError } from '../errors.js';
 import { MigrateFlags } from './flags.js';
+import { frozenDeep } from './guard.js';
 import { quote } from './quote.js';
 import { encodeVersion, formatVersion, MIN_VERSIONS, type Version } from './versions.js';
 
@@ -15,9 +16,9 @@ import { encodeVersion, formatVersion, MIN_VERSIONS, type Version } from './vers
  * versions. Observed on 11.3.0 (Debian's 11.3.0-2~bpo12+1), 9 attempts of 9; 9.0 resumes fine. Releases not
  * listed were not tried here: extend the list with {@link RecoveryOptions.refuseDestination}.
  */
-export const RESUME_CRASHING_LIBVIRT: readonly (readonly [from: number, below: number])[] = [
+export const RESUME_CRASHING_LIBVIRT: readonly (readonly [from: number, below: number])[] = frozenDeep([
   [11_003_000, 11_004_000],
-];
+]);
 
 /**
  * Why `POSTCOPY_RESUME` must not be sent between these hosts, or `undefined` when it may. Sending it to a

@@ -7,7 +7,7 @@ import { quote } from './quote.js';
  * the post-copy phase broke (or was paused) and the job is resuming it with `POSTCOPY_RESUME`; the guest runs
  * on the destination, its missing pages wait on the paused source.
  */
-export const MIGRATION_STATUSES = [
+export const MIGRATION_STATUSES = Object.freeze([
   'queued',
   'preparing',
   'running',
@@ -17,7 +17,7 @@ export const MIGRATION_STATUSES = [
   'failed',
   'cancelled',
   'error',
-] as const;
+] as const);
 
 /** One of {@link MIGRATION_STATUSES}. */
 export type MigrationStatus = (typeof MIGRATION_STATUSES)[number];

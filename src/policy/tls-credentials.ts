@@ -9,6 +9,7 @@
 import { createPrivateKey, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { MigrationTlsError, type TlsErrorCode } from '../errors.js';
+import { frozenDeep } from './guard.js';
 
 /** A file as the shell read it: its text, or why it could not (`ENOENT: no such file or directory`). */
 export type ReadFile = { path: string; text: string } | { path: string; error: string };
@@ -17,18 +18,18 @@ export type ReadFile = { path: string; text: string } | { path: string; error: s
 export type TlsRole = 'source' | 'destination';
 
 /** QEMU's file names in `migrate_tls_x509_cert_dir` (libvirt's `qemu.conf`), by role. */
-export const QEMU_TLS_FILES = {
+export const QEMU_TLS_FILES = frozenDeep({
   ca: 'ca-cert.pem',
   source: { cert: 'client-cert.pem', key: 'client-key.pem' },
   destination: { cert: 'server-cert.pem', key: 'server-key.pem' },
-} as const;
+} as const);
 
 /** libvirt's file names under a client's `pkipath=` (the agent's or the source libvirtd's `qemu+tls://` connection). */
-export const LIBVIRT_PKIPATH_FILES = {
+export const LIBVIRT_PKIPATH_FILES = Object.freeze({
   ca: 'cacert.pem',
   cert: 'clientcert.pem',
   key: 'clientkey.pem',
-} as const;
+} as const);
 
 /**
  * The three files a role reads: QEMU's names in its migration directory, or a libvirt client's under `pkipath=`.

@@ -15,10 +15,10 @@ import { encodeVersion, formatVersion, MIN_VERSIONS, type Version } from './vers
  * Traits.POST_COPY; // 'COMPUTE_MIGRATE_POST_COPY'
  * ```
  */
-export const Traits = {
+export const Traits = Object.freeze({
   AUTO_CONVERGE: 'COMPUTE_MIGRATE_AUTO_CONVERGE',
   POST_COPY: 'COMPUTE_MIGRATE_POST_COPY',
-} as const;
+} as const);
 
 /** One of the {@link Traits}. */
 export type Trait = (typeof Traits)[keyof typeof Traits];

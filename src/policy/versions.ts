@@ -1,4 +1,5 @@
 import { MigrationPolicyError } from '../errors.js';
+import { frozenDeep } from './guard.js';
 import { quote } from './quote.js';
 
 /**
@@ -52,9 +53,9 @@ export function formatVersion(encoded: number): string {
 }
 
 /** Minimum versions of each capability (REFERENCE §5), encoded. */
-export const MIN_VERSIONS = {
+export const MIN_VERSIONS = frozenDeep({
   autoConverge: { libvirt: 1_002_003, qemu: 1_006_000 },
   postCopy: { libvirt: 1_003_003, qemu: 2_005_000 },
   postCopyResume: { libvirt: 8_005_000 },
   postCopyWithParallel: { qemu: 10_001_000 },
-} as const;
+} as const);

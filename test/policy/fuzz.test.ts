@@ -1,5 +1,5 @@
 /**
- * Issue 9, "bad input, fuzzed": fast-check properties over random and adversarial metadata, host configs,
+ * Bad input, fuzzed: fast-check properties over random and adversarial metadata, host configs,
  * flavor/image shapes and nova.conf text. Every input gives a correct plan (checked against an oracle written
  * from REFERENCE §2) or a MigrationPolicyError — never another exception, a polluted prototype or a hang.
  * Runs: FC_RUNS, or 10,000 when CI=true, or a small local default (see fcRuns).
@@ -159,7 +159,7 @@ describe('valid metadata and host configs: the plan is the oracle’s', () => {
           expect((plan.flags & F.POSTCOPY) !== 0).toBe(expected.pc);
           expect((plan.flags & F.TUNNELLED) !== 0).toBe(host.tunnelled);
           expect((plan.flags & F.PARALLEL) !== 0).toBe(host.parallelConnections > 1);
-          // The same input twice gives the same plan (cached or not), and the policy agrees with it.
+          // The same input twice gives the same plan, and the policy agrees with it.
           expect(planMigration({ instance, host: hostPart, paused })).toEqual(plan);
           const policy = resolveInstancePolicy(instance);
           const traits = requiredTraits(instance);

@@ -1,5 +1,5 @@
 /**
- * Issue 10, "nova.conf as oslo.config reads it": each observed difference from oslo, then several files with
+ * nova.conf as oslo.config reads it: each observed difference from oslo, then several files with
  * oslo's --config-file / --config-dir precedence, and the file and line in errors and in plan reasons.
  */
 import { describe, expect, it } from 'vitest';

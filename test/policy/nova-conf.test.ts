@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_HOST_CONFIG, parseNovaConf, resolveHostConfig } from '../../src/index.js';
+import { DEFAULT_HOST_CONFIG, parseNovaConf } from '../../src/index.js';
 import { expectPolicyError } from './helpers.js';
 
 const REAL_NOVA_CONF = `
@@ -119,47 +119,5 @@ describe('parseNovaConf', () => {
   it('never pollutes prototypes from hostile sections', () => {
     parseNovaConf('[__proto__]\npolluted = yes\n[libvirt]\n__proto__ = x\nconstructor = y\n');
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-  });
-});
-
-describe('resolveHostConfig', () => {
-  it('fills defaults', () => {
-    expect(resolveHostConfig({ permitPostCopy: true })).toEqual({
-      ...DEFAULT_HOST_CONFIG,
-      permitPostCopy: true,
-    });
-    expect(resolveHostConfig()).toEqual(DEFAULT_HOST_CONFIG);
-  });
-
-  it("has Nova's defaults", () => {
-    expect(DEFAULT_HOST_CONFIG).toEqual({
-      permitAutoConverge: false,
-      permitPostCopy: false,
-      tunnelled: false,
-      nativeTls: false,
-      parallelConnections: 1,
-      bandwidth: 0,
-      downtime: 500,
-      downtimeSteps: 10,
-      downtimeDelay: 75,
-      completionTimeout: 800,
-      timeoutAction: 'abort',
-      migrationScheme: '',
-      migrationUri: '',
-      inboundAddress: '',
-    });
-  });
-
-  it.each<[string, Record<string, unknown>, string]>([
-    ['an unknown key', { permitPostcopy: true }, 'permitPostcopy'],
-    ['a string boolean', { permitPostCopy: 'true' }, 'live_migration_permit_post_copy'],
-    ['a float', { downtime: 500.5 }, 'live_migration_downtime'],
-    ['NaN', { bandwidth: Number.NaN }, 'live_migration_bandwidth'],
-    ['a negative bandwidth', { bandwidth: -1 }, 'live_migration_bandwidth'],
-    ['a bad action', { timeoutAction: 'pause' }, 'live_migration_timeout_action'],
-  ])('refuses %s', (_name, partial, key) => {
-    const error = expectPolicyError(() => resolveHostConfig(partial), 'INVALID_HOST_CONFIG');
-    expect(error.key).toBe(key);
-    expect(error.message).toContain(Object.keys(partial)[0]);
   });
 });

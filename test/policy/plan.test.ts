@@ -279,3 +279,12 @@ function describeHost(host: HostConfig, block: boolean): string {
   );
   return `${on.join('+') || 'defaults'} parallel=${host.parallelConnections}${block ? ' block' : ''}`;
 }
+
+describe('planMigration: its options', () => {
+  it('bounds an unknown planMigration option', () => {
+    const key = 'z'.repeat(300);
+    expect(expectPolicyError(() => planMigration({ [key]: 1 } as never), 'INVALID_ARGUMENT').key).toBe(
+      `${'z'.repeat(200)}…`,
+    );
+  });
+});

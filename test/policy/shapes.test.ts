@@ -1,4 +1,4 @@
-/** Issue 10, "flavors and images in the shapes operators have": every shape read, or refused by name. */
+/** Flavors and images in the shapes operators have: every shape read, or refused by name. */
 import { describe, expect, it } from 'vitest';
 import {
   metadataFromFlavor,

@@ -6,7 +6,6 @@ import {
   type MigrationStatus,
   planMigration,
 } from '../../src/index.js';
-import { monitorSettings, monitorTick } from '../../src/policy/index.js';
 import { AC_FLAVOR, expectPolicyError, PC_FLAVOR } from './helpers.js';
 
 describe('forceCompleteAction', () => {
@@ -62,65 +61,46 @@ describe('assertAbortAllowed', () => {
   });
 });
 
-describe('monitorTick', () => {
-  const settingsFor = (host: Parameters<typeof planMigration>[0]) => monitorSettings(planMigration(host), 2);
-
-  it('raises the downtime along the schedule, only when it changes', () => {
-    const settings = settingsFor({});
-    let state = {};
-    const seen: number[] = [];
-    for (const elapsed of [0, 1, 2, 149, 151, 152, 301]) {
-      const tick = monitorTick(settings, state, { elapsedSeconds: elapsed, status: 'running' });
-      state = tick.state;
-      for (const action of tick.actions) if (action.type === 'set-downtime') seen.push(action.downtimeMs);
-    }
-    expect(seen).toEqual([50, 95, 140]);
-  });
-
-  it('aborts once after the completion timeout', () => {
-    const settings = settingsFor({ host: { completionTimeout: 10 } });
-    const first = monitorTick(settings, { downtimeMs: 50 }, { elapsedSeconds: 21, status: 'running' });
-    expect(first.actions).toEqual([{ type: 'abort', reason: expect.stringContaining('20 s') }]);
-    const second = monitorTick(settings, first.state, { elapsedSeconds: 30, status: 'running' });
-    expect(second.actions).toEqual([]);
-  });
-
-  it('does nothing at exactly the timeout (strictly greater, as Nova)', () => {
-    const settings = settingsFor({ host: { completionTimeout: 10 } });
-    expect(
-      monitorTick(settings, { downtimeMs: 50 }, { elapsedSeconds: 20, status: 'running' }).actions,
-    ).toEqual([]);
-  });
-
-  it('force-completes by switching to post-copy when post-copy is effective', () => {
-    const settings = settingsFor({
-      host: { completionTimeout: 10, timeoutAction: 'force_complete', permitPostCopy: true },
-    });
-    const { actions } = monitorTick(settings, { downtimeMs: 50 }, { elapsedSeconds: 21, status: 'running' });
-    expect(actions.map((a) => a.type)).toEqual(['switch-to-post-copy']);
-  });
-
-  it('force-completes by pausing an auto-converge instance', () => {
-    const settings = settingsFor({
-      instance: { flavorExtraSpecs: { [AC_FLAVOR]: 'true' } },
-      host: { completionTimeout: 10, timeoutAction: 'force_complete', permitPostCopy: true },
-    });
-    const { actions } = monitorTick(settings, { downtimeMs: 50 }, { elapsedSeconds: 21, status: 'running' });
-    expect(actions.map((a) => a.type)).toEqual(['pause']);
-  });
-
-  it.each(['running (post-copy)', 'queued', 'completed'] as const)('never acts in status %s', (status) => {
-    const settings = settingsFor({ host: { completionTimeout: 10 } });
-    expect(monitorTick(settings, {}, { elapsedSeconds: 10_000, status }).actions).toEqual([]);
-  });
-
-  it('never times out when the timeout is disabled', () => {
-    const settings = settingsFor({ host: { completionTimeout: 0 } });
-    const { actions } = monitorTick(
-      settings,
-      { downtimeMs: 500 },
-      { elapsedSeconds: 1e9, status: 'running' },
+describe('status details', () => {
+  it('explains why a post-copy migration cannot be aborted', () => {
+    const error = expectPolicyError(() => assertAbortAllowed('running (post-copy)'), 'ABORT_IN_POST_COPY');
+    expect(error.message).toBe(
+      'the migration is in post-copy (status "running (post-copy)"): the guest already runs on the destination, so it cannot be aborted; let it complete, or if it fails recover it with POSTCOPY_RESUME',
     );
-    expect(actions).toEqual([]);
+    expect(error.key).toBe('status');
+    expect(error.value).toBe('running (post-copy)');
+  });
+
+  it('names a finished status', () => {
+    const error = expectPolicyError(() => assertAbortAllowed('completed'), 'MIGRATION_NOT_ACTIVE');
+    expect(error.message).toBe(
+      `the migration's status is "completed": only a queued, preparing or running migration can be aborted`,
+    );
+    expect(error.key).toBe('status');
+    expect(error.value).toBe('completed');
+  });
+
+  it('says what is wrong with a null plan, and with a plan whose getter throws', () => {
+    expect(
+      expectPolicyError(() => forceCompleteAction(null as never, 'running'), 'INVALID_ARGUMENT').message,
+    ).toBe('plan.postCopy is null: pass the MigrationPlan, or an object whose postCopy is a real boolean');
+    const throwing = Object.defineProperty({}, 'postCopy', {
+      get() {
+        throw new Error('x');
+      },
+    });
+    const error = expectPolicyError(
+      () => forceCompleteAction(throwing as never, 'running'),
+      'INVALID_ARGUMENT',
+    );
+    expect(error.message).toContain('reading the plan threw (Error: x)');
+    expect(error.key).toBe('plan');
+  });
+
+  it('checks the status before the plan', () => {
+    expect(forceCompleteAction({ postCopy: true }, 'completed')).toBe('none');
+    expect(() => forceCompleteAction({ postCopy: true }, 'done' as MigrationStatus)).toThrow(
+      /not one of Nova's/,
+    );
   });
 });

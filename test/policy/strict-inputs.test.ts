@@ -1,5 +1,5 @@
 /**
- * Issue 10, "no silent fall-through, no untyped exception": every observed case is a correct answer or a
+ * No silent fall-through, no untyped exception: every observed case is a correct answer or a
  * MigrationPolicyError with a code.
  */
 import { describe, expect, it } from 'vitest';
