@@ -49,6 +49,7 @@ export type {
   RecoveryOutcome,
   SteeringAction,
   SteeringEvent,
+  TlsPreflightOptions,
   UnfinishedMigration,
 } from './migration/types.js';
 export * from './observability/index.js';
