@@ -350,7 +350,9 @@ check "the root keeps to what an agent uses: the binding and internals are not t
     if (!(n in root)) throw new Error('the root lacks ' + n);
   for (const n of ['pythonStrip', 'resumeFlags', 'monitorTick', 'MigrationPolicyError', 'LibvirtMigrationError'])
     if (!(n in policy)) throw new Error('/policy lacks ' + n);
-  if (Object.keys(root).length > 40) throw new Error('the root exports ' + Object.keys(root).length + ' names');"
+  // 46 runtime names: the policy an agent decides with, migrate(), the metrics, the Placement client, the
+  // redaction an agent's own logs need; a surface back near the old 80 means internals leaked in again.
+  if (Object.keys(root).length > 48) throw new Error('the root exports ' + Object.keys(root).length + ' names');"
 check "instanceof MigrationPolicyError with the class from /policy (ESM)" node_run --input-type=module -e "
   import { MigrationPolicyError, planMigration } from 'libvirt-migration-policy/policy';
   let e; try { planMigration({ instance: { flavorExtraSpecs: { 'compute:live_migration_post_copy': 'maybe' } } }); } catch (err) { e = err; }

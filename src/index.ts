@@ -92,5 +92,4 @@ export {
 } from './policy/status.js';
 export { type HostCapabilities, hostTraits, requiredTraits, type Trait, Traits } from './policy/traits.js';
 export type { Version } from './policy/versions.js';
-export { holdsCredential, REDACTED, redactError, redactText, redactUri } from './redact.js';
-export { DEFAULT_QEMU_TLS_DIR, readTlsCredentials, readTlsFile } from './tls-files.js';
+export { redactError, redactText, redactUri } from './redact.js';

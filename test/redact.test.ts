@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  holdsCredential,
-  LibvirtError,
-  MigrationJobError,
-  REDACTED,
-  redactError,
-  redactText,
-  redactUri,
-} from '../src/index.js';
+import { LibvirtError, MigrationJobError, redactError, redactText, redactUri } from '../src/index.js';
+import { holdsCredential, REDACTED } from '../src/redact.js';
 
 describe('redactUri and redactText: credentials out, the rest kept', () => {
   it.each([
