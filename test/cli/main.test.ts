@@ -7,6 +7,8 @@ import { fixture } from './run.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const TSX = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url));
+/** tsx compiling and starting the CLI takes seconds on a loaded machine: the test waits as long as the child may run. */
+const SPAWNS = { timeout: 60_000 };
 
 function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -21,7 +23,7 @@ describe('src/cli/main.ts as a process', () => {
     expect(readFileSync(MAIN, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
   });
 
-  it('explain --json answers on stdout with exit code 0', async () => {
+  it('explain --json answers on stdout with exit code 0', SPAWNS, async () => {
     const { code, stdout, stderr } = await run([
       'explain',
       '--flavor',
@@ -38,7 +40,7 @@ describe('src/cli/main.ts as a process', () => {
     });
   });
 
-  it('bad input exits 2 with the message on stderr only', async () => {
+  it('bad input exits 2 with the message on stderr only', SPAWNS, async () => {
     const { code, stdout, stderr } = await run(['explain', '--conf', fixture('bad-syntax.conf')]);
     expect(code).toBe(2);
     expect(stdout).toBe('');
