@@ -219,7 +219,8 @@ describe('observeMigration: gauges from progress, counters from steering and the
 });
 
 describe('prom-client is optional', () => {
-  it('importing the package does not load it', async () => {
+  // A fresh tsx process: seconds on a loaded machine, so the test waits as long as the child may run.
+  it('importing the package does not load it', { timeout: 60_000 }, async () => {
     const tsx = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url));
     const script = fileURLToPath(new URL('./loaded-modules.ts', import.meta.url));
     const output = await new Promise<string>((resolve, reject) =>
