@@ -29,6 +29,15 @@ export interface ConfPaths {
   dirs: readonly string[];
 }
 
+/**
+ * A DOMAIN argument as libvirt looks it up: a UUID (what Nova names an instance by) or a name.
+ */
+export function domainRef(text: string): { uuid: string } | { name: string } {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(text)
+    ? { uuid: text }
+    : { name: text };
+}
+
 /** Reads and parses one JSON file; `what` names it in messages ("flavor", "image"). */
 export function readJsonFile(path: string, what: string): unknown {
   const text = readText(path, `${what} file`);

@@ -19,7 +19,13 @@ import type { LibvirtBackend } from '../libvirt/index.js';
 import { CliError } from './cli-error.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 import { bytes, grouped, seconds } from './format.js';
-import { type ConfPaths, readDestinationConf, readHostConfig, readInstanceFiles } from './inputs.js';
+import {
+  type ConfPaths,
+  domainRef,
+  readDestinationConf,
+  readHostConfig,
+  readInstanceFiles,
+} from './inputs.js';
 import { type OutputStream, progressDisplay } from './progress.js';
 
 /** The command line of `migrate`, parsed. */
@@ -50,8 +56,6 @@ export interface MigrateEnvironment {
   backend?: LibvirtBackend;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** Runs the migration to its end; the exit code says how it ended. */
 export async function runMigrate(input: MigrateInput, env: MigrateEnvironment): Promise<ExitCodeValue> {
   // Checked once now, so that a typo or a refusal is reported before anything touches libvirt; read again
@@ -76,7 +80,7 @@ export async function runMigrate(input: MigrateInput, env: MigrateEnvironment): 
   try {
     const options: MigrateOptions = {
       source: { uri: input.connect },
-      domain: UUID.test(input.domain) ? { uuid: input.domain } : { name: input.domain },
+      domain: domainRef(input.domain),
       destination: destinationOf(input, readDestinationConf(input.destConf)),
       providers: {
         instanceMetadata: () => readInstanceFiles(input).metadata,

@@ -16,7 +16,7 @@ import type { LibvirtBackend, LibvirtConnection } from '../libvirt/index.js';
 import { openConnection } from '../libvirt/index.js';
 import { CliError } from './cli-error.js';
 import { bytes, rate, seconds } from './format.js';
-import { type ConfPaths, readHostConfig, readInstanceFiles } from './inputs.js';
+import { type ConfPaths, domainRef, readHostConfig, readInstanceFiles } from './inputs.js';
 
 /** The command line of `predict`, parsed. */
 export interface PredictInput extends ConfPaths {
@@ -57,7 +57,6 @@ export interface PredictReport {
 }
 
 const MiB = 1024 * 1024;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Reads the files, asks libvirt and QEMU, and forecasts. */
 export async function predictReport(input: PredictInput, backend?: LibvirtBackend): Promise<PredictReport> {
@@ -118,7 +117,8 @@ function bandwidthOf(input: PredictInput, configured: number | undefined): Sourc
 }
 
 function lookup(conn: LibvirtConnection, domain: string) {
-  return UUID.test(domain) ? conn.lookupDomainByUUID(domain) : conn.lookupDomainByName(domain);
+  const ref = domainRef(domain);
+  return 'uuid' in ref ? conn.lookupDomainByUUID(ref.uuid) : conn.lookupDomainByName(ref.name);
 }
 
 const LABELS: Record<ModeForecast['mode'], string> = {
