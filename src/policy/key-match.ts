@@ -54,7 +54,10 @@ export function resemblesOurKey(key: string): boolean {
   const read = search(STEMS_SEARCH, key, end);
   if (read === FOUND) return true;
   const near =
-    read >= NEAR_LENGTH.min && read <= NEAR_LENGTH.max && search(PIECES_SEARCH, key, end) === FOUND;
+    read >= NEAR_LENGTH.min &&
+    read <= NEAR_LENGTH.max &&
+    mayBeNear(lettersOf(key, end)) &&
+    search(PIECES_SEARCH, key, end) === FOUND;
   if (read !== NOT_ASCII && !near) return false;
   return resemblesNormalized(normalize(key.slice(0, MAX_COMPARED)));
 }
@@ -163,6 +166,41 @@ function piecesOf(known: string): string[] {
   return Array.from({ length: cuts }, (_, i) =>
     known.slice(Math.floor((i * known.length) / cuts), Math.floor(((i + 1) * known.length) / cuts)),
   );
+}
+
+/**
+ * By ASCII code, the bit of the letter a character is once lower-cased (`a` bit 0 … `z` bit 25), 0 for any
+ * other character.
+ */
+const LETTER_BITS = Int32Array.from({ length: 128 }, (_, code) => {
+  const char = String.fromCharCode(code).toLowerCase();
+  return /^[a-z]$/.test(char) ? 1 << (char.charCodeAt(0) - 97) : 0;
+});
+
+/** The letters `key.slice(0, end)` holds, one bit each ({@link LETTER_BITS}); the key is all ASCII. */
+function lettersOf(key: string, end: number): number {
+  let letters = 0;
+  for (let i = 0; i < end; i++) letters |= LETTER_BITS[key.charCodeAt(i)] as number;
+  return letters;
+}
+
+/** The letters of each of our normalized keys. */
+const KNOWN_LETTERS = NORMALIZED_KNOWN.map((known) => lettersOf(known, known.length));
+
+/**
+ * Whether a key with these letters can be {@link MAX_TYPO_DISTANCE} edits or fewer from one of our keys. A
+ * letter of ours the key lacks took at least one edit (each edit touches one character of ours, and every
+ * place that letter was had to be deleted or replaced), so a key that lacks more than that many is further.
+ */
+function mayBeNear(letters: number): boolean {
+  for (const known of KNOWN_LETTERS) if (bitCount(known & ~letters) <= MAX_TYPO_DISTANCE) return true;
+  return false;
+}
+
+function bitCount(bits: number): number {
+  let count = 0;
+  for (let rest = bits; rest !== 0; rest &= rest - 1) count++;
+  return count;
 }
 
 /** A key with fewer or more letters and digits than this is more than four edits from both of ours. */

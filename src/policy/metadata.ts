@@ -2,6 +2,7 @@ import { MigrationPolicyError } from '../errors.js';
 import { parseMetadataBoolean } from './booleans.js';
 import { asPolicyError, boundKey, hasOwn, isPlainObject } from './guard.js';
 import { closestKey, editDistance, resemblesOurKey, type Slot } from './key-match.js';
+import { KNOWN_OPENSTACK_KEYS } from './known-keys.js';
 import { type Feature, METADATA_KEYS } from './metadata-keys.js';
 import { quote } from './quote.js';
 
@@ -181,6 +182,8 @@ function scanBag(bag: unknown, name: string, slot: Slot): Found | undefined {
     if (!hasOwn(bag, key)) continue;
     if (key === autoConvergeKey) found.autoConverge = true;
     else if (key === postCopyKey) found.postCopy = true;
+    // OpenStack's own keys, one lookup each, are most of a real bag; the rule would pass each of them anyway.
+    else if (KNOWN_OPENSTACK_KEYS.has(key)) continue;
     else if (NESTED_SHAPE_KEYS.has(key)) {
       const value = bag[key];
       if (typeof value === 'object' && value !== null) throw nestedShape(name, key, slot);

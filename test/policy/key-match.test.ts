@@ -152,6 +152,10 @@ describe('resemblesOurKey against the rule computed the slow way', () => {
     ['computeliveXmigrXationautoXconvXerge', true],
     ['mputeliveigrationpotopy', false],
     ['computeliveXmigrXationautoXconvXergeX', false],
+    // Four of our letters gone, each the only one of its kind (u, v, g, s): four edits, still a typo of ours;
+    // a fifth (l) is one edit too many.
+    ['compXteliXemiXrationpoXtcopy', true],
+    ['compXteXiXemiXrationpoXtcopy', false],
     // Punctuation and case between the letters, at those lengths.
     ['OMPUTE:LIVE_IGRATION_POT_OPY', true],
     ['compute:live_Xmigr-Xation.autoXconv_Xerge', true],
