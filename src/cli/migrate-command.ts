@@ -45,6 +45,8 @@ export interface MigrateInput extends ConfPaths {
   pollMs?: number;
   /** With native TLS: this host's QEMU certificate directory for the pre-flight (as `migrate_tls_x509_cert_dir`). */
   tlsCertDir?: string;
+  /** `adaptive`: the convergence forecast switches, pauses or aborts (default: Nova's fixed timeout). */
+  switchover?: 'fixed' | 'adaptive';
 }
 
 /** What the command needs from its surroundings; the tests pass their own. */
@@ -91,6 +93,7 @@ export async function runMigrate(input: MigrateInput, env: MigrateEnvironment): 
       ...(input.bandwidth === undefined ? {} : { bandwidth: input.bandwidth }),
       ...(input.autoConvergeInitial === undefined ? {} : { autoConvergeInitial: input.autoConvergeInitial }),
       ...(input.pollMs === undefined ? {} : { pollIntervalMs: input.pollMs }),
+      ...(input.switchover === undefined ? {} : { switchover: input.switchover }),
       ...(input.tlsCertDir === undefined ? {} : { tlsPreflight: { certDir: resolve(input.tlsCertDir) } }),
       ...(env.backend === undefined ? {} : { backend: env.backend }),
     };
@@ -111,6 +114,11 @@ export async function runMigrate(input: MigrateInput, env: MigrateEnvironment): 
     );
     job.on('warning', (warning) => show.log(`Warning: ${warning.message}: ${warning.error.message}`));
     job.on('recovery', (event) => show.log(recoveryLine(event)));
+    job.on('forecast', (forecast) =>
+      show.log(
+        `Forecast at pass ${forecast.iteration}: ${forecast.verdict ?? 'no verdict yet'} (${forecast.reason})`,
+      ),
+    );
     if (input.forceCompleteAfter !== undefined) {
       const running = job;
       timer = setTimeout(() => {

@@ -200,6 +200,14 @@ function buildProgram(env: CliEnvironment, setCode: (code: ExitCodeValue) => voi
       cliParse(wholeNumber('--force-complete-after', 0)),
     )
     .option('--block', 'block migration: copy the disks too')
+    .addOption(
+      new Option(
+        '--switchover <how>',
+        "when a pre-copy that cannot converge is switched, paused or aborted: fixed (Nova's completion timeout) or adaptive (the convergence forecast)",
+      )
+        .choices(['fixed', 'adaptive'])
+        .default('fixed'),
+    )
     .option(
       '--tls-cert-dir <dir>',
       "with native TLS: this host's QEMU certificates, checked before libvirt is called (default /etc/pki/qemu, qemu.conf's migrate_tls_x509_cert_dir)",
@@ -231,6 +239,7 @@ function buildProgram(env: CliEnvironment, setCode: (code: ExitCodeValue) => voi
         ...(opts.autoConvergeInitial === undefined ? {} : { autoConvergeInitial: opts.autoConvergeInitial }),
         ...(opts.pollMs === undefined ? {} : { pollMs: opts.pollMs }),
         ...(opts.tlsCertDir === undefined ? {} : { tlsCertDir: opts.tlsCertDir }),
+        ...(opts.switchover === 'adaptive' ? { switchover: 'adaptive' as const } : {}),
       };
       warn(env.stderr, input, false);
       setCode(
@@ -333,6 +342,7 @@ interface MigrateOptionsCli {
   autoConvergeInitial?: number;
   pollMs?: number;
   tlsCertDir?: string;
+  switchover?: 'fixed' | 'adaptive';
 }
 
 function explainInput(opts: ExplainOptions): ExplainInput {

@@ -64,6 +64,7 @@ export function progressLine(p: MigrationProgress): string {
     `post-copy requests ${p.postCopyRequests === undefined ? '–' : grouped(p.postCopyRequests)}`,
   ];
   if (p.downtimeMs !== undefined) parts.push(`max downtime ${grouped(p.downtimeMs)} ms`);
+  if (p.forecast !== undefined) parts.push(`forecast ${forecastText(p)}`);
   return parts.join('  ');
 }
 
@@ -82,7 +83,19 @@ export function progressBlock(title: string, p: MigrationProgress, columns: numb
       p.postCopyRequests === undefined ? '–' : grouped(p.postCopyRequests)
     }`,
     `  downtime  ${p.downtimeMs === undefined ? "libvirt's default" : `up to ${grouped(p.downtimeMs)} ms`}`,
+    ...(p.forecast === undefined ? [] : [`  forecast  ${forecastText(p)}`]),
   ];
+}
+
+/** The adaptive switchover's verdict, and the pause a switch now would take. */
+function forecastText(p: MigrationProgress): string {
+  const f = p.forecast;
+  if (f === undefined) return '–';
+  const downtime =
+    f.expectedDowntimeMs === undefined
+      ? ''
+      : ` · a switch now pauses ${grouped(Math.round(f.expectedDowntimeMs))} ms`;
+  return `${f.verdict ?? 'no verdict yet'} (pass ${f.iteration})${downtime}`;
 }
 
 /** libvirt reports the dirty rate in pages per second: bytes when it also says the page size. */

@@ -6,6 +6,8 @@
  */
 
 import type { JobStats } from '../libvirt/types.js';
+import { FORECAST_START, type Forecast, type ForecastState } from '../policy/forecast.js';
+import type { ForecastSettings } from '../policy/forecast-settings.js';
 import type { MonitorSettings, MonitorState } from '../policy/monitor.js';
 import type { MigrationPlan } from '../policy/plan.js';
 import type { CopyPhase, GuestSplit, RecoveryOptions } from '../policy/recovery.js';
@@ -103,6 +105,8 @@ export interface JobSettings {
   pollIntervalMs: number;
   /** What the job does when the post-copy breaks (from `postCopyRecovery`). */
   recovery: RecoveryOptions;
+  /** `adaptive`: the forecast steers a pre-copy that will not converge (from `switchover`). */
+  switchover: 'fixed' | 'adaptive';
 }
 
 /** What the preparation read and decided, just before the libvirt call. */
@@ -114,6 +118,8 @@ export interface Preparation {
   monitor: MonitorSettings;
   /** The source's libvirt version, encoded: a resume asks whether it may be sent. */
   sourceLibvirt: number;
+  /** The forecast's fixed inputs, with `switchover: 'adaptive'`. */
+  forecast?: ForecastSettings;
 }
 
 /** How the migration ended, as far as the job knows when it enters `ending`. */
@@ -184,8 +190,10 @@ export interface JobState {
   /** `wanted`: requested, not yet sent (libvirt's job not running yet, or libvirt refused it: retried per tick). */
   abort: 'none' | 'wanted' | 'sending' | 'sent';
   abortReason: string;
+  /** The forecast that asked for the abort (adaptive switchover), for its steering entry. */
+  abortForecast: Forecast | undefined;
   /** A force-complete asked for and not carried out yet: waiting for libvirt's job, or its call in flight (pausing, switching). */
-  forceComplete: { reason: string } | undefined;
+  forceComplete: { reason: string; forecast?: Forecast } | undefined;
   /** A deliberate post-copy pause (`abortJob` with the post-copy flag). */
   pausePostCopy: 'none' | 'sending' | 'sent';
   /** The poll loop: `waiting` for its timer, `reading` libvirt's job, or `off`. */
@@ -193,6 +201,8 @@ export interface JobState {
   /** The guest was paused by someone else (seen before the migration or on a tick): never ours to undo. */
   pausedByOthers: boolean;
   monitorState: MonitorState;
+  /** The convergence forecast's memory between ticks (adaptive switchover), and what it said last. */
+  forecast: { state: ForecastState; last: Forecast | undefined };
   /** The downtime being set right now, so a slow call is not repeated by the next tick. */
   downtimeInFlight: number | undefined;
   /** The guest has run on the destination: libvirt switched to post-copy. */
@@ -224,7 +234,7 @@ export type TimerEvent =
 /** What happened, before the shell stamps it: requests from the caller, results of actions, timers. */
 export type UnstampedEvent =
   | { type: 'run' }
-  | { type: 'abort'; reason: string }
+  | { type: 'abort'; reason: string; forecast?: Forecast }
   | { type: 'force-complete'; reason: string }
   | { type: 'pause-post-copy' }
   | { type: 'recover' }
@@ -258,10 +268,10 @@ export type UnstampedEvent =
   // Raised by the machine itself and handled within the same transition (never by the shell):
   /** The poll loop should run. */
   | { type: 'start-polling' }
-  /** Nova's monitor takes its turn on this tick. */
-  | { type: 'steer' }
-  /** A force-complete to carry out now, as the policy decided it (the monitor's, or one that waited). */
-  | { type: 'force'; how: ForceCompleteAction; reason: string };
+  /** Nova's monitor (and the adaptive switchover, with the tick's stats) takes its turn on this tick. */
+  | { type: 'steer'; stats?: TickStats }
+  /** A force-complete to carry out now, as the policy decided it (the monitor's, the forecast's, or one that waited). */
+  | { type: 'force'; how: ForceCompleteAction; reason: string; forecast?: Forecast };
 
 /** An event as the machine takes it: stamped with `atMs` (ms, `performance.now()`) where it was dispatched. */
 export type JobEvent = UnstampedEvent & { atMs: number };
@@ -305,7 +315,16 @@ export type EffectAction =
 /** What the shell (job.ts) reports or answers. */
 export type ReportAction =
   /** Something libvirt accepted, for `outcome.steering`; with `error`, something it refused (also a warning). */
-  | { type: 'record'; action: SteeringAction; reason: string; elapsedMs: number; error?: Error }
+  | {
+      type: 'record';
+      action: SteeringAction;
+      reason: string;
+      elapsedMs: number;
+      error?: Error;
+      forecast?: Forecast;
+    }
+  /** The forecast at an iteration boundary (adaptive switchover). */
+  | { type: 'report-forecast'; forecast: Forecast }
   | { type: 'report-recovery'; event: RecoveryEvent }
   | { type: 'report-progress'; progress: MigrationProgress }
   /** Settle the first `count` pending `forceComplete()` promises. */
@@ -329,7 +348,7 @@ export interface Transition {
  *
  * @example
  * ```ts
- * initialState({ mode: 'start', pollIntervalMs: 1000, recovery: DEFAULT_RECOVERY }).phase; // 'queued'
+ * initialState({ mode: 'start', pollIntervalMs: 1000, recovery: DEFAULT_RECOVERY, switchover: 'fixed' }).phase; // 'queued'
  * ```
  */
 export function initialState(settings: JobSettings): JobState {
@@ -342,11 +361,13 @@ export function initialState(settings: JobSettings): JobState {
     waiting: { forceComplete: 0, pause: 0 },
     abort: 'none',
     abortReason: '',
+    abortForecast: undefined,
     forceComplete: undefined,
     pausePostCopy: 'none',
     polling: 'off',
     pausedByOthers: false,
     monitorState: {},
+    forecast: { state: FORECAST_START, last: undefined },
     downtimeInFlight: undefined,
     postCopyStarted: false,
     streamStarted: false,

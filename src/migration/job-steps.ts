@@ -6,9 +6,11 @@
  * @module
  */
 import { MigrationPolicyError } from '../errors.js';
+import { type Forecast, forecastSample, forecastStep } from '../policy/forecast.js';
 import { monitorTick } from '../policy/monitor.js';
 import { guestSplit, nextAttemptAt } from '../policy/recovery.js';
 import { type ForceCompleteAction, forceCompleteAction } from '../policy/status.js';
+import { adaptiveSwitchover } from '../policy/switchover.js';
 import type { SourcePhase } from './domain-state.js';
 import {
   afterFailedAttempt,
@@ -60,8 +62,22 @@ export function progressMode(state: JobState): MigrationProgress['mode'] {
   return state.postCopyStarted ? 'post-copy' : 'pre-copy';
 }
 
-function record(s: JobState, e: JobEvent, action: SteeringAction, reason: string, error?: Error): JobAction {
-  return { type: 'record', action, reason, elapsedMs: elapsedMs(s, e), ...(error ? { error } : {}) };
+function record(
+  s: JobState,
+  e: JobEvent,
+  action: SteeringAction,
+  reason: string,
+  error?: Error,
+  forecast?: Forecast,
+): JobAction {
+  return {
+    type: 'record',
+    action,
+    reason,
+    elapsedMs: elapsedMs(s, e),
+    ...(error ? { error } : {}),
+    ...(forecast ? { forecast } : {}),
+  };
 }
 
 function report(s: JobState, e: JobEvent, event: Omit<RecoveryEvent, 'elapsedMs'>): JobAction {
@@ -99,7 +115,8 @@ function answerPause(s: JobState, error?: Error): Change {
 function forceDone(s: JobState, e: JobEvent, how: 'pause' | 'switch-to-post-copy', error?: Error): Change {
   const reason = s.forceComplete?.reason ?? 'force-complete requested';
   const answered = answerForce(s, error ?? how);
-  return { set: answered.set, do: [record(s, e, how, reason, error), ...(answered.do ?? [])] };
+  const recorded = record(s, e, how, reason, error, s.forceComplete?.forecast);
+  return { set: answered.set, do: [recorded, ...(answered.do ?? [])] };
 }
 
 // ---- The end ---------------------------------------------------------------------------------------------
@@ -265,7 +282,7 @@ function attemptFailedEvent(
 }
 
 /** Nova's monitor (downtime steps, completion timeout) on a running pre-copy: its downtime becomes a call, its timeout action an event. */
-function runMonitor(s: JobState, e: JobEvent): Change {
+function runMonitor(s: JobState, e: EventOf<'steer'>): Change {
   const { monitor } = preparation(s);
   const tick = monitorTick(monitor, s.monitorState, {
     elapsedSeconds: elapsedMs(s, e) / 1000,
@@ -285,11 +302,63 @@ function runMonitor(s: JobState, e: JobEvent): Change {
       raise.push({ type: 'force', how: action.type, reason: action.reason });
     }
   }
+  const monitorState = { ...tick.state, downtimeMs: s.monitorState.downtimeMs };
+  const adaptive = runForecast(s, e, raise.length > 0);
   return {
-    set: { monitorState: { ...tick.state, downtimeMs: s.monitorState.downtimeMs }, downtimeInFlight },
-    do: actions,
-    raise,
+    set: { monitorState, downtimeInFlight, ...adaptive.set },
+    do: [...actions, ...(adaptive.do ?? [])],
+    raise: [...raise, ...(adaptive.raise ?? [])],
   };
+}
+
+/**
+ * The adaptive switchover on a pre-copy tick: the forecast takes the tick's stats, is reported at each
+ * iteration boundary, and — unless Nova's monitor acted on this tick already — its decision becomes the
+ * monitor's own events: `force` (post-copy, or a pause) or `abort`, carrying the forecast. Stats the
+ * forecast refuses (libvirt's answers are untrusted) are left out: the fixed timeout still holds.
+ */
+function runForecast(s: JobState, e: EventOf<'steer'>, monitorActed: boolean): Change {
+  const { forecast: settings, plan } = preparation(s);
+  const stats = e.stats === undefined ? undefined : tickFacts(e.stats).progress;
+  if (settings === undefined || stats === undefined) return {};
+  const sample = forecastSample({
+    elapsedMs: elapsedMs(s, e),
+    memoryRemaining: stats.memoryRemaining,
+    memoryProcessed: stats.memoryProcessed,
+    iteration: stats.memoryIteration,
+    bandwidth: stats.memoryBps,
+    dirtyRate: stats.memoryDirtyRate,
+    throttle: stats.autoConvergeThrottle,
+    stats: { memoryPageSize: stats.memoryPageSize },
+  });
+  if (sample === undefined) return {};
+  let step: ReturnType<typeof forecastStep>;
+  try {
+    step = forecastStep(s.forecast.state, sample, { settings, downtimeMs: s.monitorState.downtimeMs });
+  } catch {
+    return {};
+  }
+  const { forecast } = step;
+  const set: Partial<JobState> = { forecast: { state: step.state, last: forecast } };
+  const reported: JobAction[] = forecast.atIterationBoundary ? [{ type: 'report-forecast', forecast }] : [];
+  if (monitorActed) return { set, do: reported };
+  const { decision, reason } = adaptiveSwitchover(forecast, {
+    postCopyEffective: plan.postCopy,
+    autoConverge: plan.autoConverge,
+    explicitAutoConverge: plan.autoConverge && plan.decisions.autoConverge.source !== 'host',
+    throttleAtCeiling: forecast.throttleAtCeiling,
+    timeoutAction: plan.host.timeoutAction,
+    atIterationBoundary: forecast.atIterationBoundary,
+    atLocalMinimum: forecast.atLocalMinimum,
+  });
+  const why = `adaptive switchover: ${reason}`;
+  const raise: UnstampedEvent[] =
+    decision === 'abort'
+      ? [{ type: 'abort', reason: why, forecast }]
+      : decision === 'switch-to-post-copy' || decision === 'pause'
+        ? [{ type: 'force', how: decision, reason: why, forecast }]
+        : [];
+  return { set, do: reported, raise };
 }
 
 /** The error of an abort that libvirt's own switch to post-copy overtook. */
@@ -314,6 +383,7 @@ export const STEPS = {
         dataGb: e.dataGb,
         monitor: e.monitor,
         sourceLibvirt: e.sourceLibvirt,
+        ...(e.forecast === undefined ? {} : { forecast: e.forecast }),
       },
       startedAtMs: e.atMs - e.elapsedMs,
       pausedByOthers: e.source === 'paused',
@@ -327,22 +397,26 @@ export const STEPS = {
   finishCancelled: (s: JobState): Change => finish(s, { status: 'cancelled', guest: 'source' }),
   /** Kept until libvirt's job exists (or until the copy runs, for attach). */
   wantAbort: (_s: JobState, e: EventOf<'abort'>): Change => ({
-    set: { abort: 'wanted', abortReason: e.reason },
+    set: { abort: 'wanted', abortReason: e.reason, abortForecast: e.forecast },
   }),
   sendAbort: (_s: JobState, e: EventOf<'abort'>): Change => ({
-    set: { abort: 'sending', abortReason: e.reason },
+    set: { abort: 'sending', abortReason: e.reason, abortForecast: e.forecast },
     do: [{ type: 'abort-job' }],
   }),
   /** libvirt's job runs: the abort that waited for it goes first. */
-  carryOutAbort: (s: JobState): Change => ({ raise: [{ type: 'abort', reason: s.abortReason }] }),
+  carryOutAbort: (s: JobState): Change => ({
+    raise: [
+      { type: 'abort', reason: s.abortReason, ...(s.abortForecast ? { forecast: s.abortForecast } : {}) },
+    ],
+  }),
   abortAccepted: (s: JobState, e: JobEvent): Change => ({
     set: { abort: 'sent' },
-    do: [record(s, e, 'abort', s.abortReason)],
+    do: [record(s, e, 'abort', s.abortReason, undefined, s.abortForecast)],
   }),
   /** A refused abort stays wanted: the next tick sends it again (libvirt may not have started its job yet). */
   abortRefused: (s: JobState, e: EventOf<'abort-refused'>): Change => ({
     set: { abort: 'wanted' },
-    do: [record(s, e, 'abort', s.abortReason, e.error)],
+    do: [record(s, e, 'abort', s.abortReason, e.error, s.abortForecast)],
   }),
   /** An abort sent just before libvirt switched by itself: libvirt refused it, and it stays refused. */
   abortDropped: (s: JobState, e: EventOf<'abort-refused'>): Change => ({
@@ -378,7 +452,7 @@ export const STEPS = {
     ],
   }),
   startForce: (_s: JobState, e: EventOf<'force'>): Change => ({
-    set: { forceComplete: { reason: e.reason } },
+    set: { forceComplete: { reason: e.reason, ...(e.forecast ? { forecast: e.forecast } : {}) } },
     do: e.how === 'none' ? [] : [{ type: 'force-complete', how: e.how }],
   }),
   /** Nothing to force (post-copy, an abort asked, a guest paused by others, the end): waiting requests learn it. */
@@ -403,7 +477,9 @@ export const STEPS = {
   }),
   enterPostCopy: (): Change => ({ set: { postCopyStarted: true } }),
   /** Nova's monitor takes its turn once the tick's other rows are done. */
-  askMonitor: (): Change => ({ raise: [{ type: 'steer' }] }),
+  askMonitor: (_s: JobState, e: JobEvent): Change => ({
+    raise: [e.type === 'tick' ? { type: 'steer', stats: e.stats } : { type: 'steer' }],
+  }),
   runMonitor,
   downtimeSet: (s: JobState, e: EventOf<'downtime-set'>): Change => ({
     set: { downtimeInFlight: undefined, monitorState: { ...s.monitorState, downtimeMs: e.downtimeMs } },
@@ -587,6 +663,7 @@ export const STEPS = {
         throttle: stats.autoConvergeThrottle,
         postCopyRequests: stats.memoryPostcopyRequests,
         downtimeMs: s.monitorState.downtimeMs,
+        forecast: s.forecast.last,
       }),
       stats,
     };

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { LibvirtDomain } from '../libvirt/types.js';
+import type { Forecast } from '../policy/forecast.js';
 import type { MigrationPlan } from '../policy/plan.js';
 import type { ForceCompleteAction, MigrationStatus } from '../policy/status.js';
 import { asError, JobEffects } from './job-effects.js';
@@ -53,6 +54,8 @@ export interface MigrationJobEvents {
   steering: [event: SteeringEvent];
   warning: [warning: JobWarning];
   recovery: [event: RecoveryEvent];
+  /** With `switchover: 'adaptive'`: the convergence forecast at each iteration boundary of the pre-copy. */
+  forecast: [forecast: Forecast];
 }
 
 /** A `forceComplete()` or `pausePostCopy()` promise, waiting for the machine to answer it. */
@@ -107,6 +110,7 @@ export class MigrationJob extends EventEmitter<MigrationJobEvents> {
       mode: context.mode ?? 'start',
       pollIntervalMs: options.pollIntervalMs,
       recovery: options.recovery,
+      switchover: options.switchover,
     });
     this.domainUuid = context.domain.uuid;
     let settle: (outcome: MigrationOutcome) => void = () => undefined;
@@ -274,6 +278,9 @@ export class MigrationJob extends EventEmitter<MigrationJobEvents> {
         break;
       case 'report-recovery':
         this.#emit('recovery', action.event);
+        break;
+      case 'report-forecast':
+        this.#emit('forecast', action.forecast);
         break;
       case 'report-progress':
         this.#reports.progress = action.progress;

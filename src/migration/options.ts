@@ -29,6 +29,8 @@ export interface JobOptions {
   /** `false`: no certificate check before a TLS migration; otherwise where to find them. */
   tlsPreflight: false | TlsPreflightOptions;
   signal: AbortSignal | undefined;
+  /** `adaptive`: the forecast may switch, pause or abort before the completion timeout. */
+  switchover: 'fixed' | 'adaptive';
 }
 
 /**
@@ -93,6 +95,13 @@ export function resolveOptions(options: MigrateOptions): JobOptions {
     'give a LibvirtBackend',
   );
   const recovery = checkRecovery(options.postCopyRecovery);
+  const { switchover } = options;
+  need(
+    switchover === undefined || switchover === 'fixed' || switchover === 'adaptive',
+    'switchover',
+    switchover,
+    "use 'fixed' (Nova's completion timeout, the default) or 'adaptive' (the convergence forecast)",
+  );
   const tlsPreflight = checkPreflightOption(options.tlsPreflight);
   need(
     signal === undefined || (isObject(signal) && typeof signal.addEventListener === 'function'),
@@ -114,6 +123,7 @@ export function resolveOptions(options: MigrateOptions): JobOptions {
     recovery,
     tlsPreflight,
     signal,
+    switchover: switchover ?? 'fixed',
   };
 }
 

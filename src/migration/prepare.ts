@@ -1,6 +1,7 @@
 import { MigrationPolicyError } from '../errors.js';
 import type { JobStats, LibvirtDomain } from '../libvirt/types.js';
 import { MigrateFlags } from '../policy/flags.js';
+import { forecastSettings } from '../policy/forecast-settings.js';
 import { copiedDisksOf, parseDomainXml } from '../policy/guest.js';
 import { monitorSettings } from '../policy/monitor.js';
 import { planMigration } from '../policy/plan.js';
@@ -69,10 +70,14 @@ export async function prepareMigration(
   const block = (plan.flags & MigrateFlags.NON_SHARED_INC) !== 0;
   const disks = options.migrateDisks ?? copiedDisksOf(guest);
   const dataGb = options.dataGb ?? (await guestDataGb(domain, { block, disks }, onDiskError));
+  const { autoConvergeInitial, autoConvergeIncrement } = options.tuning;
   return {
     plan,
     call,
     monitor: monitorSettings(plan, dataGb),
+    ...(options.switchover === 'adaptive'
+      ? { forecast: forecastSettings(plan, dataGb, { autoConvergeInitial, autoConvergeIncrement }) }
+      : {}),
     dataGb,
     source,
     elapsedMs,

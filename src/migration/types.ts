@@ -1,4 +1,5 @@
 import type { JobStats, LibvirtBackend, LibvirtConnection } from '../libvirt/types.js';
+import type { Forecast } from '../policy/forecast.js';
 import type { HostConfig } from '../policy/host-config.js';
 import type { InstanceMetadata } from '../policy/metadata.js';
 import type { MigrationPlan } from '../policy/plan.js';
@@ -62,6 +63,16 @@ export interface MigrateOptions extends MigrationTuning {
    */
   tlsPreflight?: false | TlsPreflightOptions;
   /**
+   * When a pre-copy that cannot converge is switched, paused or aborted. `fixed` (the default, Nova's): at
+   * the monitor's completion timeout (`live_migration_completion_timeout` per GiB). `adaptive`: as soon as
+   * the convergence forecast (`forecastStep`) says `will-not-converge`, at an iteration boundary and a local
+   * minimum of the remaining bytes, inside the instance's own policy (`adaptiveSwitchover`): post-copy when
+   * it is effective and the instance did not ask for auto-converge; auto-converge left to throttle until its
+   * ceiling; otherwise the host's `live_migration_timeout_action` (abort, or pause). The fixed timeout
+   * still applies in both modes.
+   */
+  switchover?: 'fixed' | 'adaptive';
+  /**
    * Aborts the migration when it fires, with the guards of `job.abort()`: an abort refused then (in
    * post-copy, or after the end) is reported as a `warning`, and the migration goes on.
    */
@@ -103,6 +114,8 @@ export interface MigrationProgress {
   postCopyRequests?: number;
   /** The maximum downtime the monitor has set, in ms. */
   downtimeMs?: number;
+  /** With `switchover: 'adaptive'`: the convergence forecast after this report's stats. */
+  forecast?: Forecast;
   /** Everything libvirt reported. */
   stats: JobStats;
 }
@@ -132,6 +145,8 @@ export interface SteeringEvent {
   elapsedMs: number;
   /** libvirt refused the call (usually a `LibvirtError`): it did not happen. */
   error?: Error;
+  /** The forecast that made the adaptive switchover take this action (its numbers are in `reason` too). */
+  forecast?: Forecast;
 }
 
 /**

@@ -79,6 +79,10 @@ const GAUGES = {
     'migration_allowed_downtime_seconds',
     "The maximum downtime the monitor set last (Nova's downtime steps).",
   ],
+  expectedDowntime: [
+    'migration_expected_downtime_seconds',
+    "With switchover 'adaptive': the pause a switch-over now would take (remaining bytes ÷ the smoothed bandwidth), from the convergence forecast.",
+  ],
   active: [
     'migration_active',
     '1 while a migration of the domain runs, 0 after (kept only with keepFinished).',
@@ -277,6 +281,8 @@ function follow(job: MigrationJob, domain: string, m: Instruments, options: Obse
     setIf(g.iteration, labels, p.iteration);
     setIf(g.throttle, labels, p.throttle === undefined ? undefined : p.throttle / 100);
     setIf(g.allowedDowntime, labels, p.downtimeMs === undefined ? undefined : p.downtimeMs / 1000);
+    const expected = p.forecast?.expectedDowntimeMs;
+    setIf(g.expectedDowntime, labels, expected === undefined ? undefined : expected / 1000);
     g.postCopy.set(labels, p.mode === 'post-copy' ? 1 : 0);
     // libvirt's figure is cumulative for this migration: the counter moves by what is new.
     if (p.postCopyRequests !== undefined && p.postCopyRequests > requestsSeen) {

@@ -232,6 +232,36 @@ describe('migrate: errors before the migration', () => {
     expect(await run.code).toBe(0);
   });
 
+  it('--switchover adaptive: the forecast in each progress line, and a line per iteration boundary', async () => {
+    const domain = new FakeDomain('web-1');
+    const run = migrateCli(domain, ['--switchover', 'adaptive']);
+    await until(() => domain.migrating);
+    precopy(domain);
+    // 1 GiB left at 100 MiB/s: a switch now would pause the guest 10.24 s; no verdict before a boundary.
+    await until(() =>
+      run.stdout.text.includes('forecast no verdict yet (pass 3) · a switch now pauses 10,240 ms'),
+    );
+    domain.stats = { ...PRECOPY, memoryIteration: 4 };
+    await until(() => run.stdout.text.includes('Forecast at pass 4: '));
+    domain.complete();
+    expect(await run.code).toBe(0);
+  });
+
+  it('without --switchover no forecast is shown, and a value other than fixed or adaptive is a usage error', async () => {
+    const domain = new FakeDomain();
+    const run = migrateCli(domain);
+    await until(() => domain.migrating);
+    precopy(domain);
+    await until(() => run.stdout.text.includes('pass 3'));
+    domain.complete();
+    expect(await run.code).toBe(0);
+    expect(run.stdout.text).not.toContain('forecast');
+    const bad = migrateCli(new FakeDomain(), ['--switchover', 'soon']);
+    expect(await bad.code).toBe(2);
+    expect(bad.stderr.text).toContain('--switchover');
+    expect(bad.backend.opened).toEqual([]);
+  });
+
   it('a bad --bandwidth is a usage error', async () => {
     const domain = new FakeDomain();
     const run = migrateCli(domain, ['--bandwidth', 'fast']);

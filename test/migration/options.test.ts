@@ -34,6 +34,7 @@ describe('migrate(): options refused before libvirt', () => {
     ['a poll interval over setTimeout’s range', { pollIntervalMs: 2 ** 31 }],
     ['a backend without open', { backend: {} }],
     ['a dataGb that is a string', { dataGb: '2' }],
+    ['a switchover that is neither fixed nor adaptive', { switchover: 'forecast' }],
   ])('refuses %s with INVALID_OPTIONS naming the option', async (name, overrides) => {
     const domain = new FakeDomain();
     const options = name === 'no options' ? null : { ...optionsFor(domain), ...overrides };
@@ -141,7 +142,9 @@ describe('resolveOptions: checked once, with the defaults the job and the call s
       recovery: DEFAULT_RECOVERY,
       tlsPreflight: {},
       signal: undefined,
+      switchover: 'fixed',
     });
+    expect(resolveOptions({ ...optionsFor(domain), switchover: 'adaptive' }).switchover).toBe('adaptive');
     expect(resolved.destination).toEqual({
       uri: 'qemu+tcp://dest/system',
       migrateUri: 'tcp://192.0.2.7',

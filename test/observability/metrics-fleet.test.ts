@@ -118,7 +118,7 @@ describe('migration metrics for a fleet', () => {
     await job.outcome;
     await settle();
     const families = await scrape(registry);
-    expect(families).toHaveLength(18);
+    expect(families).toHaveLength(19);
     for (const f of families) {
       expect(f.name).toMatch(/^libvirt_migrations?_[a-z_]+$/);
       expect(f.help.length).toBeGreaterThan(10);

@@ -22,6 +22,34 @@ async function value(
 }
 
 describe('observeMigration: gauges from progress, counters from steering and the outcome', () => {
+  it("the expected downtime, with switchover 'adaptive': the forecast's remaining ÷ bandwidth; no series without", async () => {
+    const registry = new Registry();
+    const adaptive = new FakeDomain('db-1');
+    const fixed = new FakeDomain('db-2');
+    const a = await startJob(adaptive, { switchover: 'adaptive' });
+    const f = await startJob(fixed);
+    const jobs = [a, f];
+    observeMigration(a, { registry, domain: 'db-1' });
+    observeMigration(f, { registry, domain: 'db-2' });
+    await until(() => adaptive.migrating && fixed.migrating);
+    adaptive.stats = PRECOPY;
+    fixed.stats = PRECOPY;
+    await until(() => jobs.every((job) => job.progress?.iteration === 3));
+    const expected = a.progress?.forecast?.expectedDowntimeMs;
+    // 1 GiB remaining at 100 MiB/s.
+    expect(expected).toBeCloseTo(10_240, 0);
+    expect(await value(registry, 'libvirt_migration_expected_downtime_seconds', { domain: 'db-1' })).toBe(
+      (expected as number) / 1000,
+    );
+    expect(f.progress?.forecast).toBeUndefined();
+    expect(
+      await value(registry, 'libvirt_migration_expected_downtime_seconds', { domain: 'db-2' }),
+    ).toBeUndefined();
+    adaptive.complete();
+    fixed.complete();
+    await Promise.all(jobs.map((job) => job.outcome));
+  });
+
   it('a pre-copy migration: data, rates, throttle, pass, then its downtime and outcome', async () => {
     const registry = new Registry();
     const domain = new FakeDomain('web-1');

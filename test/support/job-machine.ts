@@ -20,7 +20,7 @@ export function settings(
   mode: 'start' | 'attach' = 'start',
   recovery: RecoveryOptions = DEFAULT_RECOVERY,
 ): JobSettings {
-  return { mode, pollIntervalMs: 1000, recovery };
+  return { mode, pollIntervalMs: 1000, recovery, switchover: 'fixed' };
 }
 
 export function started(recovery?: RecoveryOptions): JobState {

@@ -39,16 +39,32 @@ const RECOVERY: RecoveryOptions = {
 
 /** The entries: each mode with recovery by itself and with no attempt that fits, attach also on request only. */
 export const ENTRIES: readonly { name: string; settings: JobSettings }[] = [
-  { name: 'start', settings: { mode: 'start', pollIntervalMs: 1000, recovery: RECOVERY } },
-  { name: 'attach', settings: { mode: 'attach', pollIntervalMs: 1000, recovery: RECOVERY } },
+  {
+    name: 'start',
+    settings: { mode: 'start', pollIntervalMs: 1000, recovery: RECOVERY, switchover: 'fixed' },
+  },
+  {
+    name: 'attach',
+    settings: { mode: 'attach', pollIntervalMs: 1000, recovery: RECOVERY, switchover: 'fixed' },
+  },
   // A start-mode recovery on request walks the rows of a post-copy paused on request.
   {
     name: 'attach, recovery on request',
-    settings: { mode: 'attach', pollIntervalMs: 1000, recovery: { ...RECOVERY, automatic: false } },
+    settings: {
+      mode: 'attach',
+      pollIntervalMs: 1000,
+      recovery: { ...RECOVERY, automatic: false },
+      switchover: 'fixed',
+    },
   },
   ...(['start', 'attach'] as const).map((mode) => ({
     name: `${mode}, no attempt allowed`,
-    settings: { mode, pollIntervalMs: 1000, recovery: { ...RECOVERY, maxAttempts: 0 } },
+    settings: {
+      mode,
+      pollIntervalMs: 1000,
+      recovery: { ...RECOVERY, maxAttempts: 0 },
+      switchover: 'fixed' as const,
+    },
   })),
 ];
 
