@@ -137,3 +137,38 @@ export function loopDelayChart(rows: Row[], subtitle: string): TopLevelSpec {
     },
   };
 }
+
+/** The forecast made before each migration against the total time measured, one point per mode and link. */
+export function forecastChart(rows: Row[], subtitle: string): TopLevelSpec {
+  const axis = (field: string, title: string) => ({
+    field,
+    type: 'quantitative' as const,
+    title,
+    scale: { type: 'log' as const, nice: false, padding: 12 },
+  });
+  return {
+    ...base,
+    title: { text: 'Forecast before the migration against the measured total time', subtitle },
+    width: 420,
+    height: 320,
+    data: { values: rows },
+    layer: [
+      {
+        mark: { type: 'line', strokeDash: [4, 4], color: 'gray' },
+        encoding: {
+          x: axis('diagonal', 'measured total (s, log)'),
+          y: axis('diagonal', 'forecast total (s, log)'),
+        },
+      },
+      {
+        mark: { type: 'point', filled: true, size: 80 },
+        encoding: {
+          x: axis('measuredS', 'measured total (s, log)'),
+          y: axis('forecastS', 'forecast total (s, log)'),
+          color: { field: 'mode', type: 'nominal', title: 'mode' },
+          shape: { field: 'dirtyPerLink', type: 'nominal', title: 'dirty rate ÷ link' },
+        },
+      },
+    ],
+  };
+}

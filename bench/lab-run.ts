@@ -4,8 +4,8 @@
  * removed from both hosts afterwards, whatever happened.
  */
 import { type LabInfo, removeGuestEverywhere, startGuest } from '../lab/domain.js';
-import { type MigrationOutcome, migrate } from '../src/index.js';
-import { type GuestRate, GuestRateSampler, guestRate, rateSteps } from './guest-rate.js';
+import { forecastMigration, type MigrationOutcome, type MigrationPlan, migrate } from '../src/index.js';
+import { type GuestRate, GuestRateSampler, guestRate, rateBetween, rateSteps } from './guest-rate.js';
 import type { LabMode, LabModeId } from './lab-modes.js';
 
 /** The busy guest every run migrates: 384 MiB of RAM, a 192 MiB buffer rewritten by a CPU-bound writer. */
@@ -47,9 +47,76 @@ export interface LabRun {
   /** Pages the guest found corrupt (its own verifier): 0 when memory arrived intact. */
   corrupt: number;
   steering: string[];
+  /** When the first switch, pause or abort libvirt accepted was made, ms after migrate() (null: none). */
+  steeredAtMs: number | null;
+  /** What `forecastMigration` said of this mode before the migration, from the guest's rate then (null: no model of this mode). */
+  forecast: RunForecast | null;
   error?: string;
   progress: ProgressPoint[];
   rate: RatePoint[];
+}
+
+/** The forecast of one run's mode, made before its migration. */
+export interface RunForecast {
+  converges: boolean;
+  outcome: string;
+  totalMs: number | null;
+  downtimeMs: number | null;
+  /** Its inputs: the guest's own write rate just before, and the link. */
+  dirtyMiBps: number;
+  linkMiBps: number;
+}
+
+/**
+ * Which of `forecastMigration`'s modes a bench mode is. The monitor's timeout switch has no model of its own
+ * (the forecast's post-copy switches after the first pass).
+ */
+const FORECAST_OF: Record<LabModeId, 'preCopy' | 'autoConverge' | 'postCopy' | 'adaptive' | null> = {
+  'pre-copy': 'preCopy',
+  'auto-converge': 'autoConverge',
+  'auto-converge tuned': 'autoConverge',
+  'post-copy, force-complete': 'postCopy',
+  'post-copy, timeout': null,
+  'adaptive, post-copy allowed': 'adaptive',
+  'adaptive, both forbidden': 'adaptive',
+};
+
+/**
+ * The first pass sends the pages the guest touched (its buffer, its kernel, page tables; untouched pages are
+ * zero and cost a header each): 1.2–1.4× the buffer measured here, so the forecast is told 1.3×.
+ */
+const FIRST_PASS_OF_BUFFER = 1.3;
+const DATA_GB = 2;
+
+function forecastFor(
+  mode: LabMode,
+  plan: MigrationPlan,
+  dirtyMiBps: number,
+  linkMiBps: number,
+): RunForecast | null {
+  const which = FORECAST_OF[mode.id];
+  if (which === null || !(dirtyMiBps > 0)) return null;
+  const f = forecastMigration({
+    memoryBytes: BUSY_GUEST.memoryMiB * MiB,
+    workingSetBytes: BUSY_GUEST.bufferMiB * MiB,
+    firstPassBytes: BUSY_GUEST.bufferMiB * FIRST_PASS_OF_BUFFER * MiB,
+    dirtyRateBytesPerSecond: dirtyMiBps * MiB,
+    bandwidthBytesPerSecond: linkMiBps * MiB,
+    dataGb: DATA_GB,
+    plan,
+    autoConverge: {
+      ...(mode.options.autoConvergeInitial ? { initialPercent: mode.options.autoConvergeInitial } : {}),
+      ...(mode.options.autoConvergeIncrement ? { incrementPercent: mode.options.autoConvergeIncrement } : {}),
+    },
+  })[which];
+  return {
+    converges: f.converges,
+    outcome: f.outcome,
+    totalMs: Number.isFinite(f.totalMs) ? Math.round(f.totalMs) : null,
+    downtimeMs: f.downtimeMs === undefined ? null : Math.round(f.downtimeMs),
+    dirtyMiBps: Math.round(dirtyMiBps * 10) / 10,
+    linkMiBps,
+  };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -89,7 +156,10 @@ export async function runMode(
   let postCopyRequests = 0;
   let iterations = 0;
   let lastProcessed = 0;
+  let forecast: RunForecast | null = null;
   try {
+    const before = sampler.samples.slice(-6);
+    const dirtyMiBps = (rateBetween(before[0], before.at(-1)) * 4096) / MiB;
     const t0 = performance.now();
     const job = await migrate({
       source: { uri: lab.hosts.src.uri },
@@ -100,6 +170,9 @@ export async function runMode(
       ...mode.options,
     });
     let forced = false;
+    job.on('plan', (plan) => {
+      forecast = forecastFor(mode, plan, dirtyMiBps, linkMiBps);
+    });
     job.on('progress', (p) => {
       const iteration = p.iteration ?? 0;
       if (iteration >= 2 && firstPassBytes === null && p.memoryProcessed !== undefined)
@@ -143,6 +216,10 @@ export async function runMode(
       guestRatio: { during: rate.during / rate.before, after: rate.after / rate.before },
       corrupt: Math.max(0, ...samples.map((s) => s.corrupt)),
       steering: outcome.steering.map((s) => `${s.action}${s.error ? ' (failed)' : ''}`),
+      steeredAtMs:
+        outcome.steering.find((s) => s.action !== 'set-downtime' && s.action !== 'resume' && !s.error)
+          ?.elapsedMs ?? null,
+      forecast,
       ...(outcome.error ? { error: outcome.error.message } : {}),
       progress,
       rate: rateSteps(samples)

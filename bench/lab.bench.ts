@@ -9,10 +9,14 @@
  * docs/performance.md's tables and docs/img's charts (bench/report.ts).
  *
  * Targets reported against: post-copy's total time within 2× the physical bound (memory the guest touches ÷
- * bandwidth) with downtime under 100 ms; tuned auto-converge at least 1.3× faster than QEMU's defaults.
+ * bandwidth) with downtime under 100 ms; tuned auto-converge at least 1.3× faster than QEMU's defaults; and
+ * the adaptive switchover's (bench/adaptive-targets.ts): against force-complete and the monitor's timeout,
+ * its abort against the bound, no false positive where pre-copy converges, and the forecast made before
+ * each migration against what was measured.
  */
 import { cpus } from 'node:os';
 import { labDomainType, removeGuestEverywhere, requireLab, shapeLink, stackLabel } from '../lab/domain.js';
+import { adaptiveTargets, forecastCells } from './adaptive-targets.js';
 import { rateBetween } from './guest-rate.js';
 import { type LabMode, type LabModeId, labModes } from './lab-modes.js';
 import { BUSY_GUEST, bootBusyGuest, type LabRun, runMode } from './lab-run.js';
@@ -137,7 +141,12 @@ const sweepPoints = [
   downtimeMs: r.downtimeMs,
   maxThrottle: r.maxThrottle,
   duringRatio: Math.round(r.guestRatio.during * 1000) / 1000,
+  steeredAtMs: r.steeredAtMs,
+  forecast: r.forecast,
 }));
+const forecasts = forecastCells([...main, ...sweep], ratioOf);
+const adaptive = adaptiveTargets([...main, ...sweep], ratioOf, linkMiBps);
+console.log(`adaptive switchover and forecast: ${JSON.stringify(adaptive)}`);
 
 console.log(`\nmedians over ${REPEATS} runs (min–max); physical bound ${seconds(boundMs)} s`);
 console.log(
@@ -185,8 +194,9 @@ const written = writeResults(
     link: { MiBps: linkMiBps, shaping: 'tc tbf on the lab veth pair, both directions' },
     boundMs,
     modes,
-    targets,
+    targets: { ...targets, adaptive },
     sweep: sweepPoints,
+    forecasts,
     timelines: modeIds.map((id) => ({
       mode: id,
       progress: firstOf(id)?.progress,

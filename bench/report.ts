@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   decisionMapChart,
+  forecastChart,
   guestRateChart,
   loopDelayChart,
   memoryRemainingChart,
@@ -104,6 +105,35 @@ function sweepSection(r: Json): string {
     `${machineLine(r)}. One run per mode and point; each cell: total time, the guest's work rate during the migration as a share of before, the guest's work lost (seconds at its full rate: (1 − that share) × total time, 0 when the share is above 100 %), and how it ended when it did not complete.`,
     '',
     table(['dirty rate ÷ link', ...modes], rows),
+  ].join('\n');
+}
+
+function forecastSection(r: Json): string {
+  const a = r.targets.adaptive;
+  const yes = (met: boolean | null) => (met === null ? 'not measured' : met ? 'yes' : 'no');
+  const rows = r.forecasts.map((c: Json) => [
+    c.mode,
+    `${c.dirtyPerLink} (link ${c.linkMiBps} MiB/s)`,
+    `${c.forecastConverges ? 'converges' : 'does not'} (${c.forecastOutcome}), ${c.forecastTotalMs === null ? 'never ends' : `${seconds(c.forecastTotalMs)} s`}`,
+    `${c.measuredOutcome}, ${c.measuredTotalMs === null ? '—' : `${seconds(c.measuredTotalMs)} s`}${c.runs > 1 ? ` (median of ${c.runs})` : ''}`,
+    c.verdictRight ? 'right' : '**wrong**',
+    c.error === null ? '—' : pct(c.error),
+  ]);
+  const worstForce = Math.max(...a.postCopyVsForceComplete.points.map((p: Json) => p.ratio ?? Number.NaN));
+  const worstAbort = Math.max(...a.abortWithin2xBound.runs.map((p: Json) => p.ofBound ?? Number.NaN));
+  return [
+    `${machineLine(r)}. The forecast is \`forecastMigration()\`, made from the guest's own write rate just before each migration and the link; "error" is |forecast − measured| ÷ measured for a cell that completed.`,
+    '',
+    table(['mode', 'dirty rate ÷ link', 'forecast before', 'measured', 'verdict', 'error'], rows),
+    '',
+    '| target | figure | met |',
+    '| --- | --- | --- |',
+    `| adaptive (post-copy allowed) ≤ 1.1× force-complete after the first pass, dirty ÷ link ≥ 0.9 | worst ${Number.isFinite(worstForce) ? `${worstForce}×` : '—'} | ${yes(a.postCopyVsForceComplete.met)} |`,
+    `| adaptive (post-copy allowed) ≤ 0.5× the monitor's timeout switch | ${a.postCopyVsTimeout.ratio === null ? '—' : `${a.postCopyVsTimeout.ratio}×`} | ${yes(a.postCopyVsTimeout.met)} |`,
+    `| adaptive (both forbidden) aborts within 2× the physical bound, dirty ÷ link ≥ 0.9 | worst ${Number.isFinite(worstAbort) ? `${worstAbort}×` : '—'} | ${yes(a.abortWithin2xBound.met)} |`,
+    `| no false positive where pre-copy converges | ${a.noFalsePositive.runs.length} runs | ${yes(a.noFalsePositive.met)} |`,
+    `| forecast's converges / does-not verdict right in every cell | ${a.forecastVerdicts.right} of ${a.forecastVerdicts.of} | ${yes(a.forecastVerdicts.met)} |`,
+    `| forecast within ±25 % of the measured median, every completed cell | worst ${a.forecastWithin25Percent.worst === null ? '—' : pct(a.forecastWithin25Percent.worst)} | ${yes(a.forecastWithin25Percent.met)} |`,
   ].join('\n');
 }
 
@@ -247,6 +277,26 @@ export async function renderReport(): Promise<void> {
     writeFileSync(join(IMG, 'lab-decision-map.svg'), await renderSvg(decisionMapChart(map, subtitle)));
     doc = replaceSection(doc, 'lab', labSection(lab));
     doc = replaceSection(doc, 'sweep', sweepSection(lab));
+    // Results written before the adaptive switchover have no forecasts: the section keeps its note.
+    if (lab.forecasts && lab.targets.adaptive) {
+      const points = lab.forecasts
+        .filter((c: Json) => c.forecastTotalMs !== null && c.measuredTotalMs !== null)
+        .map((c: Json) => ({
+          mode: c.mode,
+          dirtyPerLink: c.dirtyPerLink,
+          forecastS: c.forecastTotalMs / 1000,
+          measuredS: c.measuredTotalMs / 1000,
+        }));
+      const span = points.flatMap((p: Json) => [p.forecastS, p.measuredS]);
+      const diagonal = span.length
+        ? [Math.min(...span), Math.max(...span)].map((d) => ({ diagonal: d }))
+        : [];
+      writeFileSync(
+        join(IMG, 'lab-forecast.svg'),
+        await renderSvg(forecastChart([...points, ...diagonal], subtitle)),
+      );
+      doc = replaceSection(doc, 'forecast', forecastSection(lab));
+    }
   }
   const agent = read('agent.json');
   if (agent) {
