@@ -46,7 +46,12 @@ export type MigrationJobErrorCode =
   | 'ALREADY_MIGRATING'
   | 'INVALID_OPTIONS'
   | 'NOT_IN_POST_COPY'
-  | 'NOT_RECOVERING';
+  | 'NOT_RECOVERING'
+  /**
+   * A `POSTCOPY_RESUME` attempt moved nothing for the watchdog's bound (`watchdog.resumeAttemptMs`): the job
+   * gave it up and goes on with the next attempt, as for one that failed. The message says what was seen.
+   */
+  | 'RESUME_STALLED';
 
 /** Stable codes of {@link PlacementError}. */
 export type PlacementErrorCode =

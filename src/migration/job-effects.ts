@@ -118,6 +118,21 @@ export class JobEffects {
       case 'attempt-resume':
         void this.#attemptResume(action);
         break;
+      case 'end-attempt':
+        // libvirt 9.0, qemu_driver.c qemuDomainAbortJobFlags → qemuDomainAbortJobPostcopy: on the source's
+        // outgoing job in post-copy (a failed one counts, virDomainObjIsFailedPostcopy) it flags the async job
+        // aborted and sends QMP migrate-pause. QEMU takes that only in postcopy-active or postcopy-recover: a
+        // resume stuck in QEMU's recovery handshake is kicked back to postcopy-paused and its call fails; one
+        // stuck before (libvirt waiting on the destination's prepare, a remote call with no deadline) is not
+        // woken, and the refusal is only a warning. Either way the job no longer waits for it.
+        d.abortJob({ postcopy: true, ...t }).catch((error: unknown) =>
+          this.#sink.warn(
+            'steering',
+            'ending the stalled resume attempt: libvirt refused the post-copy pause',
+            error,
+          ),
+        );
+        break;
       case 'schedule':
         this.#schedule(action.timer, action.inMs, action.event);
         break;
@@ -207,7 +222,7 @@ export class JobEffects {
    * it), then the original call with `POSTCOPY_RESUME`. A failure reports the source's state with it.
    */
   async #attemptResume(action: Extract<EffectAction, { type: 'attempt-resume' }>): Promise<void> {
-    const { call, sourceLibvirt, refuseDestination } = action;
+    const { attempt, call, sourceLibvirt, refuseDestination } = action;
     try {
       const blocker = resumeBlocker({
         sourceLibvirt,
@@ -215,14 +230,14 @@ export class JobEffects {
         ...(refuseDestination ? { refuseDestination } : {}),
       });
       if (blocker !== undefined) {
-        this.#sink.dispatch({ type: 'resume-refused', reason: blocker });
+        this.#sink.dispatch({ type: 'resume-refused', reason: blocker, attempt });
         return;
       }
       await this.#domain.migrateToURI3(call.destinationUri, call.params, resumeFlags(call.flags));
-      this.#sink.dispatch({ type: 'resume-returned' });
+      this.#sink.dispatch({ type: 'resume-returned', attempt });
     } catch (error) {
       const source = await readSourcePhase(this.#domain, { timeoutMs: CALL_TIMEOUT_MS });
-      this.#sink.dispatch({ type: 'resume-attempt-failed', error: asError(error), source });
+      this.#sink.dispatch({ type: 'resume-attempt-failed', error: asError(error), source, attempt });
     }
   }
 

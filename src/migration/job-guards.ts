@@ -147,6 +147,12 @@ export const GUARDS = {
     return r.inFlight || r.callInFlight || r.over !== undefined || e.attempt !== r.attempts + 1;
   },
   attemptsMade: (s: JobState) => recoveryOf(s).attempts > 0,
+  /**
+   * The answer of an attempt the job no longer waits for: given up as stalled (its libvirt call may still
+   * return, much later), or not the latest.
+   */
+  staleAnswer: (s: JobState, e: EventOf<'resume-attempt-failed' | 'resume-refused'>) =>
+    !recoveryOf(s).inFlight || e.attempt !== recoveryOf(s).attempts,
   /** A failed resume attempt found the guest gone from the source: the resume went through. */
   sourceGone: (_s: JobState, e: EventOf<'resume-attempt-failed'>) => e.source === 'gone',
   /** A failed resume attempt found the guest running (or paused) on the source: QEMU took it back there. */

@@ -54,7 +54,14 @@ export const EVENTS = {
   conclusion: ['concluded'],
   resume: ['resumed', 'resume-failed'],
   postCopyPause: ['postcopy-paused', 'postcopy-pause-failed'],
-  recovery: ['resume-due', 'recovery-expired', 'resume-refused', 'resume-returned', 'resume-attempt-failed'],
+  recovery: [
+    'resume-due',
+    'recovery-expired',
+    'resume-refused',
+    'resume-returned',
+    'resume-attempt-failed',
+    'attempt-stalled',
+  ],
   /** Raised by rows of the phase table, handled in the same transition. */
   raised: ['steer', 'force'],
   /** The poll loop's own: its timer, and the rows that start it. */
@@ -518,8 +525,10 @@ export const TRANSITIONS: { readonly [P in Phase]: StateRows<PhaseEvent, Phase> 
         { if: ['attemptsMade'], to: 'ending', do: ['reportRecovered', 'recordResumed', 'endReturned'] },
         { to: 'ending', do: ['reportRecovered', 'endReturned'] },
       ],
-      'resume-refused': [{ to: 'ending', do: ['attemptEnded', 'giveUpRefused'] }],
+      'resume-refused': [{ if: ['staleAnswer'] }, { to: 'ending', do: ['attemptEnded', 'giveUpRefused'] }],
       'resume-attempt-failed': [
+        // An attempt the watchdog gave up on answers late: the job has moved on.
+        { if: ['staleAnswer'] },
         // The guest back on the source, or gone from it (the resume went through): the end says which.
         { if: ['sourceGone'], to: 'ending', do: ['attemptFailed', 'endJobGone'] },
         { if: ['sourceBack'], to: 'ending', do: ['attemptFailed', 'endFailed'] },
@@ -532,6 +541,23 @@ export const TRANSITIONS: { readonly [P in Phase]: StateRows<PhaseEvent, Phase> 
         { if: ['attemptWanted'], do: ['attemptFailed', 'retryLater'] },
         { do: ['attemptFailed', 'reportAttemptFailed'] },
       ],
+      // The watchdog on the attempt in flight: libvirt's job, the bytes, the source's state.
+      tick: [{ if: ['attemptInFlight'], do: ['watchAttempt'] }, {}],
+      // A stalled attempt ends as a failed one would, after a post-copy pause that may end it in libvirt.
+      'attempt-stalled': [
+        {
+          if: ['recoveryOver'],
+          to: 'ending',
+          do: ['endAttempt', 'attemptFailed', 'reportAttemptFailed', 'giveUpOver'],
+        },
+        {
+          if: ['attemptWanted', 'noNextAttempt'],
+          to: 'ending',
+          do: ['endAttempt', 'attemptFailed', 'reportAttemptFailed', 'giveUpNoAttemptLeft'],
+        },
+        { if: ['attemptWanted'], do: ['endAttempt', 'attemptFailed', 'retryLater'] },
+        { do: ['endAttempt', 'attemptFailed', 'reportAttemptFailed'] },
+      ],
       'recovery-expired': [
         { if: ['recoveryOver'] },
         // An attempt in flight may still succeed: it decides.
@@ -541,7 +567,6 @@ export const TRANSITIONS: { readonly [P in Phase]: StateRows<PhaseEvent, Phase> 
     },
     skip: {
       refused: ['abort'],
-      rest: [...ticks],
       late: [...abort, ...forceComplete, ...downtime, ...conclusion],
       cannot: ['run', ...preparation, ...resume, ...raised],
     },

@@ -12,6 +12,7 @@ import type { MonitorSettings, MonitorState } from '../policy/monitor.js';
 import type { MigrationPlan } from '../policy/plan.js';
 import type { CopyPhase, GuestSplit, RecoveryOptions } from '../policy/recovery.js';
 import type { ForceCompleteAction, MigrationStatus } from '../policy/status.js';
+import type { WatchdogBounds, WatchState } from '../policy/watchdog.js';
 import type { SourcePhase } from './domain-state.js';
 import type { MigrationCall } from './params.js';
 import type {
@@ -120,6 +121,8 @@ export interface Preparation {
   sourceLibvirt: number;
   /** The forecast's fixed inputs, with `switchover: 'adaptive'`. */
   forecast?: ForecastSettings;
+  /** How long each step libvirt holds may go without movement (`watchdog`, sized from the guest and link). */
+  watchdog?: WatchdogBounds;
 }
 
 /** How the migration ended, as far as the job knows when it enters `ending`. */
@@ -217,6 +220,8 @@ export interface JobState {
   /** Set on entering `resuming`: the outcome to report once the guest is resumed. */
   verdict: VerdictDraft | undefined;
   recovery: RecoveryState | undefined;
+  /** The watchdog's watch of the step libvirt holds now: a resume attempt, while it is in flight. */
+  watch: WatchState | undefined;
 }
 
 /** libvirt's job stats on a tick, or why they could not be read. */
@@ -262,16 +267,18 @@ export type UnstampedEvent =
   | { type: 'resume-failed'; error: Error }
   | { type: 'postcopy-paused' }
   | { type: 'postcopy-pause-failed'; error: Error }
-  | { type: 'resume-refused'; reason: string }
-  | { type: 'resume-returned' }
-  | { type: 'resume-attempt-failed'; error: Error; source: SourcePhase | undefined }
+  | { type: 'resume-refused'; reason: string; attempt: number }
+  | { type: 'resume-returned'; attempt: number }
+  | { type: 'resume-attempt-failed'; error: Error; source: SourcePhase | undefined; attempt: number }
   // Raised by the machine itself and handled within the same transition (never by the shell):
   /** The poll loop should run. */
   | { type: 'start-polling' }
   /** Nova's monitor (and the adaptive switchover, with the tick's stats) takes its turn on this tick. */
   | { type: 'steer'; stats?: TickStats }
   /** A force-complete to carry out now, as the policy decided it (the monitor's, the forecast's, or one that waited). */
-  | { type: 'force'; how: ForceCompleteAction; reason: string; forecast?: Forecast };
+  | { type: 'force'; how: ForceCompleteAction; reason: string; forecast?: Forecast }
+  /** The watchdog saw the resume attempt `attempt` move nothing for its bound (`error` says what it saw). */
+  | { type: 'attempt-stalled'; attempt: number; error: Error };
 
 /** An event as the machine takes it: stamped with `atMs` (ms, `performance.now()`) where it was dispatched. */
 export type JobEvent = UnstampedEvent & { atMs: number };
@@ -305,10 +312,14 @@ export type EffectAction =
   /** Ask the destination's libvirt version, then the call again with `POSTCOPY_RESUME` → resume-refused | resume-returned | resume-attempt-failed. */
   | {
       type: 'attempt-resume';
+      /** The attempt's number, echoed in its answer: an answer of an attempt given up is told apart. */
+      attempt: number;
       call: MigrationCall;
       sourceLibvirt: number;
       refuseDestination?: (libvirtVersion: number) => boolean;
     }
+  /** A stalled resume attempt: `virDomainAbortJobFlags(POSTCOPY)`, best effort, no answer event (a refusal is a warning). */
+  | { type: 'end-attempt' }
   /** The timer `timer` delivers `event` in `inMs` (replacing the timer of that name); all are cleared at the end. */
   | { type: 'schedule'; timer: TimerName; inMs: number; event: TimerEvent };
 
@@ -374,5 +385,6 @@ export function initialState(settings: JobSettings): JobState {
     end: undefined,
     verdict: undefined,
     recovery: undefined,
+    watch: undefined,
   };
 }

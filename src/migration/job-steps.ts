@@ -5,12 +5,20 @@
  *
  * @module
  */
-import { MigrationPolicyError } from '../errors.js';
+import { MigrationJobError, MigrationPolicyError } from '../errors.js';
 import { type Forecast, forecastSample, forecastStep } from '../policy/forecast.js';
 import { monitorTick } from '../policy/monitor.js';
 import { guestSplit, nextAttemptAt } from '../policy/recovery.js';
 import { type ForceCompleteAction, forceCompleteAction } from '../policy/status.js';
 import { adaptiveSwitchover } from '../policy/switchover.js';
+import {
+  type WatchdogBounds,
+  type WatchSample,
+  type WatchState,
+  watchdogBounds,
+  watchStart,
+  watchStep,
+} from '../policy/watchdog.js';
 import type { SourcePhase } from './domain-state.js';
 import {
   afterFailedAttempt,
@@ -268,7 +276,7 @@ function giveUp(s: JobState, e: JobEvent, over: 'refused' | 'window' | 'attempts
 
 function attemptFailedEvent(
   s: JobState,
-  e: EventOf<'resume-attempt-failed'>,
+  e: EventOf<'resume-attempt-failed' | 'attempt-stalled'>,
   nextAttemptInMs?: number,
 ): JobAction {
   const r = recoveryOf(s);
@@ -279,6 +287,29 @@ function attemptFailedEvent(
     error: e.error,
     ...(nextAttemptInMs === undefined ? {} : { nextAttemptInMs }),
   });
+}
+
+/** The watchdog's defaults when the preparation sized none (a job state made by hand). */
+const DEFAULT_WATCHDOG: WatchdogBounds = Object.freeze(watchdogBounds());
+
+function boundsOf(s: JobState): WatchdogBounds {
+  return s.prepared?.watchdog ?? DEFAULT_WATCHDOG;
+}
+
+/** What a tick saw, as the watchdog reads it: libvirt's job and the source's state. */
+function watchSample(e: EventOf<'tick'>): WatchSample {
+  const stats = 'unreadable' in e.stats ? undefined : e.stats;
+  const sample: WatchSample = { atMs: e.atMs };
+  if (stats !== undefined) {
+    sample.jobType = stats.type;
+    const processed = stats.dataProcessed ?? stats.memoryProcessed;
+    const remaining = stats.dataRemaining ?? stats.memoryRemaining;
+    if (processed !== undefined) sample.processedBytes = processed;
+    if (remaining !== undefined) sample.remainingBytes = remaining;
+    if (stats.memoryIteration !== undefined) sample.iteration = stats.memoryIteration;
+  }
+  if (e.source !== undefined) sample.domainState = e.source;
+  return sample;
 }
 
 /** Nova's monitor (downtime steps, completion timeout) on a running pre-copy: its downtime becomes a call, its timeout action an event. */
@@ -384,6 +415,7 @@ export const STEPS = {
         monitor: e.monitor,
         sourceLibvirt: e.sourceLibvirt,
         ...(e.forecast === undefined ? {} : { forecast: e.forecast }),
+        ...(e.watchdog === undefined ? {} : { watchdog: e.watchdog }),
       },
       startedAtMs: e.atMs - e.elapsedMs,
       pausedByOthers: e.source === 'paused',
@@ -565,7 +597,7 @@ export const STEPS = {
     return { set: withRecovery(s, { lastAt: at }), do: [scheduleAttempt(s, e, 1, at)] };
   },
   /** Reports the failed attempt with the wait before the next one, and schedules it. */
-  retryLater: (s: JobState, e: EventOf<'resume-attempt-failed'>): Change => {
+  retryLater: (s: JobState, e: EventOf<'resume-attempt-failed' | 'attempt-stalled'>): Change => {
     const r = recoveryOf(s);
     const after = afterFailedAttempt(s, e);
     const at = nextAttemptAt(r.attempts + 1, after, s.settings.recovery) ?? after;
@@ -574,7 +606,7 @@ export const STEPS = {
       do: [attemptFailedEvent(s, e, at - after), scheduleAttempt(s, e, r.attempts + 1, at)],
     };
   },
-  reportAttemptFailed: (s: JobState, e: EventOf<'resume-attempt-failed'>): Change => ({
+  reportAttemptFailed: (s: JobState, e: EventOf<'resume-attempt-failed' | 'attempt-stalled'>): Change => ({
     do: [attemptFailedEvent(s, e)],
   }),
   giveUpNoAttemptLeft: (s: JobState, e: JobEvent): Change =>
@@ -592,25 +624,61 @@ export const STEPS = {
   wantAttempt: (s: JobState): Change => ({ set: withRecovery(s, { wanted: true }) }),
   attempt: (s: JobState, e: JobEvent): Change => {
     const r = recoveryOf(s);
+    const attempt = r.attempts + 1;
     const { refuseDestination } = s.settings.recovery;
     const { call, sourceLibvirt } = preparation(s);
     return {
-      set: withRecovery(s, { attempts: r.attempts + 1, inFlight: true, wanted: false }),
+      set: {
+        ...withRecovery(s, { attempts: attempt, inFlight: true, wanted: false }),
+        watch: watchStart('resume-attempt', e.atMs),
+      },
       do: [
-        report(s, e, { kind: 'attempt', cause: r.cause, attempt: r.attempts + 1 }),
-        { type: 'attempt-resume', call, sourceLibvirt, ...(refuseDestination ? { refuseDestination } : {}) },
+        report(s, e, { kind: 'attempt', cause: r.cause, attempt }),
+        {
+          type: 'attempt-resume',
+          attempt,
+          call,
+          sourceLibvirt,
+          ...(refuseDestination ? { refuseDestination } : {}),
+        },
       ],
     };
   },
-  attemptEnded: (s: JobState): Change => ({ set: withRecovery(s, { inFlight: false }) }),
-  attemptFailed: (s: JobState, e: EventOf<'resume-attempt-failed'>): Change => ({
-    set: withRecovery(s, { inFlight: false, lastError: e.error }),
+  attemptEnded: (s: JobState): Change => ({
+    set: { ...withRecovery(s, { inFlight: false }), watch: undefined },
   }),
+  attemptFailed: (s: JobState, e: EventOf<'resume-attempt-failed' | 'attempt-stalled'>): Change => ({
+    set: { ...withRecovery(s, { inFlight: false, lastError: e.error }), watch: undefined },
+  }),
+  /** The watchdog's look at the attempt in flight, on each tick: a stall becomes an event. */
+  watchAttempt: (s: JobState, e: EventOf<'tick'>): Change => {
+    const watch: WatchState = s.watch ?? watchStart('resume-attempt', e.atMs);
+    let step: ReturnType<typeof watchStep>;
+    try {
+      step = watchStep(watch, watchSample(e), boundsOf(s));
+    } catch {
+      return {}; // a reading the rule refuses (libvirt's answers are untrusted): the next tick looks again
+    }
+    const { verdict } = step;
+    if (verdict.kind !== 'stalled' || watch.stalled) return { set: { watch: step.state } };
+    const attempt = recoveryOf(s).attempts;
+    const error = new MigrationJobError(
+      'RESUME_STALLED',
+      `resume attempt ${attempt}: ${verdict.reason}; the job gives it up (a post-copy pause is sent to end it) and goes on as for a failed attempt`,
+      { key: 'watchdog.resumeAttemptMs', value: verdict.boundMs },
+    );
+    return { set: { watch: step.state }, raise: [{ type: 'attempt-stalled', attempt, error }] };
+  },
+  /** A stalled attempt: libvirt is asked to end it (best effort), and the job stops waiting for it. */
+  endAttempt: (): Change => ({ do: [{ type: 'end-attempt' }] }),
   /** The migration completed: by a resume of ours, or by itself (the break the source reported did not last). */
   reportRecovered: (s: JobState, e: JobEvent): Change => {
     const r = recoveryOf(s);
     return {
-      set: withRecovery(s, { inFlight: false, recovered: true, callInFlight: false }),
+      set: {
+        ...withRecovery(s, { inFlight: false, recovered: true, callInFlight: false }),
+        watch: undefined,
+      },
       do: [report(s, e, { kind: 'recovered', cause: r.cause, attempt: r.attempts })],
     };
   },

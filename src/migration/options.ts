@@ -3,6 +3,7 @@ import { koffiBackend } from '../libvirt/connection.js';
 import type { LibvirtBackend, LibvirtConnection } from '../libvirt/types.js';
 import { quote } from '../policy/quote.js';
 import { type RecoveryOptions, resolveRecovery } from '../policy/recovery.js';
+import { type WatchdogBounds, watchdogBounds } from '../policy/watchdog.js';
 import { type CallTuning, type CheckedDestination, callTuning, checkDestination } from './params.js';
 import { checkPreflightOption } from './tls-preflight.js';
 import type { MigrateOptions, MigrationProviders, TlsPreflightOptions } from './types.js';
@@ -31,6 +32,8 @@ export interface JobOptions {
   signal: AbortSignal | undefined;
   /** `adaptive`: the forecast may switch, pause or abort before the completion timeout. */
   switchover: 'fixed' | 'adaptive';
+  /** The bounds as given (checked); sized with the guest and the link at the preparation. */
+  watchdog: Partial<WatchdogBounds> | undefined;
 }
 
 /**
@@ -95,6 +98,7 @@ export function resolveOptions(options: MigrateOptions): JobOptions {
     'give a LibvirtBackend',
   );
   const recovery = checkRecovery(options.postCopyRecovery);
+  const watchdog = checkWatchdog(options.watchdog);
   const { switchover } = options;
   need(
     switchover === undefined || switchover === 'fixed' || switchover === 'adaptive',
@@ -124,6 +128,7 @@ export function resolveOptions(options: MigrateOptions): JobOptions {
     tlsPreflight,
     signal,
     switchover: switchover ?? 'fixed',
+    watchdog,
   };
 }
 
@@ -135,6 +140,18 @@ function checkRecovery(recovery: unknown): RecoveryOptions {
     const { key = 'postCopyRecovery', value = recovery } = error as { key?: string; value?: unknown };
     throw new MigrationJobError('INVALID_OPTIONS', (error as Error).message, { key, value });
   }
+}
+
+/** The watchdog's bounds are checked by the policy (policy/watchdog.ts); here a bad one is an option. */
+function checkWatchdog(watchdog: unknown): Partial<WatchdogBounds> | undefined {
+  if (watchdog === undefined) return undefined;
+  try {
+    watchdogBounds(watchdog as Partial<WatchdogBounds>);
+  } catch (error) {
+    const { key = 'watchdog', value = watchdog } = error as { key?: string; value?: unknown };
+    throw new MigrationJobError('INVALID_OPTIONS', (error as Error).message, { key, value });
+  }
+  return { ...(watchdog as Partial<WatchdogBounds>) };
 }
 
 function checkSource(source: unknown): void {

@@ -5,6 +5,7 @@ import { forecastSettings } from '../policy/forecast-settings.js';
 import { copiedDisksOf, parseDomainXml } from '../policy/guest.js';
 import { monitorSettings } from '../policy/monitor.js';
 import { planMigration } from '../policy/plan.js';
+import { watchdogBounds } from '../policy/watchdog.js';
 import { guestDataGb } from './data-size.js';
 import { type SourcePhase, sourcePhase } from './domain-state.js';
 import type { Preparation } from './job-states.js';
@@ -75,6 +76,11 @@ export async function prepareMigration(
     plan,
     call,
     monitor: monitorSettings(plan, dataGb),
+    // The resume's received-pages bitmap grows with the memory; libvirt's bandwidth is MiB/s (0: unlimited).
+    watchdog: watchdogBounds(options.watchdog, {
+      memoryBytes: dataGb * 1024 ** 3,
+      bandwidthBytesPerSecond: (call.params.bandwidth ?? 0) * 1024 ** 2,
+    }),
     ...(options.switchover === 'adaptive'
       ? { forecast: forecastSettings(plan, dataGb, { autoConvergeInitial, autoConvergeIncrement }) }
       : {}),

@@ -4,6 +4,7 @@ import type { HostConfig } from '../policy/host-config.js';
 import type { InstanceMetadata } from '../policy/metadata.js';
 import type { MigrationPlan } from '../policy/plan.js';
 import type { GuestSplit, RecoveryOptions } from '../policy/recovery.js';
+import type { WatchdogBounds } from '../policy/watchdog.js';
 import type { MigrationStatus } from '../policy/status.js';
 import type { Destination, MigrationTuning } from './params.js';
 
@@ -72,6 +73,15 @@ export interface MigrateOptions extends MigrationTuning {
    * still applies in both modes.
    */
   switchover?: 'fixed' | 'adaptive';
+  /**
+   * How long a step libvirt holds may move nothing before the job calls it stalled, in ms (each from 1,000 to
+   * 86,400,000). Today the job watches its `POSTCOPY_RESUME` attempts: one whose job, bytes and the source's
+   * state stay the same for `resumeAttemptMs` is given up (a post-copy pause is sent to end it in libvirt)
+   * and the recovery goes on as after a failed attempt, so a hung attempt cannot hold the job past the
+   * recovery window. Default (`watchdogBounds`): 60 s — libvirt's own 30 s wait for its job lock on each
+   * host and the handshake — plus 4 × the time to send the received-pages bitmap at the link's bandwidth.
+   */
+  watchdog?: Partial<WatchdogBounds>;
   /**
    * Aborts the migration when it fires, with the guards of `job.abort()`: an abort refused then (in
    * post-copy, or after the end) is reported as a `warning`, and the migration goes on.

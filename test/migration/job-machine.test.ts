@@ -6,6 +6,7 @@ import {
   assertCanAbort,
   cellOf,
   EVENTS,
+  type JobAction,
   type JobEvent,
   type JobState,
   POLLING,
@@ -548,7 +549,7 @@ describe('job-machine: the recovering rows', () => {
     return next.state;
   }
   const failed = (source: 'running' | 'paused' | 'gone' | 'post-copy-failed', sinceFailureMs = 0): JobEvent =>
-    at({ type: 'resume-attempt-failed', error: lost, source }, BREAK + sinceFailureMs);
+    at({ type: 'resume-attempt-failed', error: lost, source, attempt: 1 }, BREAK + sinceFailureMs);
 
   it('resume-due starts only the attempt it was scheduled for, and none while another call runs', () => {
     const s = broken();
@@ -557,7 +558,7 @@ describe('job-machine: the recovering rows', () => {
     expect(first.state.recovery).toMatchObject({ attempts: 1, inFlight: true });
     expect(first.actions).toEqual([
       { type: 'report-recovery', event: { kind: 'attempt', cause: 'failed', attempt: 1, elapsedMs: 2000 } },
-      { type: 'attempt-resume', call: s.prepared?.call, sourceLibvirt: 9_000_000 },
+      { type: 'attempt-resume', attempt: 1, call: s.prepared?.call, sourceLibvirt: 9_000_000 },
     ]);
     // attempt 1 in flight: a second due timer (or a repeated one) changes nothing
     expect(transition(first.state, at({ type: 'resume-due', attempt: 2 })).state).toBe(first.state);
@@ -662,7 +663,7 @@ describe('job-machine: the recovering rows', () => {
     expect(waiting.recovery).toMatchObject({ cause: 'paused', automatic: false });
     const tried = transition(
       transition(waiting, at({ type: 'recover' }, 2000)).state,
-      at({ type: 'resume-attempt-failed', error: lost, source: 'post-copy-failed' }, 10_000),
+      at({ type: 'resume-attempt-failed', error: lost, source: 'post-copy-failed', attempt: 1 }, 10_000),
     );
     expect(tried.state.phase).toBe('recovering');
     expect(types(tried.actions)).toEqual(['report-recovery']);
@@ -676,7 +677,7 @@ describe('job-machine: the recovering rows', () => {
     const refusedFrom = transition(broken(), at({ type: 'resume-due', attempt: 1 }, BREAK + 1000)).state;
     const refused = transition(
       refusedFrom,
-      at({ type: 'resume-refused', reason: 'libvirt 11.3.0 crashes' }, BREAK + 1100),
+      at({ type: 'resume-refused', reason: 'libvirt 11.3.0 crashes', attempt: 1 }, BREAK + 1100),
     );
     expect(refused.state.recovery).toMatchObject({
       over: 'refused',
@@ -703,11 +704,114 @@ describe('job-machine: the recovering rows', () => {
     expect((expired.state.end as { error: Error }).error.message).toBe(
       'the post-copy was not recovered in time',
     );
-    const refused = transition(transition(paused, at({ type: 'recover' }, 4000)).state, {
+    // recover() while libvirt's call still runs: the attempt starts once the call failed, as it must.
+    const attempting = run(
+      paused,
+      at({ type: 'recover' }, 4000),
+      at({ type: 'migrate-failed', error: lost }, 4050),
+      at({ type: 'resume-due', attempt: 1 }, 5000),
+    ).state;
+    expect(attempting.recovery).toMatchObject({ attempts: 1, inFlight: true });
+    const refused = transition(attempting, {
       type: 'resume-refused',
       reason: 'the destination runs libvirt 11.3.0',
-      atMs: 4100,
+      attempt: 1,
+      atMs: 5100,
     });
-    expect((refused.state.end as { error: Error }).error.message).toBe('the destination runs libvirt 11.3.0');
+    // The call's own failure (the pause) is the error kept; the refusal's reason is the recovery's.
+    expect(refused.state.recovery?.refused).toBe('the destination runs libvirt 11.3.0');
+    expect((refused.state.end as { error: Error }).error).toBe(lost);
+  });
+
+  describe('the watchdog on a resume attempt', () => {
+    /** Attempt 1 in flight, started 1 s after the break (at 2 000 ms on the job's clock). */
+    const attempting = () => transition(broken(), at({ type: 'resume-due', attempt: 1 }, BREAK + 1000)).state;
+    const STARTED = BREAK + 1000;
+    const BOUND = 60_000; // the default: libvirt's job wait on each host, and the handshake
+    /** A tick of a resume whose job shows `processed` bytes, the source still paused (post-copy failed). */
+    const look = (atMs: number, processed = 45_000_000) =>
+      at(
+        {
+          type: 'tick',
+          stats: { type: 'unbounded', memoryTotal: 400_000_000, memoryProcessed: processed, raw: {} },
+          source: 'post-copy-failed',
+        },
+        atMs,
+      );
+
+    it('an attempt that moves nothing for the bound is given up: libvirt asked to end it, the next one scheduled', () => {
+      let s = attempting();
+      expect(s.watch).toMatchObject({ step: 'resume-attempt', startedAtMs: STARTED, stalled: false });
+      for (const t of [5_000, 30_000, STARTED + BOUND - 1]) {
+        const quiet = transition(s, look(t));
+        expect(quiet.actions).toEqual([]);
+        s = quiet.state;
+      }
+      const stalled = transition(s, look(STARTED + BOUND));
+      expect(types(stalled.actions)).toEqual(['end-attempt', 'report-recovery', 'schedule']);
+      const report = stalled.actions[1] as Extract<JobAction, { type: 'report-recovery' }>;
+      expect(report.event).toMatchObject({ kind: 'attempt-failed', attempt: 1 });
+      expect(report.event.error).toMatchObject({ code: 'RESUME_STALLED', key: 'watchdog.resumeAttemptMs' });
+      expect(report.event.error?.message).toMatch(
+        /^resume attempt 1: resume-attempt stalled: nothing moved since 2\.0 s \(60\.0 s, bound 60\.0 s\).*42\.9 MiB processed.*domain post-copy-failed/,
+      );
+      expect(stalled.actions[2]).toMatchObject({
+        type: 'schedule',
+        event: { type: 'resume-due', attempt: 2 },
+      });
+      expect(stalled.state.recovery).toMatchObject({ attempts: 1, inFlight: false });
+      expect(stalled.state.watch).toBeUndefined();
+      expect(stalled.state.phase).toBe('recovering');
+    });
+
+    it('bytes that move keep the attempt alive; each movement starts the bound again', () => {
+      let s = attempting();
+      for (const [t, processed] of [
+        [40_000, 46_000_000],
+        [STARTED + BOUND + 5_000, 47_000_000],
+        [STARTED + BOUND + 40_000, 48_000_000],
+      ] as const) {
+        const moving = transition(s, look(t, processed));
+        expect(moving.actions).toEqual([]);
+        s = moving.state;
+      }
+      expect(s.recovery?.inFlight).toBe(true);
+      expect(types(transition(s, look(STARTED + BOUND + 40_000 + BOUND, 48_000_000)).actions)).toContain(
+        'end-attempt',
+      );
+    });
+
+    it("the given-up attempt's late failure is ignored; its late success is the recovery", () => {
+      const given = transition(attempting(), look(STARTED + BOUND)).state;
+      const lateFailure = at(
+        { type: 'resume-attempt-failed', error: lost, source: 'post-copy-failed', attempt: 1 },
+        STARTED + BOUND + 5_000,
+      );
+      expect(transition(given, lateFailure)).toEqual({ state: given, actions: [] });
+      // Attempt 2 runs; attempt 1's failure still changes nothing, attempt 2's own does.
+      const second = transition(given, at({ type: 'resume-due', attempt: 2 }, STARTED + BOUND + 2_000)).state;
+      expect(transition(second, lateFailure).state).toBe(second);
+      expect(transition(second, { ...lateFailure, attempt: 2 }).state.recovery?.inFlight).toBe(false);
+      const late = transition(given, at({ type: 'resume-returned', attempt: 1 }, STARTED + BOUND + 9_000));
+      expect(late.state.phase).toBe('ending');
+      expect(late.state.recovery?.recovered).toBe(true);
+    });
+
+    it('a stall once the window closed ends the recovery: given up, the split kept', () => {
+      const closing = transition(attempting(), at({ type: 'recovery-expired' }, BREAK + 600_000)).state;
+      const given = transition(closing, look(BREAK + 600_000 + BOUND));
+      expect(given.state.phase).toBe('ending');
+      expect(given.actions.map((a) => (a.type === 'report-recovery' ? a.event.kind : a.type))).toEqual([
+        'end-attempt',
+        'attempt-failed',
+        'given-up',
+        'conclude',
+      ]);
+    });
+
+    it('no attempt in flight, nothing watched: ticks of the recovering phase change nothing', () => {
+      const s = broken();
+      expect(transition(s, look(BREAK + 500_000))).toEqual({ state: s, actions: [] });
+    });
   });
 });

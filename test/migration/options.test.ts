@@ -35,6 +35,8 @@ describe('migrate(): options refused before libvirt', () => {
     ['a backend without open', { backend: {} }],
     ['a dataGb that is a string', { dataGb: '2' }],
     ['a switchover that is neither fixed nor adaptive', { switchover: 'forecast' }],
+    ['a watchdog bound under a second', { watchdog: { resumeAttemptMs: 10 } }],
+    ['a watchdog bound it does not know', { watchdog: { migrateMs: 60_000 } }],
   ])('refuses %s with INVALID_OPTIONS naming the option', async (name, overrides) => {
     const domain = new FakeDomain();
     const options = name === 'no options' ? null : { ...optionsFor(domain), ...overrides };

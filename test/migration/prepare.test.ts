@@ -1,6 +1,8 @@
 /** What the job reads just before the libvirt call, and what it refuses to follow. */
 import { describe, expect, it } from 'vitest';
 import { MigrateFlags as F, type InstanceMetadata, MigrationPolicyError, migrate } from '../../src/index.js';
+import { resolveOptions } from '../../src/migration/options.js';
+import { prepareMigration } from '../../src/migration/prepare.js';
 import { FakeDomain, until } from '../support/fake-libvirt.js';
 import { AC, attachJob, optionsFor, PC, startRecorded } from '../support/migration.js';
 
@@ -25,6 +27,25 @@ describe('the preparation: read just before libvirt', () => {
     expect(job.plan?.postCopy).toBe(true);
     domain.complete();
     await job.outcome;
+  });
+
+  it("sizes the watchdog from the guest and the link: a resume's bitmap at the bandwidth, 4 times over", async () => {
+    const domain = new FakeDomain();
+    const sized = (overrides: object) =>
+      prepareMigration(
+        domain,
+        resolveOptions({ ...optionsFor(domain, { dataGb: 64, ...overrides }, {}, { bandwidth: 1 }) }),
+        'start',
+        () => undefined,
+      );
+    // 64 GiB of 4 KiB pages is a 2 MiB bitmap: 8 s at 1 MiB/s on top of the fixed 60 s.
+    expect((await sized({})).watchdog).toEqual({
+      migrateCallMs: 60_000,
+      resumeAttemptMs: 68_000,
+      abortMs: 45_000,
+      forceCompleteSwitchMs: 45_000,
+    });
+    expect((await sized({ watchdog: { resumeAttemptMs: 5_000 } })).watchdog?.resumeAttemptMs).toBe(5_000);
   });
 
   it('awaits async providers and reads the guest state right before the call', async () => {

@@ -91,6 +91,31 @@ describe('post-copy recovery: automatic', () => {
     for (const e of failed) expect(e.nextAttemptInMs).toBeLessThanOrEqual(FAST.maxDelayMs);
   });
 
+  it('a resume attempt that moves nothing is given up by the watchdog, and the next attempt recovers', async () => {
+    const { domain, job, events } = await inPostCopy({
+      postCopyRecovery: FAST,
+      watchdog: { resumeAttemptMs: 1_000 },
+    });
+    const warnings: string[] = [];
+    job.on('warning', (w) => warnings.push(w.message));
+    domain.fail(linkLost());
+    // Attempt 1's call never returns, and libvirt's job shows nothing moving.
+    await until(() => resumes(domain).length === 1);
+    const startedAt = performance.now();
+    await until(() => resumes(domain).length === 2, 5_000);
+    expect(performance.now() - startedAt).toBeGreaterThanOrEqual(1_000);
+    const stalled = events.find((e) => e.kind === 'attempt-failed');
+    expect(stalled).toMatchObject({ attempt: 1, error: { code: 'RESUME_STALLED' } });
+    // libvirt was asked to end it (here it refuses, as for a guest no longer in post-copy): a warning.
+    expect(domain.calls).toContain('abortJob');
+    expect(warnings).toContain('ending the stalled resume attempt: libvirt refused the post-copy pause');
+    domain.complete();
+    expect(await job.outcome).toMatchObject({
+      status: 'completed',
+      recovery: { attempts: 2, recovered: true },
+    });
+  });
+
   it('follows the source when the post-copy breaks before libvirt returns, and waits for the call before resuming', async () => {
     const { domain, job } = await inPostCopy({ postCopyRecovery: FAST });
     domain.current = { state: 'paused', reason: PAUSED_POSTCOPY_FAILED };

@@ -25,6 +25,7 @@ import { buildMigrationCall } from '../../src/migration/params.js';
 import { monitorSettings } from '../../src/policy/monitor.js';
 import { planMigration } from '../../src/policy/plan.js';
 import { DEFAULT_RECOVERY, type RecoveryOptions } from '../../src/policy/recovery.js';
+import { watchdogBounds } from '../../src/policy/watchdog.js';
 import { statsOf } from './job-machine.js';
 
 /** The completion timeout fires after this many seconds (20 s per GiB × 0.5 GiB). */
@@ -88,10 +89,14 @@ function preparedEvent(
     dataGb: 0.5,
     monitor: monitorSettings(plan, 0.5),
     sourceLibvirt: 9_000_000,
+    watchdog: WATCHDOG,
     source,
     elapsedMs: 0,
   } satisfies UnstampedEvent;
 }
+
+/** The watchdog's bounds in the walk: the shortest a resume attempt may stall, so a retry fits the window. */
+const WATCHDOG = watchdogBounds({ resumeAttemptMs: 1_000 });
 
 /**
  * What the preparation may find: a plan whose timeout aborts, or force-completes by a pause (auto-converge
@@ -162,12 +167,26 @@ export function alphabet(s: JobState): JobEvent[] {
   add({ type: 'resume-due', attempt: attempts + 1 }, broke + 1000);
   if (attempts > 0) add({ type: 'resume-due', attempt: attempts }, broke + 1000);
   add({ type: 'recovery-expired' }, broke + RECOVERY.windowMs);
-  add({ type: 'resume-refused', reason: 'the destination runs libvirt 11.3.0' }, broke + 1500);
-  add({ type: 'resume-returned' }, broke + 1500);
+  // Answers of the attempt in flight (or the last one), and a late one of an attempt given up on.
+  const attempt = Math.max(attempts, 1);
+  add({ type: 'resume-refused', reason: 'the destination runs libvirt 11.3.0', attempt }, broke + 1500);
+  add({ type: 'resume-returned', attempt }, broke + 1500);
   for (const source of ['gone', 'running', 'post-copy-failed', undefined] as const) {
-    add({ type: 'resume-attempt-failed', error: linkDown, source }, broke + 1500);
+    add({ type: 'resume-attempt-failed', error: linkDown, source, attempt }, broke + 1500);
   }
-  add({ type: 'resume-attempt-failed', error: linkDown, source: 'post-copy-failed' }, broke + 4500);
+  add({ type: 'resume-attempt-failed', error: linkDown, source: 'post-copy-failed', attempt }, broke + 4500);
+  if (attempts > 1)
+    add(
+      { type: 'resume-attempt-failed', error: linkDown, source: 'post-copy-failed', attempt: attempts - 1 },
+      broke + 4500,
+    );
+  // The watchdog's bound after the attempt in flight started, nothing moved: the attempt stalled.
+  if (s.watch !== undefined) {
+    add(
+      { type: 'tick', stats: statsOf('running'), source: 'post-copy-failed' },
+      s.watch.startedAtMs + WATCHDOG.resumeAttemptMs + 1000,
+    );
+  }
   return events;
 }
 
@@ -206,7 +225,14 @@ export function keyOf(s: JobState): string {
       next,
     ].join('|');
   }
-  if (s.phase === 'recovering') return [...common, max, recovery].join('|');
+  if (s.phase === 'recovering') {
+    // The watchdog's watch of the attempt in flight: what it saw last, and when it last saw movement.
+    const w = s.watch;
+    const watch = w
+      ? `${w.stalled} ${w.lastMovementAtMs - w.startedAtMs} ${w.seen?.jobType} ${w.seen?.domainState}`
+      : '-';
+    return [...common, max, recovery, watch].join('|');
+  }
   const settled = `${settings.mode} ${settings.recovery.automatic} ${max}`;
   // After the switch the monitor rests for good, and nothing waits for libvirt's job.
   if (s.phase === 'post-copy') return [...common, settled, s.abort].join('|');
