@@ -4,8 +4,8 @@ import type { HostConfig } from '../policy/host-config.js';
 import type { InstanceMetadata } from '../policy/metadata.js';
 import type { MigrationPlan } from '../policy/plan.js';
 import type { GuestSplit, RecoveryOptions } from '../policy/recovery.js';
-import type { WatchdogBounds } from '../policy/watchdog.js';
 import type { MigrationStatus } from '../policy/status.js';
+import type { WatchdogBounds } from '../policy/watchdog.js';
 import type { Destination, MigrationTuning } from './params.js';
 
 /** A value, or a promise of it. */
