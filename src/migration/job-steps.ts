@@ -296,10 +296,10 @@ function boundsOf(s: JobState): WatchdogBounds {
   return s.prepared?.watchdog ?? DEFAULT_WATCHDOG;
 }
 
-/** What a tick saw, as the watchdog reads it: libvirt's job and the source's state. */
-function watchSample(e: EventOf<'tick'>): WatchSample {
+/** What a tick saw, as the watchdog reads it (at `atMs` on the migration's clock): libvirt's job and the source's state. */
+function watchSample(e: EventOf<'tick'>, atMs: number): WatchSample {
   const stats = 'unreadable' in e.stats ? undefined : e.stats;
-  const sample: WatchSample = { atMs: e.atMs };
+  const sample: WatchSample = { atMs };
   if (stats !== undefined) {
     sample.jobType = stats.type;
     const processed = stats.dataProcessed ?? stats.memoryProcessed;
@@ -630,7 +630,8 @@ export const STEPS = {
     return {
       set: {
         ...withRecovery(s, { attempts: attempt, inFlight: true, wanted: false }),
-        watch: watchStart('resume-attempt', e.atMs),
+        // On the migration's clock, so the watchdog's reason reads "since 20.4 s" from the start.
+        watch: watchStart('resume-attempt', elapsedMs(s, e)),
       },
       do: [
         report(s, e, { kind: 'attempt', cause: r.cause, attempt }),
@@ -652,10 +653,11 @@ export const STEPS = {
   }),
   /** The watchdog's look at the attempt in flight, on each tick: a stall becomes an event. */
   watchAttempt: (s: JobState, e: EventOf<'tick'>): Change => {
-    const watch: WatchState = s.watch ?? watchStart('resume-attempt', e.atMs);
+    const atMs = elapsedMs(s, e);
+    const watch: WatchState = s.watch ?? watchStart('resume-attempt', atMs);
     let step: ReturnType<typeof watchStep>;
     try {
-      step = watchStep(watch, watchSample(e), boundsOf(s));
+      step = watchStep(watch, watchSample(e, atMs), boundsOf(s));
     } catch {
       return {}; // a reading the rule refuses (libvirt's answers are untrusted): the next tick looks again
     }

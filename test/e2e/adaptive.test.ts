@@ -20,6 +20,13 @@ import {
 } from './migration-helpers.js';
 
 const MiB = 1024 * 1024;
+/**
+ * Nova's completion timeout for this guest (800 s per GiB, 2 GiB counted): the fixed switchover acts then.
+ * An adaptive action must come within a quarter of it; here it came at 42–102 s (the forecast's evidence
+ * window is 40 s, KubeVirt's), and a loaded CI machine stretches that.
+ */
+const NOVA_TIMEOUT_MS = 800 * 2 * 1000;
+const EARLY_MS = NOVA_TIMEOUT_MS / 4;
 type Stats = Extract<ConsoleLine, { kind: 'stats' }>;
 
 /** Every forecast the job published, and its outcome. */
@@ -50,28 +57,24 @@ describeLab('the adaptive switchover on a busy guest, a link half its write rate
   }, 240_000);
   afterAll(() => removeGuest(lab, busy));
 
-  const adaptive = (extra: LabMigration): LabMigration => ({
-    bandwidth: link,
-    switchover: 'adaptive',
-    ...extra,
-  });
+  /** The busy guest, from `from` to the other host, with the adaptive switchover on the halved link. */
+  const migrateBusy = (extra: LabMigration, from: 'src' | 'dst' = 'src') =>
+    hostMigrate(lab, from, from === 'src' ? 'dst' : 'src', busy, {
+      bandwidth: link,
+      switchover: 'adaptive',
+      ...extra,
+    });
 
   it('(b) both features forbidden by the flavor: aborted at an iteration boundary, long before the timeout, guest on the source', async () => {
-    const job = await hostMigrate(
-      lab,
-      'src',
-      'dst',
-      busy,
-      adaptive({
-        instance: {
-          flavorExtraSpecs: {
-            'compute:live_migration_post_copy': 'false',
-            'compute:live_migration_auto_converge': 'false',
-          },
+    const job = await migrateBusy({
+      instance: {
+        flavorExtraSpecs: {
+          'compute:live_migration_post_copy': 'false',
+          'compute:live_migration_auto_converge': 'false',
         },
-        host: { permitPostCopy: true, permitAutoConverge: true },
-      }),
-    );
+      },
+      host: { permitPostCopy: true, permitAutoConverge: true },
+    });
     const { outcome, forecasts } = await watch(job);
     expect(outcome.status).toBe('cancelled');
     expect(outcome.guest).toBe('source');
@@ -80,8 +83,7 @@ describeLab('the adaptive switchover on a busy guest, a link half its write rate
       /^adaptive switchover: will-not-converge since iteration \d+: .*aborting now/,
     );
     expect(abort?.forecast?.verdict).toBe('will-not-converge');
-    // Nova's timeout would have aborted at 1,600 s.
-    expect(abort?.elapsedMs).toBeLessThan(600_000);
+    expect(abort?.elapsedMs).toBeLessThan(EARLY_MS);
     expect(forecasts.length).toBeGreaterThan(0);
     expect(domainState(lab, 'src', busy)).toMatch(/^running/);
     const after = await expectIntact(lab, 'src', busy);
@@ -91,17 +93,11 @@ describeLab('the adaptive switchover on a busy guest, a link half its write rate
   }, 900_000);
 
   it('(d) auto-converge allowed: never aborted while the throttle still rises', async () => {
-    const job = await hostMigrate(
-      lab,
-      'src',
-      'dst',
-      busy,
-      adaptive({
-        instance: { flavorExtraSpecs: { 'compute:live_migration_auto_converge': 'true' } },
-        autoConvergeInitial: 20,
-        autoConvergeIncrement: 10,
-      }),
-    );
+    const job = await migrateBusy({
+      instance: { flavorExtraSpecs: { 'compute:live_migration_auto_converge': 'true' } },
+      autoConvergeInitial: 20,
+      autoConvergeIncrement: 10,
+    });
     const progress = recordProgress(job);
     const { outcome, forecasts } = await watch(job);
     expect(job.plan?.flagNames).toContain('AUTO_CONVERGE');
@@ -122,19 +118,16 @@ describeLab('the adaptive switchover on a busy guest, a link half its write rate
     );
   }, 900_000);
 
-  it('(a) post-copy allowed by the image: switched to post-copy within the first iterations, completed, guest intact', async () => {
+  it("(a) post-copy allowed by the image: switched to post-copy within the forecast's evidence window, completed, guest intact", async () => {
     // Wherever (d) left it.
     const from = domainState(lab, 'dst', busy).startsWith('running') ? 'dst' : 'src';
     const to = from === 'dst' ? 'src' : 'dst';
-    const job = await hostMigrate(
-      lab,
-      from,
-      to,
-      busy,
-      adaptive({
+    const job = await migrateBusy(
+      {
         instance: { imageProperties: { compute_live_migration_post_copy: 'true' } },
         postCopyBandwidth: link,
-      }),
+      },
+      from,
     );
     const { outcome, forecasts } = await watch(job);
     expect(job.plan?.flagNames).toContain('POSTCOPY');
@@ -142,7 +135,8 @@ describeLab('the adaptive switchover on a busy guest, a link half its write rate
     expect(switched?.reason).toMatch(
       /^adaptive switchover: will-not-converge since iteration \d+: .*post-copy/,
     );
-    expect(switched?.forecast?.iteration).toBeLessThanOrEqual(6);
+    // The verdict rests on the forecast's evidence window, not a count of passes (they are short here).
+    expect(switched?.elapsedMs).toBeLessThan(EARLY_MS);
     expect(outcome.status).toBe('completed');
     expect(outcome.guest).toBe('destination');
     const after = await expectIntact(lab, to, busy);
@@ -170,7 +164,7 @@ describeLab('the adaptive switchover on an idle guest', (lab) => {
     expect(outcome.status).toBe('completed');
     expect(outcome.steering.filter((s) => s.action !== 'set-downtime')).toEqual([]);
     expect(forecasts.every((f) => f.verdict !== 'will-not-converge')).toBe(true);
-    const after = await expectIntact(lab, 'dst', idle);
+    const after = await expectIntact(lab, 'dst', idle, { writing: false });
     console.log(
       `[e2e] adaptive, idle: completed in ${outcome.stats?.timeElapsed} ms, ${forecasts.length} forecasts (${forecasts.map((f) => f.verdict ?? '-').join(', ')}); guest on dst: ${after.raw}`,
     );

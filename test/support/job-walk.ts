@@ -184,7 +184,7 @@ export function alphabet(s: JobState): JobEvent[] {
   if (s.watch !== undefined) {
     add(
       { type: 'tick', stats: statsOf('running'), source: 'post-copy-failed' },
-      s.watch.startedAtMs + WATCHDOG.resumeAttemptMs + 1000,
+      base + s.watch.startedAtMs + WATCHDOG.resumeAttemptMs + 1000,
     );
   }
   return events;
