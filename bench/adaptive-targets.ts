@@ -1,6 +1,6 @@
 /**
- * The adaptive switchover's targets and the forecast's accuracy, from bench:lab's runs (issue: "know before,
- * decide during"). A point is one link speed; at the main point each mode ran several times and its median
+ * The adaptive switchover's targets and the forecast's accuracy, from bench:lab's runs.
+ * A point is one link speed; at the main point each mode ran several times and its median
  * counts. The bound of a run is the memory its first pass sent ÷ its link.
  */
 import type { LabModeId } from './lab-modes.js';
@@ -76,7 +76,7 @@ export function forecastCells(runs: LabRun[], ratioOf: (r: LabRun) => number): F
   return cells;
 }
 
-/** The issue's targets, each with its figure and whether it was met (null: no run to judge it by). */
+/** The adaptive switchover's targets, each with its figure and whether it was met (null: no run to judge it by). */
 export function adaptiveTargets(runs: LabRun[], ratioOf: (r: LabRun) => number, mainLinkMiBps: number) {
   const byLink = points(runs);
   const busy = [...byLink].filter(([, at]) => (median(at.map(ratioOf)) ?? 0) >= BUSY);
