@@ -30,6 +30,9 @@ const ROW_HEADER = {
   labelFontSize: 12,
 } as const;
 
+/** A log scale that starts and ends at the data, with room for the points at its edges. */
+const LOG_SCALE = { type: 'log', nice: false, padding: 12 } as const;
+
 /** Seconds since migrate() on the x axis of the timelines. */
 const TIME_AXIS = { field: 't', type: 'quantitative', title: 'seconds since migrate()' } as const;
 
@@ -96,15 +99,13 @@ export function decisionMapChart(rows: Row[], subtitle: string): TopLevelSpec {
         field: 'dirtyPerLink',
         type: 'quantitative' as const,
         title: 'guest dirty rate ÷ link bandwidth',
-        scale: { type: 'log' as const, nice: false, padding: 12 },
+        scale: LOG_SCALE,
       },
       y: {
         field,
         type: 'quantitative' as const,
         title,
-        ...(log
-          ? { scale: { type: 'log' as const, nice: false, padding: 12 } }
-          : { scale: { domain: [0, 110] } }),
+        ...(log ? { scale: LOG_SCALE } : { scale: { domain: [0, 110] } }),
       },
       color: { field: 'mode', type: 'nominal' as const, title: 'mode' },
     },
@@ -144,7 +145,7 @@ export function forecastChart(rows: Row[], subtitle: string): TopLevelSpec {
     field,
     type: 'quantitative' as const,
     title,
-    scale: { type: 'log' as const, nice: false, padding: 12 },
+    scale: LOG_SCALE,
   });
   return {
     ...base,
