@@ -33,6 +33,14 @@ const ROW_HEADER = {
 /** A log scale that starts and ends at the data, with room for the points at its edges. */
 const LOG_SCALE = { type: 'log', nice: false, padding: 12 } as const;
 
+/** A quantitative axis on {@link LOG_SCALE}. */
+const logAxis = (field: string, title: string) => ({
+  field,
+  type: 'quantitative' as const,
+  title,
+  scale: LOG_SCALE,
+});
+
 /** Seconds since migrate() on the x axis of the timelines. */
 const TIME_AXIS = { field: 't', type: 'quantitative', title: 'seconds since migrate()' } as const;
 
@@ -95,18 +103,10 @@ export function decisionMapChart(rows: Row[], subtitle: string): TopLevelSpec {
       },
     ],
     encoding: {
-      x: {
-        field: 'dirtyPerLink',
-        type: 'quantitative' as const,
-        title: 'guest dirty rate ÷ link bandwidth',
-        scale: LOG_SCALE,
-      },
-      y: {
-        field,
-        type: 'quantitative' as const,
-        title,
-        ...(log ? { scale: LOG_SCALE } : { scale: { domain: [0, 110] } }),
-      },
+      x: logAxis('dirtyPerLink', 'guest dirty rate ÷ link bandwidth'),
+      y: log
+        ? logAxis(field, title)
+        : { field, type: 'quantitative' as const, title, scale: { domain: [0, 110] } },
       color: { field: 'mode', type: 'nominal' as const, title: 'mode' },
     },
   });
@@ -141,12 +141,6 @@ export function loopDelayChart(rows: Row[], subtitle: string): TopLevelSpec {
 
 /** The forecast made before each migration against the total time measured, one point per mode and link. */
 export function forecastChart(rows: Row[], subtitle: string): TopLevelSpec {
-  const axis = (field: string, title: string) => ({
-    field,
-    type: 'quantitative' as const,
-    title,
-    scale: LOG_SCALE,
-  });
   return {
     ...base,
     title: { text: 'Forecast before the migration against the measured total time', subtitle },
@@ -157,15 +151,15 @@ export function forecastChart(rows: Row[], subtitle: string): TopLevelSpec {
       {
         mark: { type: 'line', strokeDash: [4, 4], color: 'gray' },
         encoding: {
-          x: axis('diagonal', 'measured total (s, log)'),
-          y: axis('diagonal', 'forecast total (s, log)'),
+          x: logAxis('diagonal', 'measured total (s, log)'),
+          y: logAxis('diagonal', 'forecast total (s, log)'),
         },
       },
       {
         mark: { type: 'point', filled: true, size: 80 },
         encoding: {
-          x: axis('measuredS', 'measured total (s, log)'),
-          y: axis('forecastS', 'forecast total (s, log)'),
+          x: logAxis('measuredS', 'measured total (s, log)'),
+          y: logAxis('forecastS', 'forecast total (s, log)'),
           color: { field: 'mode', type: 'nominal', title: 'mode' },
           shape: { field: 'dirtyPerLink', type: 'nominal', title: 'dirty rate ÷ link' },
         },
